@@ -1,0 +1,59 @@
+"""Command line: ``python -m snlab train|download|bench ...`` (``--help`` on each)."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+
+from snlab import bench, data
+from snlab.train import TrainConfig, train
+
+
+def _train_parser(sub) -> None:
+    p = sub.add_parser("train", help="train one GAN run into a run directory")
+    p.add_argument("--out", dest="out_dir", help="run directory (default: runs/<config hash>)")
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in ("out_dir", "resume", "progress", "download"):
+            continue
+        kind = {"int": int, "float": float, "bool": _bool}.get(
+            str(f.type).replace(" | None", ""), str)
+        p.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=kind, default=argparse.SUPPRESS)
+    p.add_argument("--resume", action="store_true", help="continue from the run directory's checkpoint")
+    p.add_argument("--download", action="store_true", help="allow downloading the dataset")
+    p.add_argument("--no-progress", dest="progress", action="store_false")
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes"):
+        return True
+    if text.lower() in ("0", "false", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m snlab", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _train_parser(sub)
+    d = sub.add_parser("download", help="fetch a dataset with torchvision (needs internet)")
+    d.add_argument("dataset", choices=[n for n, i in data.DATASETS.items() if i.channels])
+    d.add_argument("--data-dir", default=None)
+    bench.add_parser(sub)
+    args = vars(parser.parse_args(argv))
+    command = args.pop("command")
+    try:
+        if command == "train":
+            result = train(TrainConfig(**args))
+            print(f"{result.status}: {result.run_dir} ({len(result.history)} history rows)")
+        elif command == "download":
+            print(f"{args['dataset']} ready under {data.download(args['dataset'], args['data_dir'])}")
+        else:
+            bench.run(args)
+    except (ValueError, FileNotFoundError, FileExistsError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Benchmarks, never timed tests: ``python -m snlab bench sn-overhead`` writes a CSV and prints a table.
+
+The machine is shared and noisy, so variants run interleaved in one process (A B C, then B C A, …),
+each round timing a few steps of every variant, and we report medians of per-round ratios.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch.nn.utils import parametrizations
+
+from snlab.data import dataset_info
+from snlab.losses import get_loss
+from snlab.models import build_models
+from snlab.normalizers import weight_layers
+from snlab.settings import get_preset
+
+BENCHES = ("sn-overhead",)
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("bench", help="benchmarks writing CSV (see snlab/bench.py)")
+    p.add_argument("which", choices=BENCHES)
+    p.add_argument("--preset", default="cpu")
+    p.add_argument("--dataset", default="fashion_mnist")
+    p.add_argument("--rounds", type=int, default=30)
+    p.add_argument("--steps", type=int, default=5, help="D steps per variant per round")
+    p.add_argument("--out", default=None, help="CSV path (default: bench/<which>.csv)")
+
+
+def _d_variants(preset: str, dataset: str) -> dict[str, torch.nn.Module]:
+    """D without normalization, with snlab's SN, and with PyTorch's builtin SN; identical raw weights."""
+    info = dataset_info(dataset)
+    width = get_preset(preset)["width"]
+    out = {}
+    for name, method in (("none", "none"), ("sn", "sn"), ("torch-sn", "none")):
+        torch.manual_seed(0)
+        _, D = build_models("standard", method, info.resolution, info.channels, width)
+        if name == "torch-sn":
+            for layer in weight_layers(D).values():
+                parametrizations.spectral_norm(layer)
+        out[name] = D
+    return out
+
+
+def _time_d_steps(D, real, fake, opt, loss, steps: int) -> float:
+    start = time.perf_counter()
+    for _ in range(steps):
+        l = loss.d(D(real), D(fake))
+        opt.zero_grad(set_to_none=True)
+        l.backward()
+        opt.step()
+    return (time.perf_counter() - start) / steps
+
+
+def sn_overhead(preset: str = "cpu", dataset: str = "fashion_mnist", rounds: int = 30, steps: int = 5) -> pd.DataFrame:
+    """Seconds per D step (real + fake forward, standard loss, backward, Adam) per variant and round."""
+    info = dataset_info(dataset)
+    batch = get_preset(preset)["batch_size"]
+    gen = torch.Generator().manual_seed(0)
+    real = torch.rand(batch, info.channels, info.resolution, info.resolution, generator=gen) * 2 - 1
+    fake = torch.rand(batch, info.channels, info.resolution, info.resolution, generator=gen) * 2 - 1
+    variants = _d_variants(preset, dataset)
+    opts = {k: torch.optim.Adam(D.parameters(), 2e-4, (0.5, 0.999)) for k, D in variants.items()}
+    loss = get_loss("standard")
+    names = list(variants)
+    for k in names:  # warm-up
+        _time_d_steps(variants[k], real, fake, opts[k], loss, 2)
+    rows = []
+    for r in range(rounds):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for k in order:
+            rows.append({"round": r, "variant": k, "seconds_per_d_step":
+                         _time_d_steps(variants[k], real, fake, opts[k], loss, steps)})
+    return pd.DataFrame(rows)
+
+
+def summarize(df: pd.DataFrame) -> pd.DataFrame:
+    """Median seconds per variant and the median / quartiles of per-round paired ratios."""
+    wide = df.pivot(index="round", columns="variant", values="seconds_per_d_step")
+    ratios = pd.DataFrame({"sn / none": wide["sn"] / wide["none"], "sn / torch-sn": wide["sn"] / wide["torch-sn"],
+                           "torch-sn / none": wide["torch-sn"] / wide["none"]})
+    return ratios.quantile([0.25, 0.5, 0.75]).T.rename(columns={0.25: "q25", 0.5: "median", 0.75: "q75"})
+
+
+def run(args: dict) -> None:
+    out = Path(args["out"] or f"bench/{args['which']}.csv")
+    df = sn_overhead(args["preset"], args["dataset"], args["rounds"], args["steps"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out, index=False)
+    print(f"{args['which']}: preset={args['preset']} dataset={args['dataset']} threads={torch.get_num_threads()} "
+          f"rounds={args['rounds']} x {args['steps']} D steps; raw rows in {out}")
+    print("median seconds per D step:",
+          df.groupby("variant")["seconds_per_d_step"].median().map("{:.4f}".format).to_dict())
+    print(summarize(df).round(3).to_string())

@@ -1,0 +1,40 @@
+"""Generators and discriminators, built by name with a normalization method applied to D."""
+from __future__ import annotations
+
+from torch import nn
+
+from snlab import normalizers
+from snlab.methods import get_method
+from snlab.models import mlp, standard
+
+ARCHS = ("standard", "mlp")
+
+
+def build_models(arch: str = "standard", method: str = "sn", resolution: int = 32, channels: int = 3,
+                 width: float = 1.0, n_classes: int = 0, *, final_width: float = 1.0, lrelu_slope: float = 0.1,
+                 n_power_iterations: int = 1, clip_value: float = 0.01, z_dim: int = 128) -> tuple[nn.Module, nn.Module]:
+    """(G, D) for ``arch`` with ``method`` applied to every conv/linear layer of D.
+
+    G maps z (B, z_dim) to images (B, channels, resolution, resolution) in [−1, 1] (or points
+    (B, 2) for ``arch="mlp"``, where resolution, channels and width are ignored); D maps them to
+    scores (B,). ``width`` multiplies every channel count; ``final_width`` D's last conv (Fig 4).
+    """
+    spec = get_method(method)
+    if arch not in ARCHS:
+        raise ValueError(f"unknown arch {arch!r}; valid: {', '.join(ARCHS)}")
+    if n_classes:
+        raise ValueError(f"arch {arch!r} is unconditional: n_classes must be 0, got {n_classes}")
+    if arch == "mlp":
+        if spec.features:
+            raise ValueError(f"method {method!r} normalizes conv feature maps; arch 'mlp' has none")
+        G, D = mlp.Generator(z_dim), mlp.Discriminator(lrelu_slope=lrelu_slope)
+    else:
+        G = standard.Generator(resolution, channels, width, z_dim)
+        D = standard.Discriminator(resolution, channels, width, final_width, spec.features, lrelu_slope)
+    if spec.orthonormal:
+        normalizers.orthonormal_init_(D)
+    if spec.clip:
+        normalizers.clip_(D, clip_value)
+    if spec.weight:
+        normalizers.normalize_(D, spec.weight, n_power_iterations)
+    return G, D

@@ -1,0 +1,47 @@
+"""Figures from run directories and history tables. Plots never train."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+import torch
+
+
+def save(fig, path: str | Path) -> Path:
+    """Write ``fig`` as PNG and PDF next to each other; returns the PNG path."""
+    path = Path(path).with_suffix(".png")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150, bbox_inches="tight")
+    fig.savefig(path.with_suffix(".pdf"), bbox_inches="tight")
+    return path
+
+
+def save_scatter(points: torch.Tensor, path: str | Path) -> None:
+    """Scatter plot of 2-D points (N, 2) to ``path``."""
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.5)
+    ax.set_aspect("equal")
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def losses(history: pd.DataFrame, title: str = ""):
+    """D and G losses against G updates."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    long = history.melt("step", ["loss_d", "loss_g"], var_name="loss", value_name="value")
+    sns.lineplot(long, x="step", y="value", hue="loss", ax=ax)
+    ax.set(xlabel="generator updates", ylabel="loss (mean over logging window)", title=title)
+    return fig
+
+
+def sigmas(history: pd.DataFrame, title: str = ""):
+    """σ(W̄) of every D layer (exact, by SVD of the normalized weight) against G updates (cf. Fig 9)."""
+    cols = [c for c in history.columns if c.startswith("sigma_")]
+    long = history.melt("step", cols, var_name="layer", value_name="sigma")
+    long["layer"] = long["layer"].str.removeprefix("sigma_")
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    sns.lineplot(long, x="step", y="sigma", hue="layer", ax=ax)
+    ax.set(xlabel="generator updates", ylabel="σ(W̄), exact (SVD)", title=title)
+    return fig

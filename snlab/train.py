@@ -1,0 +1,328 @@
+"""One training loop for every method: ``TrainConfig`` → run directory.
+
+A run directory holds ``config.json`` (the resolved config), ``history.csv`` (one row per logged G
+update), ``samples/step_XXXXXXX.png`` (fixed-z sample grids), ``checkpoint.pt`` (the latest state,
+written atomically) and ``status.json`` ("complete" or "diverged", written when the run ends).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from snlab import normalizers
+from snlab.data import dataset_info, load_dataset
+from snlab.losses import get_loss, gradient_penalty
+from snlab.methods import get_method
+from snlab.models import ARCHS, build_models
+from snlab.settings import get_preset, get_setting
+from snlab.spectral import spectral_norms
+
+#: Fields a preset fills when the config leaves them None (``snlab.settings.PRESETS``).
+PRESET_FIELDS = ("iterations", "batch_size", "width", "lr_decay", "log_every", "sample_every", "checkpoint_every")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run. ``None`` fields come from ``preset``; ``loss=None`` from the method.
+
+    iterations counts generator updates; each is followed by ``n_dis`` D updates (the setting's).
+    lr_decay decays both learning rates linearly to 0 over ``iterations``.
+    log_every / sample_every / checkpoint_every are in G updates (0 disables samples).
+    """
+
+    dataset: str = "fashion_mnist"
+    method: str = "sn"
+    setting: str = "C"
+    loss: str | None = None
+    preset: str = "cpu"
+    arch: str = "standard"
+    iterations: int | None = None
+    batch_size: int | None = None
+    width: float | None = None
+    final_width: float = 1.0
+    lr_decay: bool | None = None
+    seed: int = 0
+    out_dir: str | None = None
+    device: str = "auto"
+    resume: bool = False
+    data_dir: str | None = None
+    download: bool = False
+    log_every: int | None = None
+    sample_every: int | None = None
+    checkpoint_every: int | None = None
+    n_power_iterations: int = 1
+    gp_lambda: float = 10.0
+    clip_value: float = 0.01
+    #: β of the orthonormal penalty β·Σ‖WᵀW − I‖²_F. The paper gives none (SPEC §3); our choice.
+    ortho_coef: float = 0.1
+    lrelu_slope: float = 0.1
+    progress: bool = True
+
+    def __post_init__(self):
+        get_method(self.method)
+        get_setting(self.setting)
+        preset = get_preset(self.preset)
+        dataset_info(self.dataset)
+        if self.arch not in ARCHS:
+            raise ValueError(f"unknown arch {self.arch!r}; valid: {', '.join(ARCHS)}")
+        if self.loss is None:
+            self.loss = get_method(self.method).loss
+        get_loss(self.loss)
+        if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
+            raise ValueError(f"unknown device {self.device!r}; valid: auto, cpu, cuda, cuda:N")
+        for name in PRESET_FIELDS:
+            if getattr(self, name) is None:
+                setattr(self, name, preset[name])
+        for name in ("iterations", "batch_size", "log_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.checkpoint_every % self.log_every:
+            raise ValueError(f"checkpoint_every ({self.checkpoint_every}) must be a multiple of log_every "
+                             f"({self.log_every}), so a resumed run logs the same rows")
+        if self.sample_every < 0:
+            raise ValueError(f"sample_every must be >= 0 (0 disables samples), got {self.sample_every}")
+        if dataset_info(self.dataset).channels == 0 and self.arch != "mlp":
+            raise ValueError(f"dataset {self.dataset!r} is 2-D point data: use arch='mlp'")
+        if dataset_info(self.dataset).channels and self.arch == "mlp":
+            raise ValueError(f"arch 'mlp' is for the 2-D point datasets (ring8, grid25), not {self.dataset!r}")
+
+    @property
+    def n_dis(self) -> int:
+        return get_setting(self.setting).n_dis
+
+    def run_fields(self) -> dict:
+        """The fields that determine the run's result (not where it goes or how it is shown)."""
+        skip = {"out_dir", "resume", "progress", "device", "data_dir", "download", "iterations"}
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
+
+
+@dataclass
+class TrainResult:
+    """What ``train`` returns: the run directory, its history, the trained modules, and how it ended."""
+
+    run_dir: Path
+    history: pd.DataFrame
+    generator: torch.nn.Module
+    discriminator: torch.nn.Module
+    config: TrainConfig
+    status: str = "complete"
+    extra: dict = field(default_factory=dict)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def atomic_save(obj, path: Path) -> None:
+    """``torch.save`` to a temporary file in the same folder, then rename: a kill leaves the old file."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _atomic_write_text(text: str, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _save_samples(G, z: torch.Tensor, path: Path) -> None:
+    """Fixed-z samples in eval mode (BN running statistics, as Chainer's sampling): a grid or a scatter."""
+    was_training = G.training
+    G.eval()
+    with torch.no_grad():
+        x = G(z).cpu()
+    G.train(was_training)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if x.dim() == 4:
+        from torchvision.utils import save_image
+        save_image(x, path, nrow=8, normalize=True, value_range=(-1, 1))
+    else:
+        from snlab.plots import save_scatter
+        save_scatter(x, path)
+
+
+class Trainer:
+    """Owns one run's modules, optimizers and RNG; ``fit`` trains to ``cfg.iterations``.
+
+    Update order (as both official repositories, SPEC §4): each iteration does one G step on fresh
+    z, then ``n_dis`` D steps, each on a fresh real batch and fresh (detached) fakes. z ~ N(0, I).
+    Real batches, z and the penalty's ε all come from one seeded ``torch.Generator`` (CPU), which
+    the checkpoint saves with everything else, so a resumed run is bitwise the uninterrupted one on CPU.
+    """
+
+    def __init__(self, cfg: TrainConfig):
+        self.cfg = cfg
+        self.method = get_method(cfg.method)
+        self.loss = get_loss(cfg.loss)
+        self.setting = get_setting(cfg.setting)
+        self.device = resolve_device(cfg.device)
+        info = dataset_info(cfg.dataset)
+        self.data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, download=cfg.download)
+        torch.manual_seed(cfg.seed)
+        G, D = build_models(cfg.arch, cfg.method, info.resolution, info.channels, cfg.width,
+                            final_width=cfg.final_width, lrelu_slope=cfg.lrelu_slope,
+                            n_power_iterations=cfg.n_power_iterations, clip_value=cfg.clip_value)
+        self.G, self.D = G.to(self.device), D.to(self.device)
+        betas = (self.setting.beta1, self.setting.beta2)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), self.setting.lr, betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), self.setting.lr, betas)
+        self.rng = torch.Generator().manual_seed(cfg.seed)
+        self.fixed_z = torch.randn(64, G.z_dim, generator=torch.Generator().manual_seed(cfg.seed + 10_000))
+        self.step, self.seconds, self.rows = 0, 0.0, []
+
+    # -- one iteration -------------------------------------------------------------------------
+    def _z(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.G.z_dim, generator=self.rng).to(self.device)
+
+    def _set_lr(self) -> None:
+        if self.cfg.lr_decay:
+            lr = self.setting.lr * (1 - self.step / self.cfg.iterations)
+            for opt in (self.opt_g, self.opt_d):
+                for group in opt.param_groups:
+                    group["lr"] = lr
+
+    def d_step(self) -> torch.Tensor:
+        cfg, D = self.cfg, self.D
+        real = self.data.sample(cfg.batch_size, self.rng, self.device)
+        with torch.no_grad():
+            fake = self.G(self._z(cfg.batch_size))
+        loss = self.loss.d(D(real), D(fake))
+        if self.method.gradient_penalty:
+            loss = loss + cfg.gp_lambda * gradient_penalty(D, real, fake, self.rng)
+        if self.method.orthonormal:
+            loss = loss + cfg.ortho_coef * normalizers.orthonormal_penalty(D)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        if self.method.clip:
+            normalizers.clip_(D, cfg.clip_value)
+        return loss.detach()
+
+    def g_step(self) -> torch.Tensor:
+        self.D.requires_grad_(False)  # no D gradients are needed for G's update
+        loss = self.loss.g(self.D(self.G(self._z(self.cfg.batch_size))))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        self.D.requires_grad_(True)
+        return loss.detach()
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {"step": self.step, "seconds": self.seconds, "G": self.G.state_dict(), "D": self.D.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "rng": self.rng.get_state(), "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step, self.seconds = state["step"], state["seconds"]
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.rng.set_state(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+
+    # -- the loop --------------------------------------------------------------------------------
+    def fit(self, run_dir: Path) -> str:
+        """Train from ``self.step`` to ``cfg.iterations`` G updates; returns "complete" or "diverged"."""
+        cfg = self.cfg
+        sums = torch.zeros(2, device=self.device)  # D loss, G loss summed since the last log row
+        count, start = 0, time.perf_counter()
+        bar = tqdm(total=cfg.iterations, initial=self.step, desc=f"{cfg.method}/{cfg.setting}",
+                   unit="G-upd", disable=not cfg.progress, mininterval=2.0, dynamic_ncols=True)
+        status = "complete"
+        while self.step < cfg.iterations:
+            self._set_lr()
+            loss_g = self.g_step()
+            for _ in range(self.setting.n_dis):
+                loss_d = self.d_step()
+            sums += torch.stack([loss_d, loss_g])
+            count += 1
+            self.step += 1
+            bar.update(1)
+            last = self.step == cfg.iterations
+            if self.step % cfg.log_every == 0 or last:
+                self.seconds += time.perf_counter() - start
+                start = time.perf_counter()
+                mean_d, mean_g = (sums / count).tolist()
+                sums.zero_(); count = 0
+                self.rows.append(self._log_row(mean_d, mean_g))
+                bar.set_postfix(loss_d=f"{mean_d:.3f}", loss_g=f"{mean_g:.3f}", refresh=False)
+                if not (torch.isfinite(torch.tensor([mean_d, mean_g])).all()):
+                    status = "diverged"
+                    break
+            if cfg.sample_every and (self.step % cfg.sample_every == 0 or last):
+                _save_samples(self.G, self.fixed_z.to(self.device), run_dir / "samples" / f"step_{self.step:07d}.png")
+            if self.step % cfg.checkpoint_every == 0 or last:
+                self._checkpoint(run_dir)
+        bar.close()
+        if status == "diverged":
+            self._write_history(run_dir)
+        return status
+
+    def _log_row(self, loss_d: float, loss_g: float) -> dict:
+        row = {"step": self.step, "loss_d": loss_d, "loss_g": loss_g, "seconds": round(self.seconds, 3),
+               "lr": self.opt_g.param_groups[0]["lr"]}
+        row.update({f"sigma_{name.split('.')[-1]}": s for name, s in spectral_norms(self.D).items()})
+        return row
+
+    def _write_history(self, run_dir: Path) -> None:
+        _atomic_write_text(pd.DataFrame(self.rows).to_csv(index=False), run_dir / "history.csv")
+
+    def _checkpoint(self, run_dir: Path) -> None:
+        # History first: on resume, rows past the checkpoint's step are dropped.
+        self._write_history(run_dir)
+        atomic_save(self.state_dict(), run_dir / "checkpoint.pt")
+
+
+def _default_run_dir(cfg: TrainConfig) -> Path:
+    import hashlib
+    key = hashlib.sha256(json.dumps(cfg.run_fields(), sort_keys=True).encode()).hexdigest()[:10]
+    return Path("runs") / f"{cfg.dataset}-{cfg.method}-{cfg.setting}-s{cfg.seed}-{key}"
+
+
+def train(cfg: TrainConfig) -> TrainResult:
+    """Train (or resume) the run ``cfg`` describes and return its ``TrainResult``.
+
+    ``cfg.resume=True`` continues from ``<run_dir>/checkpoint.pt`` when it exists, and may raise
+    ``iterations``. A run directory that already holds a checkpoint is never overwritten silently.
+    A non-finite loss ends the run with status "diverged" (a result, not an exception).
+    """
+    run_dir = Path(cfg.out_dir) if cfg.out_dir else _default_run_dir(cfg)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt = run_dir / "checkpoint.pt"
+    trainer = Trainer(cfg)
+    if ckpt.exists():
+        if not cfg.resume:
+            raise FileExistsError(f"{run_dir} already holds a run (checkpoint.pt); pass resume=True "
+                                  "(--resume) to continue it, or choose another out_dir")
+        old = json.loads((run_dir / "config.json").read_text())
+        new = json.loads(json.dumps(cfg.run_fields()))
+        changed = sorted(k for k in new if old.get(k) != new[k])
+        if changed:
+            raise ValueError(f"cannot resume {run_dir}: config differs in {', '.join(changed)}")
+        trainer.load_state_dict(torch.load(ckpt, map_location=trainer.device, weights_only=True))
+        history = run_dir / "history.csv"
+        if history.exists():
+            rows = pd.read_csv(history).to_dict("records")
+            trainer.rows = [r for r in rows if r["step"] <= trainer.step]
+    (run_dir / "config.json").write_text(json.dumps(cfg.run_fields() | {"iterations": cfg.iterations}, indent=2))
+    status = trainer.fit(run_dir)
+    (run_dir / "status.json").write_text(json.dumps({"status": status, "step": trainer.step,
+                                                     "seconds": round(trainer.seconds, 3),
+                                                     "device": str(trainer.device)}, indent=2))
+    return TrainResult(run_dir, pd.DataFrame(trainer.rows), trainer.G, trainer.D, cfg, status)

@@ -1,0 +1,37 @@
+"""Shared fixtures: small datasets written in the real on-disk formats."""
+from __future__ import annotations
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+
+def write_idx(path, array: np.ndarray) -> None:
+    """Write ``array`` (uint8) as a gzipped IDX file, the format Fashion-MNIST ships in."""
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+
+
+def write_fashion_mnist(root, n_train: int = 64, n_test: int = 16, seed: int = 0) -> None:
+    """Gzipped IDX files named as Debian's dataset-fashion-mnist ships them, with random pixels."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        write_idx(root / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(root / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, (n,)))
+
+
+@pytest.fixture(scope="session")
+def fmnist_dir(tmp_path_factory):
+    """A data_dir holding a tiny Fashion-MNIST in Debian's layout (64 train, 16 test images)."""
+    root = tmp_path_factory.mktemp("fmnist")
+    write_fashion_mnist(root)
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
