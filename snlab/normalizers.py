@@ -69,16 +69,13 @@ class SpectralNorm(nn.Module):
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         w = as_matrix(weight, self.dim)
         if self.training:
-            with torch.no_grad():
-                u = self.u
-                for _ in range(self.n_power_iterations):
-                    v = _l2n(w.t() @ u)
-                    u = _l2n(w @ v)
-                self.u.copy_(u)
-                self.v.copy_(v)
-        else:  # clones: an eval graph must survive a later in-place update of the buffers
-            u, v = self.u.clone(), self.v.clone()
-        sigma = torch.dot(u, w @ v)
+            w_const, u = w.detach(), self.u  # the power iteration builds no graph
+            for _ in range(self.n_power_iterations):
+                v = _l2n(torch.mv(w_const.t(), u))
+                u = _l2n(torch.mv(w_const, v))
+            # Rebinding (not copy_) costs no kernel, and a graph that saved the old u stays valid.
+            self.u, self.v = u, v
+        sigma = torch.dot(self.u, torch.mv(w, self.v))
         self.sigma = sigma.detach()
         return weight / sigma
 

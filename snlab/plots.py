@@ -45,3 +45,18 @@ def sigmas(history: pd.DataFrame, title: str = ""):
     sns.lineplot(long, x="step", y="sigma", hue="layer", ax=ax)
     ax.set(xlabel="generator updates", ylabel="σ(W̄), exact (SVD)", title=title)
     return fig
+
+
+def samples(generator, n: int = 64, seed: int = 0, title: str = ""):
+    """A grid of ``n`` samples from ``generator`` in eval mode, z ~ N(0, I) from ``seed``."""
+    from torchvision.utils import make_grid
+
+    from snlab.models import generate
+
+    x = generate(generator, torch.randn(n, generator.z_dim, generator=torch.Generator().manual_seed(seed)))
+    grid = make_grid(x, nrow=int(n**0.5), normalize=True, value_range=(-1, 1))
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.imshow(grid.permute(1, 2, 0).numpy())
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=9)
+    return fig

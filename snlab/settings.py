@@ -31,8 +31,9 @@ SETTINGS = MappingProxyType({
 PRESETS = MappingProxyType({
     "smoke": MappingProxyType(dict(iterations=4, batch_size=8, width=0.125, lr_decay=False,
                                    log_every=1, sample_every=0, checkpoint_every=2)),
-    "cpu": MappingProxyType(dict(iterations=2000, batch_size=64, width=0.125, lr_decay=False,
-                                 log_every=25, sample_every=500, checkpoint_every=250)),
+    # cpu: batch 32 beat batch 64 at equal wall time (more updates per second); measured in the README.
+    "cpu": MappingProxyType(dict(iterations=3000, batch_size=32, width=0.125, lr_decay=False,
+                                 log_every=50, sample_every=500, checkpoint_every=500)),
     "paper": MappingProxyType(dict(iterations=100_000, batch_size=64, width=1.0, lr_decay=False,
                                    log_every=100, sample_every=5000, checkpoint_every=1000)),
 })

@@ -21,7 +21,7 @@ from snlab import normalizers
 from snlab.data import dataset_info, load_dataset
 from snlab.losses import get_loss, gradient_penalty
 from snlab.methods import get_method
-from snlab.models import ARCHS, build_models
+from snlab.models import ARCHS, build_models, generate
 from snlab.settings import get_preset, get_setting
 from snlab.spectral import spectral_norms
 
@@ -33,7 +33,7 @@ PRESET_FIELDS = ("iterations", "batch_size", "width", "lr_decay", "log_every", "
 class TrainConfig:
     """Everything that defines a run. ``None`` fields come from ``preset``; ``loss=None`` from the method.
 
-    iterations counts generator updates; each is followed by ``n_dis`` D updates (the setting's).
+    iterations counts generator updates; each is followed by ``n_dis`` D updates.
     lr_decay decays both learning rates linearly to 0 over ``iterations``.
     log_every / sample_every / checkpoint_every are in G updates (0 disables samples).
     """
@@ -48,6 +48,11 @@ class TrainConfig:
     batch_size: int | None = None
     width: float | None = None
     final_width: float = 1.0
+    #: Overrides of the setting's Adam α, β1, β2 and n_dis (None: the setting's; Fig 11 varies n_dis).
+    lr: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    n_dis: int | None = None
     lr_decay: bool | None = None
     seed: int = 0
     out_dir: str | None = None
@@ -81,7 +86,11 @@ class TrainConfig:
         for name in PRESET_FIELDS:
             if getattr(self, name) is None:
                 setattr(self, name, preset[name])
-        for name in ("iterations", "batch_size", "log_every", "checkpoint_every"):
+        setting = get_setting(self.setting)
+        for name in ("lr", "beta1", "beta2", "n_dis"):
+            if getattr(self, name) is None:
+                setattr(self, name, getattr(setting, name))
+        for name in ("iterations", "batch_size", "log_every", "checkpoint_every", "n_dis"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.checkpoint_every % self.log_every:
@@ -93,10 +102,6 @@ class TrainConfig:
             raise ValueError(f"dataset {self.dataset!r} is 2-D point data: use arch='mlp'")
         if dataset_info(self.dataset).channels and self.arch == "mlp":
             raise ValueError(f"arch 'mlp' is for the 2-D point datasets (ring8, grid25), not {self.dataset!r}")
-
-    @property
-    def n_dis(self) -> int:
-        return get_setting(self.setting).n_dis
 
     def run_fields(self) -> dict:
         """The fields that determine the run's result (not where it goes or how it is shown)."""
@@ -137,12 +142,8 @@ def _atomic_write_text(text: str, path: Path) -> None:
 
 
 def _save_samples(G, z: torch.Tensor, path: Path) -> None:
-    """Fixed-z samples in eval mode (BN running statistics, as Chainer's sampling): a grid or a scatter."""
-    was_training = G.training
-    G.eval()
-    with torch.no_grad():
-        x = G(z).cpu()
-    G.train(was_training)
+    """Fixed-z samples in eval mode: an image grid, or a scatter plot for 2-D points."""
+    x = generate(G, z)
     path.parent.mkdir(parents=True, exist_ok=True)
     if x.dim() == 4:
         from torchvision.utils import save_image
@@ -165,7 +166,6 @@ class Trainer:
         self.cfg = cfg
         self.method = get_method(cfg.method)
         self.loss = get_loss(cfg.loss)
-        self.setting = get_setting(cfg.setting)
         self.device = resolve_device(cfg.device)
         info = dataset_info(cfg.dataset)
         self.data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, download=cfg.download)
@@ -174,9 +174,9 @@ class Trainer:
                             final_width=cfg.final_width, lrelu_slope=cfg.lrelu_slope,
                             n_power_iterations=cfg.n_power_iterations, clip_value=cfg.clip_value)
         self.G, self.D = G.to(self.device), D.to(self.device)
-        betas = (self.setting.beta1, self.setting.beta2)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), self.setting.lr, betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), self.setting.lr, betas)
+        betas = (cfg.beta1, cfg.beta2)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), cfg.lr, betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), cfg.lr, betas)
         self.rng = torch.Generator().manual_seed(cfg.seed)
         self.fixed_z = torch.randn(64, G.z_dim, generator=torch.Generator().manual_seed(cfg.seed + 10_000))
         self.step, self.seconds, self.rows = 0, 0.0, []
@@ -187,7 +187,7 @@ class Trainer:
 
     def _set_lr(self) -> None:
         if self.cfg.lr_decay:
-            lr = self.setting.lr * (1 - self.step / self.cfg.iterations)
+            lr = self.cfg.lr * (1 - self.step / self.cfg.iterations)
             for opt in (self.opt_g, self.opt_d):
                 for group in opt.param_groups:
                     group["lr"] = lr
@@ -248,7 +248,7 @@ class Trainer:
         while self.step < cfg.iterations:
             self._set_lr()
             loss_g = self.g_step()
-            for _ in range(self.setting.n_dis):
+            for _ in range(cfg.n_dis):
                 loss_d = self.d_step()
             sums += torch.stack([loss_d, loss_g])
             count += 1
@@ -258,15 +258,16 @@ class Trainer:
             if self.step % cfg.log_every == 0 or last:
                 self.seconds += time.perf_counter() - start
                 start = time.perf_counter()
+                finite = bool(torch.isfinite(sums).all())
                 mean_d, mean_g = (sums / count).tolist()
                 sums.zero_(); count = 0
-                self.rows.append(self._log_row(mean_d, mean_g))
+                self.rows.append(self._log_row(mean_d, mean_g, with_sigmas=finite))
                 bar.set_postfix(loss_d=f"{mean_d:.3f}", loss_g=f"{mean_g:.3f}", refresh=False)
-                if not (torch.isfinite(torch.tensor([mean_d, mean_g])).all()):
+                if not finite:
                     status = "diverged"
                     break
             if cfg.sample_every and (self.step % cfg.sample_every == 0 or last):
-                _save_samples(self.G, self.fixed_z.to(self.device), run_dir / "samples" / f"step_{self.step:07d}.png")
+                _save_samples(self.G, self.fixed_z, run_dir / "samples" / f"step_{self.step:07d}.png")
             if self.step % cfg.checkpoint_every == 0 or last:
                 self._checkpoint(run_dir)
         bar.close()
@@ -274,10 +275,12 @@ class Trainer:
             self._write_history(run_dir)
         return status
 
-    def _log_row(self, loss_d: float, loss_g: float) -> dict:
+    def _log_row(self, loss_d: float, loss_g: float, with_sigmas: bool) -> dict:
+        """Mean losses over the window, cumulative training seconds, lr, and σ(W̄) per D layer (exact)."""
         row = {"step": self.step, "loss_d": loss_d, "loss_g": loss_g, "seconds": round(self.seconds, 3),
                "lr": self.opt_g.param_groups[0]["lr"]}
-        row.update({f"sigma_{name.split('.')[-1]}": s for name, s in spectral_norms(self.D).items()})
+        if with_sigmas:  # a diverged D has non-finite weights, which SVD rejects
+            row.update({f"sigma_{name.split('.')[-1]}": s for name, s in spectral_norms(self.D).items()})
         return row
 
     def _write_history(self, run_dir: Path) -> None:

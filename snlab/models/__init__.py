@@ -1,6 +1,7 @@
 """Generators and discriminators, built by name with a normalization method applied to D."""
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from snlab import normalizers
@@ -38,3 +39,14 @@ def build_models(arch: str = "standard", method: str = "sn", resolution: int = 3
     if spec.weight:
         normalizers.normalize_(D, spec.weight, n_power_iterations)
     return G, D
+
+
+@torch.no_grad()
+def generate(generator: nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """G(z) in eval mode (BN running statistics, as Chainer's sampling), on CPU; G's mode is restored."""
+    was_training = generator.training
+    generator.eval()
+    try:
+        return generator(z.to(next(generator.parameters()).device)).cpu()
+    finally:
+        generator.train(was_training)

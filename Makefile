@@ -1,0 +1,38 @@
+# snlab: `make quickstart` (the main job) and `make test`. Both create .venv on first use.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PRESET ?= cpu
+PIP_QUIET := -q --disable-pip-version-check
+
+.PHONY: venv data quickstart test bench notebooks clean-notebooks
+
+# The venv is rebuilt when requirements change; torch is pinned there (see requirements.txt).
+$(BIN)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install $(PIP_QUIET) -r requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/pip install $(PIP_QUIET) --no-deps -e . 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import snlab, torch, papermill"
+	touch $@
+
+venv: $(BIN)/.installed
+
+# Fashion-MNIST: Debian's dataset-fashion-mnist when installed (apt-get install dataset-fashion-mnist), else a download.
+data: venv
+	$(BIN)/python -m snlab download fashion_mnist
+
+quickstart: data
+	mkdir -p figures/quickstart
+	$(BIN)/papermill notebooks/00_quickstart.ipynb figures/quickstart/00_quickstart.ipynb \
+		--cwd notebooks -k python3 -p preset $(PRESET)
+	@echo "figures in figures/quickstart/, run directory in runs/quickstart/"
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+bench: venv
+	$(BIN)/python -m snlab bench sn-overhead
+
+# Regenerate each .ipynb from its py:percent twin (the twin is what you edit and review); no outputs.
+notebooks: venv
+	$(BIN)/jupytext --sync notebooks/*.py

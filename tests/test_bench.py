@@ -1,0 +1,26 @@
+"""The benchmark machinery (not its timings): variants are what they claim and the table is well formed."""
+from __future__ import annotations
+
+import torch
+from torch.nn.utils.parametrizations import _SpectralNorm
+
+from snlab import bench
+from snlab.normalizers import SpectralNorm
+
+
+def test_variants_share_raw_weights_and_use_the_named_sn():
+    v = bench._d_variants("smoke", "fashion_mnist")
+    assert any(isinstance(m, SpectralNorm) for m in v["sn"].modules())
+    assert any(isinstance(m, _SpectralNorm) for m in v["torch-sn"].modules())
+    assert not any(isinstance(m, (SpectralNorm, _SpectralNorm)) for m in v["none"].modules())
+    raw = v["torch-sn"].features.conv3.parametrizations.weight.original
+    assert torch.equal(v["none"].features.conv3.weight, raw)
+
+
+def test_sn_overhead_table():
+    df = bench.sn_overhead("smoke", rounds=3, steps=1)
+    assert len(df) == 9 and set(df["variant"]) == {"none", "sn", "torch-sn"}
+    assert (df["seconds_per_d_step"] > 0).all()
+    summary = bench.summarize(df)
+    assert list(summary.index) == ["sn / none", "sn / torch-sn", "torch-sn / none"]
+    assert list(summary.columns) == ["q25", "median", "q75"]

@@ -1,0 +1,37 @@
+"""Spectral analysis against numpy's SVD, without side effects on SN's power iteration."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import snlab
+from snlab.spectral import singular_values, spectral_norms
+
+
+def test_singular_values_match_numpy_on_effective_weights():
+    _, D = snlab.build_models("standard", "wn", 32, 1, width=0.125)
+    sv = singular_values(D)
+    conv1 = D.features.conv1.weight.detach().reshape(D.features.conv1.out_channels, -1).double().numpy()
+    np.testing.assert_allclose(sv["features.conv1"], np.linalg.svd(conv1, compute_uv=False), rtol=1e-10)
+    assert list(sv) == [f"features.conv{i}" for i in range(7)] + ["fc"]
+    assert all(np.all(np.diff(s) <= 0) for s in sv.values())  # largest first
+
+
+def test_reading_spectra_does_not_advance_u():
+    _, D = snlab.build_models("standard", "sn", 32, 1, width=0.125)
+    D(torch.randn(2, 1, 32, 32))
+    u = {k: v.clone() for k, v in D.state_dict().items() if k.endswith(".u")}
+    spectral_norms(D)
+    singular_values(D)
+    assert all(torch.equal(D.state_dict()[k], v) for k, v in u.items())
+    assert D.training and all(m.training for m in D.modules())
+
+
+def test_sn_spectral_norms_are_one_after_power_iteration_converges():
+    _, D = snlab.build_models("standard", "sn", 32, 3, width=0.25)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        for _ in range(200):
+            D(x)
+    assert spectral_norms(D) == pytest.approx({k: 1.0 for k in spectral_norms(D)}, abs=1e-3)

@@ -1,0 +1,135 @@
+"""The training loop: every method finishes, resume is bitwise exact (also after a kill), bad input is caught."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+import snlab
+from snlab import losses, normalizers
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _cfg(fmnist_dir, out, **kw):
+    return snlab.TrainConfig(preset="smoke", data_dir=str(fmnist_dir), out_dir=str(out), progress=False, **kw)
+
+
+@pytest.mark.parametrize("method", snlab.METHODS)
+def test_smoke_run_per_method(method, fmnist_dir, tmp_path):
+    result = snlab.train(_cfg(fmnist_dir, tmp_path, method=method))
+    h = result.history
+    assert result.status == "complete" and list(h["step"]) == [1, 2, 3, 4]
+    assert h[["loss_d", "loss_g"]].notna().all().all() and torch.isfinite(torch.tensor(h["loss_d"].values)).all()
+    assert {"sigma_conv0", "sigma_conv6", "sigma_fc", "seconds"} <= set(h.columns)
+    assert json.loads((tmp_path / "status.json").read_text())["status"] == "complete"
+    assert (tmp_path / "checkpoint.pt").exists() and (tmp_path / "history.csv").exists()
+    if method == "clip":
+        assert all(p.abs().max() <= 0.01 for p in result.discriminator.parameters())
+    if method in ("sn", "sn-gamma"):
+        assert normalizers.sigma_estimates(result.discriminator)
+
+
+def test_setting_n_dis_and_mixture(tmp_path):
+    """Setting A's n_dis = 5 on the 2-D ring with the MLP pair; one history row per G update."""
+    cfg = snlab.TrainConfig(dataset="ring8", arch="mlp", setting="A", preset="smoke", out_dir=str(tmp_path),
+                            progress=False, sample_every=4)
+    result = snlab.train(cfg)
+    assert cfg.n_dis == 5 and len(result.history) == 4 and (tmp_path / "samples" / "step_0000004.png").exists()
+
+
+def _states(result):
+    return {**{f"G.{k}": v for k, v in result.generator.state_dict().items()},
+            **{f"D.{k}": v for k, v in result.discriminator.state_dict().items()}}
+
+
+def _assert_bitwise(a, b):
+    sa, sb = _states(a), _states(b)
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert torch.equal(sa[k], sb[k]), k
+
+
+def test_resume_with_more_iterations_is_bitwise_identical(fmnist_dir, tmp_path):
+    full = snlab.train(_cfg(fmnist_dir, tmp_path / "full", iterations=6))
+    snlab.train(_cfg(fmnist_dir, tmp_path / "split", iterations=3))
+    resumed = snlab.train(_cfg(fmnist_dir, tmp_path / "split", iterations=6, resume=True))
+    _assert_bitwise(full, resumed)
+    assert list(resumed.history["step"]) == [1, 2, 3, 4, 5, 6]
+    pd.testing.assert_frame_equal(full.history.drop(columns="seconds"), resumed.history.drop(columns="seconds"))
+
+
+def test_resume_after_kill_is_bitwise_identical(fmnist_dir, tmp_path):
+    args = ["--preset", "smoke", "--iterations", "40", "--checkpoint-every", "1", "--data-dir", str(fmnist_dir),
+            "--method", "sn", "--setting", "A", "--no-progress"]
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "snlab", "train", "--out", str(killed), *args], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        history = killed / "history.csv"
+        if history.exists() and len(history.read_text().splitlines()) > 4:  # some steps in, far from done
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "status.json").exists(), "the run finished before it could be killed"
+    step = torch.load(killed / "checkpoint.pt", weights_only=True)["step"]
+    assert 0 < step < 40
+    cfg = dict(iterations=40, checkpoint_every=1, method="sn", setting="A")
+    resumed = snlab.train(_cfg(fmnist_dir, killed, resume=True, **cfg))
+    full = snlab.train(_cfg(fmnist_dir, tmp_path / "full", **cfg))
+    _assert_bitwise(full, resumed)
+    assert list(resumed.history["step"]) == list(range(1, 41))
+
+
+def test_existing_run_needs_resume_and_same_config(fmnist_dir, tmp_path):
+    snlab.train(_cfg(fmnist_dir, tmp_path, iterations=2))
+    with pytest.raises(FileExistsError, match="resume=True"):
+        snlab.train(_cfg(fmnist_dir, tmp_path, iterations=2))
+    with pytest.raises(ValueError, match="config differs in method"):
+        snlab.train(_cfg(fmnist_dir, tmp_path, iterations=2, method="wn", resume=True))
+
+
+def test_nan_loss_is_recorded_as_diverged(fmnist_dir, tmp_path, monkeypatch):
+    nan_loss = losses.Loss(d=lambda r, f: (r.mean() + f.mean()) * float("nan"), g=lambda f: f.mean())
+    monkeypatch.setitem(losses.LOSSES, "standard", nan_loss)
+    result = snlab.train(_cfg(fmnist_dir, tmp_path))
+    assert result.status == "diverged" and len(result.history) == 1
+    assert json.loads((tmp_path / "status.json").read_text())["status"] == "diverged"
+
+
+@pytest.mark.parametrize("field,value,match", [
+    ("method", "spectral", "valid: none, sn, wn"),
+    ("setting", "G", "valid: A, B, C, D, E, F"),
+    ("dataset", "mnist", "valid: fashion_mnist, cifar10"),
+    ("preset", "huge", "valid: smoke, cpu, paper"),
+    ("loss", "hing", "valid: standard, hinge, wasserstein"),
+    ("arch", "resnt", "valid: standard, mlp"),
+    ("device", "tpu", "valid: auto, cpu, cuda"),
+    ("iterations", 0, "iterations must be >= 1"),
+])
+def test_bad_config_values(field, value, match):
+    with pytest.raises(ValueError, match=match):
+        snlab.TrainConfig(**{field: value})
+
+
+def test_presets_fill_fields_and_overrides_win():
+    cfg = snlab.TrainConfig(preset="paper", iterations=10)
+    assert cfg.iterations == 10 and cfg.batch_size == 64 and cfg.width == 1.0
+    assert snlab.TrainConfig(method="wgan-gp").loss == "wasserstein"
+    assert snlab.SETTINGS["C"].lr == 2e-4 and snlab.SETTINGS["D"].n_dis == 5
+
+
+def test_cli_reports_bad_input_without_a_traceback():
+    out = subprocess.run([sys.executable, "-m", "snlab", "train", "--method", "spectral"], cwd=REPO,
+                         capture_output=True, text=True, env=os.environ | {"PYTHONWARNINGS": "ignore"})
+    assert out.returncode == 2 and "valid: none, sn" in out.stderr and "Traceback" not in out.stderr
