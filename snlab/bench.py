@@ -26,15 +26,16 @@ def add_parser(sub) -> None:
     p.add_argument("which", choices=BENCHES)
     p.add_argument("--preset", default="cpu")
     p.add_argument("--dataset", default="fashion_mnist")
+    p.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
+    p.add_argument("--width", type=float, default=None, help="default: the preset's")
     p.add_argument("--rounds", type=int, default=30)
     p.add_argument("--steps", type=int, default=5, help="D steps per variant per round")
     p.add_argument("--out", default=None, help="CSV path (default: bench/<which>.csv)")
 
 
-def _d_variants(preset: str, dataset: str) -> dict[str, torch.nn.Module]:
+def _d_variants(dataset: str, width: float) -> dict[str, torch.nn.Module]:
     """D without normalization, with snlab's SN, and with PyTorch's builtin SN; identical raw weights."""
     info = dataset_info(dataset)
-    width = get_preset(preset)["width"]
     out = {}
     for name, method in (("none", "none"), ("sn", "sn"), ("torch-sn", "none")):
         torch.manual_seed(0)
@@ -56,14 +57,19 @@ def _time_d_steps(D, real, fake, opt, loss, steps: int) -> float:
     return (time.perf_counter() - start) / steps
 
 
-def sn_overhead(preset: str = "cpu", dataset: str = "fashion_mnist", rounds: int = 30, steps: int = 5) -> pd.DataFrame:
-    """Seconds per D step (real + fake forward, standard loss, backward, Adam) per variant and round."""
+def sn_overhead(preset: str = "cpu", dataset: str = "fashion_mnist", rounds: int = 30, steps: int = 5,
+                batch_size: int | None = None, width: float | None = None) -> pd.DataFrame:
+    """Seconds per D step (real + fake forward, standard loss, backward, Adam) per variant and round.
+
+    ``batch_size`` and ``width`` default to the preset's.
+    """
     info = dataset_info(dataset)
-    batch = get_preset(preset)["batch_size"]
+    batch = batch_size or get_preset(preset)["batch_size"]
+    width = width or get_preset(preset)["width"]
     gen = torch.Generator().manual_seed(0)
     real = torch.rand(batch, info.channels, info.resolution, info.resolution, generator=gen) * 2 - 1
     fake = torch.rand(batch, info.channels, info.resolution, info.resolution, generator=gen) * 2 - 1
-    variants = _d_variants(preset, dataset)
+    variants = _d_variants(dataset, width)
     opts = {k: torch.optim.Adam(D.parameters(), 2e-4, (0.5, 0.999)) for k, D in variants.items()}
     loss = get_loss("standard")
     names = list(variants)
@@ -88,10 +94,13 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
 
 def run(args: dict) -> None:
     out = Path(args["out"] or f"bench/{args['which']}.csv")
-    df = sn_overhead(args["preset"], args["dataset"], args["rounds"], args["steps"])
+    df = sn_overhead(args["preset"], args["dataset"], args["rounds"], args["steps"], args["batch_size"], args["width"])
     out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(out, index=False)
-    print(f"{args['which']}: preset={args['preset']} dataset={args['dataset']} threads={torch.get_num_threads()} "
+    batch = args["batch_size"] or get_preset(args["preset"])["batch_size"]
+    width = args["width"] or get_preset(args["preset"])["width"]
+    print(f"{args['which']}: preset={args['preset']} batch={batch} width={width} dataset={args['dataset']} "
+          f"threads={torch.get_num_threads()} device=cpu "
           f"rounds={args['rounds']} x {args['steps']} D steps; raw rows in {out}")
     print("median seconds per D step:",
           df.groupby("variant")["seconds_per_d_step"].median().map("{:.4f}".format).to_dict())
