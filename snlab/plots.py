@@ -44,6 +44,7 @@ def sigmas(history: pd.DataFrame, title: str = ""):
     fig, ax = plt.subplots(figsize=(6, 3.5))
     sns.lineplot(long, x="step", y="sigma", hue="layer", ax=ax)
     ax.set(xlabel="generator updates", ylabel="σ(W̄), exact (SVD)", title=title)
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1))
     return fig
 
 
