@@ -118,7 +118,7 @@ def test_sn_gamma_starts_at_sigma_w0():
 def test_orthonormal_penalty_is_zero_for_orthonormal_w(shape):
     lin = nn.Linear(shape[1], shape[0])
     normalizers.orthonormal_init_(lin)
-    assert float(normalizers.orthonormal_penalty(lin)) == pytest.approx(0.0, abs=1e-9)
+    assert float(normalizers.orthonormal_penalty(lin).detach()) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_orthonormal_penalty_by_hand():
@@ -126,7 +126,7 @@ def test_orthonormal_penalty_by_hand():
     with torch.no_grad():
         lin.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]]))
     # WᵀW = [[2, 1], [1, 5]] → (2−1)² + 1² + 1² + (5−1)² = 19
-    assert float(normalizers.orthonormal_penalty(lin)) == pytest.approx(19.0)
+    assert float(normalizers.orthonormal_penalty(lin).detach()) == pytest.approx(19.0)
 
 
 def test_clip_bounds_every_parameter():
