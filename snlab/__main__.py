@@ -38,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     d = sub.add_parser("download", help="fetch a dataset with torchvision (needs internet)")
     d.add_argument("dataset", choices=[n for n, i in data.DATASETS.items() if i.channels])
     d.add_argument("--data-dir", default=None)
+    c = sub.add_parser("train-classifier", help="train the Fashion-MNIST classifier used by the offline metrics")
+    c.add_argument("--out", default=None, help="weights path (default: data/fmnist_classifier.pt)")
+    c.add_argument("--epochs", type=int, default=4)
+    c.add_argument("--data-dir", default=None)
     bench.add_parser(sub)
     args = vars(parser.parse_args(argv))
     command = args.pop("command")
@@ -45,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         if command == "train":
             result = train(TrainConfig(**args))
             print(f"{result.status}: {result.run_dir} ({len(result.history)} history rows)")
+        elif command == "train-classifier":
+            from snlab.metrics import classifier
+            out = classifier.train_classifier(args["out"] or classifier.WEIGHTS, args["epochs"], data_dir=args["data_dir"])
+            print(f"test accuracy {out['test_accuracy']:.4f}; weights {out['path']}; sha256 {out['sha256']}\n"
+                  "(set snlab.metrics.classifier.WEIGHTS_SHA256 to this hash when replacing the committed weights)")
         elif command == "download":
             print(f"{args['dataset']} ready under {data.download(args['dataset'], args['data_dir'])}")
         else:

@@ -30,12 +30,15 @@ SETTINGS = MappingProxyType({
 #: paper: the paper's scale (100k G updates, batch 64, full width; SPEC §2, §4).
 PRESETS = MappingProxyType({
     "smoke": MappingProxyType(dict(iterations=4, batch_size=8, width=0.125, lr_decay=False,
-                                   log_every=1, sample_every=0, checkpoint_every=2)),
+                                   log_every=1, sample_every=0, checkpoint_every=2,
+                                   eval_every=0, eval_samples=0)),
     # cpu: batch 32 beat batch 64 at equal wall time (more updates per second); measured in the README.
     "cpu": MappingProxyType(dict(iterations=3000, batch_size=32, width=0.125, lr_decay=False,
-                                 log_every=50, sample_every=500, checkpoint_every=500)),
+                                 log_every=50, sample_every=500, checkpoint_every=500,
+                                 eval_every=1000, eval_samples=5000)),
     "paper": MappingProxyType(dict(iterations=100_000, batch_size=64, width=1.0, lr_decay=False,
-                                   log_every=100, sample_every=5000, checkpoint_every=1000)),
+                                   log_every=100, sample_every=5000, checkpoint_every=1000,
+                                   eval_every=10_000, eval_samples=5000)),
 })
 
 

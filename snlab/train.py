@@ -26,7 +26,8 @@ from snlab.settings import get_preset, get_setting
 from snlab.spectral import spectral_norms
 
 #: Fields a preset fills when the config leaves them None (``snlab.settings.PRESETS``).
-PRESET_FIELDS = ("iterations", "batch_size", "width", "lr_decay", "log_every", "sample_every", "checkpoint_every")
+PRESET_FIELDS = ("iterations", "batch_size", "width", "lr_decay", "log_every", "sample_every", "checkpoint_every",
+                 "eval_every", "eval_samples")
 
 
 @dataclass
@@ -63,6 +64,11 @@ class TrainConfig:
     log_every: int | None = None
     sample_every: int | None = None
     checkpoint_every: int | None = None
+    #: Every ``eval_every`` G updates (0: never), IS and FID of ``eval_samples`` samples against the whole
+    #: test split join the history row, named for the extractor (``snlab.metrics.evaluate``).
+    eval_every: int | None = None
+    eval_samples: int | None = None
+    eval_extractor: str = "auto"
     n_power_iterations: int = 1
     gp_lambda: float = 10.0
     clip_value: float = 0.01
@@ -96,6 +102,11 @@ class TrainConfig:
         if self.checkpoint_every % self.log_every:
             raise ValueError(f"checkpoint_every ({self.checkpoint_every}) must be a multiple of log_every "
                              f"({self.log_every}), so a resumed run logs the same rows")
+        from snlab.metrics.evaluation import EXTRACTORS
+        if self.eval_extractor not in EXTRACTORS:
+            raise ValueError(f"unknown eval_extractor {self.eval_extractor!r}; valid: {', '.join(EXTRACTORS)}")
+        if self.eval_every and self.eval_every % self.log_every:
+            raise ValueError(f"eval_every ({self.eval_every}) must be a multiple of log_every ({self.log_every})")
         if self.sample_every < 0:
             raise ValueError(f"sample_every must be >= 0 (0 disables samples), got {self.sample_every}")
         if dataset_info(self.dataset).channels == 0 and self.arch != "mlp":
@@ -257,11 +268,11 @@ class Trainer:
             last = self.step == cfg.iterations
             if self.step % cfg.log_every == 0 or last:
                 self.seconds += time.perf_counter() - start
-                start = time.perf_counter()
                 finite = bool(torch.isfinite(sums).all())
                 mean_d, mean_g = (sums / count).tolist()
                 sums.zero_(); count = 0
                 self.rows.append(self._log_row(mean_d, mean_g, with_sigmas=finite))
+                start = time.perf_counter()  # "seconds" excludes logging and evaluation
                 bar.set_postfix(loss_d=f"{mean_d:.3f}", loss_g=f"{mean_g:.3f}", refresh=False)
                 if not finite:
                     status = "diverged"
@@ -276,12 +287,24 @@ class Trainer:
         return status
 
     def _log_row(self, loss_d: float, loss_g: float, with_sigmas: bool) -> dict:
-        """Mean losses over the window, cumulative training seconds, lr, and σ(W̄) per D layer (exact)."""
+        """Mean losses over the window, cumulative training seconds, lr, σ(W̄) per D layer (exact), metrics."""
+        cfg = self.cfg
         row = {"step": self.step, "loss_d": loss_d, "loss_g": loss_g, "seconds": round(self.seconds, 3),
                "lr": self.opt_g.param_groups[0]["lr"]}
         if with_sigmas:  # a diverged D has non-finite weights, which SVD rejects
             row.update({f"sigma_{name.split('.')[-1]}": s for name, s in spectral_norms(self.D).items()})
+            if cfg.eval_every and (self.step % cfg.eval_every == 0 or self.step == cfg.iterations):
+                row.update(self._evaluate())
         return row
+
+    def _evaluate(self) -> dict:
+        """IS and FID (not counted in ``seconds``); the evaluation's own RNG leaves training's untouched."""
+        from snlab.metrics import evaluate
+        cfg = self.cfg
+        m = evaluate(self.G, cfg.dataset, cfg.eval_extractor, cfg.eval_samples, seed=cfg.seed,
+                     is_splits=min(10, cfg.eval_samples), fid_samples=cfg.eval_samples, n_real=None, kid=False,
+                     prc=False, data_dir=cfg.data_dir, verbose=False)
+        return {k: v for k, v in m.items() if k.startswith(("IS_", "FID_"))}
 
     def _write_history(self, run_dir: Path) -> None:
         _atomic_write_text(pd.DataFrame(self.rows).to_csv(index=False), run_dir / "history.csv")

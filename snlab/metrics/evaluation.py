@@ -1,0 +1,147 @@
+"""``evaluate``: a generator's IS / FID / KID / precision-recall under a stated protocol.
+
+The default protocol is the paper's (SPEC §7): IS on 50,000 samples in 10 splits of 5,000; FID,
+KID and precision/recall of the first 5,000 of those samples against 10,000 real images of the
+test split. Every result carries the protocol with it, and metric names carry the extractor:
+``IS_inception``, ``FID_fmnist`` … Only the Inception path on CIFAR-10 / STL-10 with the paper's
+sample counts is marked ``comparable_to_paper``.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from snlab.data import REPO_DATA, dataset_info, load_dataset
+from snlab.metrics import inception, scores
+from snlab.metrics.classifier import FMNISTExtractor
+
+EXTRACTORS = ("auto", "inception", "fmnist")
+#: Human-readable names for figure labels.
+EXTRACTOR_LABELS = {"inception": "Inception-v3 (TF port)", "fmnist": "Fashion-MNIST classifier features"}
+#: Offline extractors by dataset, used by ``extractor="auto"`` when Inception weights are absent.
+OFFLINE = {"fashion_mnist": "fmnist"}
+PAPER_PROTOCOL = {"n_samples": 50_000, "is_splits": 10, "fid_samples": 5_000, "n_real": 10_000, "real_split": "test"}
+
+
+def resolve_extractor(name: str, dataset: str, inception_weights=None, verbose: bool = True) -> str:
+    """"inception" or an offline extractor name; "auto" prefers Inception when its weights are present."""
+    if name not in EXTRACTORS:
+        raise ValueError(f"unknown extractor {name!r}; valid: {', '.join(EXTRACTORS)}")
+    if name != "auto":
+        if name == "fmnist" and dataset != "fashion_mnist":
+            raise ValueError(f"extractor 'fmnist' is a Fashion-MNIST classifier; it does not fit dataset {dataset!r}")
+        return name
+    if inception.find_weights(inception_weights) is not None:
+        chosen, why = "inception", "Inception weights found"
+    elif dataset in OFFLINE:
+        chosen, why = OFFLINE[dataset], "no Inception weights found; numbers are not comparable to the paper's"
+    else:
+        inception.resolve_weights(inception_weights)  # raises the error that says how to get the weights
+    if verbose:
+        print(f"metrics: extractor auto -> {chosen} ({why})")
+    return chosen
+
+
+def _load_extractor(name: str, inception_weights=None, download: bool = False):
+    return inception.load_inception(inception_weights, download) if name == "inception" else FMNISTExtractor()
+
+
+def _to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """Images in [−1, 1] → uint8 in [0, 255], as if saved to an image file."""
+    return ((x + 1) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
+
+
+@torch.no_grad()
+def extract(extractor, batches, total: int, desc: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(logits (N, K), pool features (N, F)) of uint8 image batches (B, C, H, W), on CPU."""
+    device = next(extractor.parameters()).device
+    logits, feats = [], []
+    with tqdm(total=total, desc=desc, unit="img", leave=False, mininterval=2.0) as bar:
+        for x in batches:
+            if x.shape[1] == 1 and extractor.get_name() == "inception-v3-compat":
+                x = x.expand(-1, 3, -1, -1)  # gray → RGB for Inception
+            lg, ft = extractor(x.to(device))
+            logits.append(lg.float().cpu())
+            feats.append(ft.float().cpu())
+            bar.update(len(x))
+    return torch.cat(logits), torch.cat(feats)
+
+
+def _real_features(dataset: str, split: str, extractor_name: str, extractor, n: int | None, data_dir,
+                   cache_dir: Path, batch_size: int) -> torch.Tensor:
+    """Pool features of the first ``n`` images of a split (all when None), cached on disk per
+    (dataset, split, extractor, n)."""
+    from snlab.train import atomic_save  # the same atomic write as checkpoints
+
+    path = cache_dir / f"real-{dataset}-{split}-{extractor_name}-{n or 'all'}.pt"
+    if path.exists():
+        return torch.load(path, weights_only=True)
+    data = load_dataset(dataset, split, data_dir)
+    if n is not None and len(data) < n:
+        raise ValueError(f"{dataset} split {split!r} has {len(data)} images, fewer than n_real={n}")
+    images = data.images[:n]
+    _, feats = extract(extractor, images.split(batch_size), len(images), f"real {dataset}/{split}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_save(feats, path)
+    return feats
+
+
+@torch.no_grad()
+def _generated(generator, n: int, seed: int, batch_size: int):
+    """Batches of uint8 samples from ``generator`` in eval mode, z ~ N(0, I) from ``seed``."""
+    from snlab.models import generate
+
+    gen = torch.Generator().manual_seed(seed)
+    for start in range(0, n, batch_size):
+        z = torch.randn(min(batch_size, n - start), generator.z_dim, generator=gen)
+        yield _to_uint8(generate(generator, z))
+
+
+def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto", n_samples: int = 50_000,
+             seed: int = 0, *, is_splits: int = 10, fid_samples: int = 5_000, n_real: int | None = 10_000,
+             real_split: str = "test", kid: bool = True, prc: bool = True, batch_size: int = 500,
+             data_dir=None, cache_dir=None, inception_weights=None, download_weights: bool = False,
+             out: str | Path | None = None, verbose: bool = True) -> dict:
+    """Metrics of ``generator`` (z (B, 128) → images (B, C, R, R) in [−1, 1]) against ``dataset``.
+
+    IS over all ``n_samples`` generated images in ``is_splits`` chunks; FID, KID and precision /
+    recall of the first ``fid_samples`` against the first ``n_real`` images of ``real_split`` (all
+    of them when None). Real features are cached under ``cache_dir`` (default ``data/cache/``).
+    Returns a flat dict of metrics (suffixed with the extractor) and the protocol; writes it as
+    JSON to ``out`` when given.
+    """
+    info = dataset_info(dataset)
+    if real_split not in info.splits:
+        raise ValueError(f"unknown split {real_split!r} for {dataset}; valid: {', '.join(info.splits)}")
+    if fid_samples > n_samples:
+        raise ValueError(f"fid_samples ({fid_samples}) cannot exceed n_samples ({n_samples})")
+    start = time.perf_counter()
+    name = resolve_extractor(extractor, dataset, inception_weights, verbose)
+    net = _load_extractor(name, inception_weights, download_weights)
+    cache_dir = Path(cache_dir) if cache_dir is not None else REPO_DATA / "cache"
+    real = _real_features(dataset, real_split, name, net, n_real, data_dir, cache_dir, batch_size)
+    logits, feats = extract(net, _generated(generator, n_samples, seed, batch_size), n_samples, "generated")
+    probs = logits.double().softmax(1)
+    is_mean, is_std = scores.inception_score(probs, is_splits)
+    gen_stats, real_stats = scores.gaussian_stats(feats[:fid_samples]), scores.gaussian_stats(real)
+    result = {f"IS_{name}": is_mean, f"IS_{name}_std": is_std,
+              f"FID_{name}": scores.frechet_distance(gen_stats["mu"], gen_stats["sigma"],
+                                                      real_stats["mu"], real_stats["sigma"])}
+    if kid:
+        result[f"KID_{name}"], result[f"KID_{name}_std"] = scores.kernel_distance(feats[:fid_samples], real, seed=seed)
+    if prc:
+        result[f"precision_{name}"], result[f"recall_{name}"] = scores.precision_recall(feats[:fid_samples], real)
+    protocol = {"dataset": dataset, "extractor": name, "extractor_label": EXTRACTOR_LABELS[name],
+                "n_samples": n_samples, "is_splits": is_splits, "fid_samples": fid_samples, "n_real": len(real),
+                "real_split": real_split, "seed": seed}
+    protocol["comparable_to_paper"] = bool(name == "inception" and dataset in ("cifar10", "stl10") and all(
+        protocol[k] == v for k, v in PAPER_PROTOCOL.items()))
+    result.update(protocol, seconds=round(time.perf_counter() - start, 3))
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(result, indent=2))
+    return result

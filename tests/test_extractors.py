@@ -1,0 +1,121 @@
+"""Feature extractors: weight files are found, verified and refused clearly; evaluate() carries its protocol."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+from torch_fidelity import feature_extractor_inceptionv3 as tfi
+
+import snlab
+from snlab import data
+from snlab.metrics import classifier, evaluate, inception
+from snlab.metrics import evaluation as evaluate_module
+
+
+@pytest.fixture
+def no_inception(tmp_path, monkeypatch):
+    """No Inception weights anywhere: an empty torch.hub dir and no environment variable."""
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.delenv(inception.ENV_VAR, raising=False)
+
+
+@pytest.fixture(scope="module")
+def inception_file(tmp_path_factory):
+    """A weights file in torch-fidelity's format (a plain state dict of its InceptionV3), random values."""
+    mp = pytest.MonkeyPatch()
+    mp.setattr(tfi, "load_state_dict_from_url", lambda *a, **k: {})
+    mp.setattr(tfi.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None)
+    net = tfi.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    mp.undo()
+    path = tmp_path_factory.mktemp("inception") / inception.WEIGHTS_FILE
+    torch.save(torch.nn.Module.state_dict(net), path)
+    return path
+
+
+def test_inception_loads_a_file_in_the_expected_format(inception_file):
+    net = inception.load_inception(inception_file, sha256_prefix=classifier.sha256(inception_file)[:8])
+    logits, pool = net(torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8))
+    assert logits.shape == (2, 1008) and pool.shape == (2, 2048)
+
+
+def test_inception_hash_mismatch_is_refused(inception_file):
+    with pytest.raises(ValueError, match=f"expected one starting {inception.SHA256_PREFIX}"):
+        inception.load_inception(inception_file)
+
+
+def test_missing_inception_names_file_hash_place_and_flag(no_inception, tmp_path):
+    with pytest.raises(FileNotFoundError) as e:
+        inception.resolve_weights()
+    msg = str(e.value)
+    assert inception.WEIGHTS_FILE in msg and inception.SHA256_PREFIX in msg
+    assert str(inception.hub_cache_path()) in msg and "download=True" in msg and inception.ENV_VAR in msg
+
+
+def test_weights_search_order(no_inception, tmp_path, monkeypatch, inception_file):
+    cached = inception.hub_cache_path()
+    cached.parent.mkdir(parents=True)
+    shutil.copy(inception_file, cached)
+    assert inception.find_weights() == cached
+    env = tmp_path / "env.pth"
+    shutil.copy(inception_file, env)
+    monkeypatch.setenv(inception.ENV_VAR, str(env))
+    assert inception.find_weights() == env
+    assert inception.find_weights(tmp_path / "absent.pth") is None  # an explicit path is not second-guessed
+
+
+def test_classifier_sha256_check(tmp_path):
+    bad = tmp_path / "fmnist_classifier.pt"
+    raw = bytearray(classifier.WEIGHTS.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="SHA-256 .* expected .*corrupted"):
+        classifier.load_classifier(bad)
+    with pytest.raises(FileNotFoundError, match="train-classifier"):
+        classifier.load_classifier(tmp_path / "absent.pt")
+
+
+@pytest.mark.skipif(not data.DEBIAN_FASHION_MNIST.exists(), reason="dataset-fashion-mnist is not installed")
+def test_committed_classifier_is_accurate_on_real_test_images():
+    test = data.load_dataset("fashion_mnist", "test")
+    net = classifier.load_classifier()
+    sub = data.ImageData("fmnist", test.images[:3000], test.labels[:3000], 10)
+    assert classifier.accuracy(net, sub) >= 0.90
+
+
+def test_auto_falls_back_to_the_offline_extractor_and_says_so(no_inception, capsys):
+    assert evaluate_module.resolve_extractor("auto", "fashion_mnist") == "fmnist"
+    assert "not comparable to the paper" in capsys.readouterr().out
+    with pytest.raises(FileNotFoundError, match="Inception weights"):
+        evaluate_module.resolve_extractor("auto", "cifar10")
+    with pytest.raises(ValueError, match="valid: auto, inception, fmnist"):
+        evaluate_module.resolve_extractor("clip", "cifar10")
+
+
+def test_auto_prefers_inception_when_present(no_inception, monkeypatch, inception_file):
+    monkeypatch.setenv(inception.ENV_VAR, str(inception_file))
+    assert evaluate_module.resolve_extractor("auto", "fashion_mnist", verbose=False) == "inception"
+
+
+def test_evaluate_records_protocol_and_caches_real_features(no_inception, fmnist_dir, tmp_path, monkeypatch):
+    G, _ = snlab.build_models("standard", "sn", 32, 1, width=0.125)
+    kw = dict(dataset="fashion_mnist", extractor="auto", n_samples=40, is_splits=4, fid_samples=20, n_real=16,
+              data_dir=fmnist_dir, cache_dir=tmp_path / "cache", verbose=False)
+    m = evaluate(G, out=tmp_path / "metrics.json", **kw)
+    assert {"IS_fmnist", "IS_fmnist_std", "FID_fmnist", "KID_fmnist", "precision_fmnist", "recall_fmnist"} <= set(m)
+    assert m["extractor"] == "fmnist" and m["comparable_to_paper"] is False
+    assert (m["n_samples"], m["fid_samples"], m["n_real"], m["real_split"]) == (40, 20, 16, "test")
+    assert json.loads((tmp_path / "metrics.json").read_text())["FID_fmnist"] == pytest.approx(m["FID_fmnist"])
+    assert (tmp_path / "cache" / "real-fashion_mnist-test-fmnist-16.pt").exists()
+    monkeypatch.setattr(evaluate_module, "load_dataset", lambda *a, **k: pytest.fail("real features not cached"))
+    again = evaluate(G, **kw)
+    assert again["FID_fmnist"] == pytest.approx(m["FID_fmnist"])  # same seed, same samples, cached reals
+
+
+def test_metrics_during_training_land_in_history(no_inception, fmnist_dir, tmp_path):
+    cfg = snlab.TrainConfig(preset="smoke", data_dir=str(fmnist_dir), out_dir=str(tmp_path), progress=False,
+                            eval_every=2, eval_samples=20)
+    h = snlab.train(cfg).history
+    assert h["FID_fmnist"].notna().tolist() == [False, True, False, True]
+    assert (h["IS_fmnist"].dropna() >= 1).all()
