@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -14,8 +16,8 @@
 # %% [markdown]
 # # Quickstart: an SN-GAN on Fashion-MNIST
 # Trains the paper's standard CNN (Table 3) with spectral normalization in D (Algorithm 1), setting C
-# (Adam α = 2e-4, β = (0.5, 0.999), n_dis = 1), and writes sample grids, loss curves and σ(W̄) per
-# D layer into `out_dir`. The run directory (`run_dir`) keeps the checkpoint; re-executing resumes
+# (Adam α = 2e-4, β = (0.5, 0.999), n_dis = 1), and writes sample grids, loss curves, σ(W̄) per
+# D layer and IS/FID curves into `out_dir`. The run directory (`run_dir`) keeps the checkpoint; re-executing resumes
 # or reuses it. All logic lives in `snlab`.
 
 # %% tags=["parameters"]
@@ -51,3 +53,12 @@ plots.save(plots.losses(result.history, title=caption), f"{out_dir}/losses.png")
 
 # %%
 plots.save(plots.sigmas(result.history, title=caption), f"{out_dir}/sigmas.png")
+
+# %% [markdown]
+# IS and FID during training, measured every `eval_every` G updates on `eval_samples` samples against
+# the test split. Without Inception weights they use the Fashion-MNIST classifier's features: the
+# axis labels say which, and these numbers are not comparable with the paper's.
+
+# %%
+if cfg.eval_every:
+    plots.save(plots.metric_curves(result.history, title=caption), f"{out_dir}/metrics.png")

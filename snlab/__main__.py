@@ -31,6 +31,25 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
 
 
+def _evaluate(args: dict) -> None:
+    import json
+
+    from snlab.metrics import evaluate
+    from snlab.train import _build, load_run
+
+    if args["run"]:
+        result = load_run(args["run"])
+        source, dataset = result.generator, result.config.dataset
+    elif args["untrained"]:
+        source, dataset = _build(TrainConfig(dataset=args["dataset"]))[0], args["dataset"]
+    else:
+        source, dataset = data.load_dataset(args["dataset"], args["real"]), args["dataset"]
+    m = evaluate(source, dataset, args["extractor"], args["n_samples"], args["seed"], fid_samples=args["fid_samples"],
+                 n_real=args["n_real"], real_split=args["real_split"], inception_weights=args["inception_weights"],
+                 download_weights=args["download_weights"], out=args["out"])
+    print(json.dumps(m, indent=2))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m snlab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -42,6 +61,21 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--out", default=None, help="weights path (default: data/fmnist_classifier.pt)")
     c.add_argument("--epochs", type=int, default=4)
     c.add_argument("--data-dir", default=None)
+    e = sub.add_parser("evaluate", help="IS/FID/KID/precision-recall of a run's G, an untrained G, or real images")
+    src = e.add_mutually_exclusive_group(required=True)
+    src.add_argument("--run", help="run directory (its checkpoint's G)")
+    src.add_argument("--untrained", action="store_true", help="a freshly initialised G (cpu-preset width)")
+    src.add_argument("--real", metavar="SPLIT", help="real images of this split of --dataset")
+    e.add_argument("--dataset", default="fashion_mnist")
+    e.add_argument("--extractor", default="auto")
+    e.add_argument("--n-samples", type=int, default=50_000)
+    e.add_argument("--fid-samples", type=int, default=5_000)
+    e.add_argument("--n-real", type=int, default=10_000)
+    e.add_argument("--real-split", default="test")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--out", default=None, help="write metrics.json here")
+    e.add_argument("--inception-weights", default=None)
+    e.add_argument("--download-weights", action="store_true")
     bench.add_parser(sub)
     args = vars(parser.parse_args(argv))
     command = args.pop("command")
@@ -54,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             out = classifier.train_classifier(args["out"] or classifier.WEIGHTS, args["epochs"], data_dir=args["data_dir"])
             print(f"test accuracy {out['test_accuracy']:.4f}; weights {out['path']}; sha256 {out['sha256']}\n"
                   "(set snlab.metrics.classifier.WEIGHTS_SHA256 to this hash when replacing the committed weights)")
+        elif command == "evaluate":
+            _evaluate(args)
         elif command == "download":
             print(f"{args['dataset']} ready under {data.download(args['dataset'], args['data_dir'])}")
         else:

@@ -64,6 +64,7 @@ class ImageData:
     images: torch.Tensor
     labels: torch.Tensor
     n_classes: int
+    split: str = ""
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -128,7 +129,7 @@ def _fashion_mnist(root: Path, split: str, download: bool, explicit: bool) -> Im
                            f"`python -m snlab download fashion_mnist --data-dir {root}` (needs internet).")
     ds = FashionMNIST(str(root), train=split == "train", download=download)
     images = F.pad(ds.data, (2, 2, 2, 2)).unsqueeze(1)  # (N, 1, 32, 32), black border
-    return ImageData("fashion_mnist", images.contiguous(), ds.targets.long(), 10)
+    return ImageData("fashion_mnist", images.contiguous(), ds.targets.long(), 10, split)
 
 
 def _cifar10(root: Path, split: str, download: bool) -> ImageData:
@@ -142,7 +143,7 @@ def _cifar10(root: Path, split: str, download: bool) -> ImageData:
                        f"cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html into {root}.")
     ds = CIFAR10(str(root), train=split == "train", download=download)
     images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()
-    return ImageData("cifar10", images, torch.tensor(ds.targets, dtype=torch.long), 10)
+    return ImageData("cifar10", images, torch.tensor(ds.targets, dtype=torch.long), 10, split)
 
 
 def _stl10(root: Path, split: str, download: bool) -> ImageData:
@@ -160,7 +161,7 @@ def _stl10(root: Path, split: str, download: bool) -> ImageData:
     # 96 → 48 as the paper (SPEC §4): area averaging of 2×2 blocks, in chunks to bound memory.
     small = torch.cat([F.interpolate(c.float(), size=48, mode="area").round_().to(torch.uint8)
                        for c in images.split(10_000)])
-    return ImageData("stl10", small, torch.from_numpy(ds.labels).long(), 10)
+    return ImageData("stl10", small, torch.from_numpy(ds.labels).long(), 10, split)
 
 
 def download(name: str, data_dir: str | os.PathLike | None = None) -> Path:

@@ -61,3 +61,24 @@ def samples(generator, n: int = 64, seed: int = 0, title: str = ""):
     ax.set_axis_off()
     ax.set_title(title, fontsize=9)
     return fig
+
+
+def metric_curves(history: pd.DataFrame, title: str = ""):
+    """IS and FID against G updates, from the ``IS_<extractor>`` / ``FID_<extractor>`` history columns.
+
+    Axis labels name the feature extractor, e.g. "FID (Fashion-MNIST classifier features)".
+    """
+    from snlab.metrics import EXTRACTOR_LABELS
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for ax, metric in zip(axes, ("IS", "FID")):
+        cols = [c for c in history.columns if c.startswith(f"{metric}_") and not c.endswith("_std")]
+        if not cols:
+            raise ValueError(f"history has no {metric}_* column: train with eval_every > 0")
+        extractor = cols[0].removeprefix(f"{metric}_")
+        rows = history.dropna(subset=[cols[0]])
+        ax.plot(rows["step"], rows[cols[0]], marker="o")
+        ax.set(xlabel="generator updates", ylabel=f"{metric} ({EXTRACTOR_LABELS.get(extractor, extractor)})")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -114,10 +114,19 @@ class TrainConfig:
         if dataset_info(self.dataset).channels and self.arch == "mlp":
             raise ValueError(f"arch 'mlp' is for the 2-D point datasets (ring8, grid25), not {self.dataset!r}")
 
+    #: Fields that say where a run goes, how it is shown or measured, or how long it runs: they may
+    #: change when a run is resumed, and do not enter its identity.
+    NOT_IDENTITY = ("out_dir", "resume", "progress", "device", "data_dir", "download", "iterations",
+                    "sample_every", "eval_every", "eval_samples", "eval_extractor")
+
     def run_fields(self) -> dict:
-        """The fields that determine the run's result (not where it goes or how it is shown)."""
-        skip = {"out_dir", "resume", "progress", "device", "data_dir", "download", "iterations"}
-        return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
+        """The fields that determine the run's result: its identity for resuming and for run-directory keys."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in self.NOT_IDENTITY}
+
+    def to_json(self) -> str:
+        """config.json: every field but those naming places on this machine or the resume flag."""
+        skip = {"out_dir", "resume", "progress", "data_dir", "download"}
+        return json.dumps({k: v for k, v in dataclasses.asdict(self).items() if k not in skip}, indent=2)
 
 
 @dataclass
@@ -164,6 +173,31 @@ def _save_samples(G, z: torch.Tensor, path: Path) -> None:
         save_scatter(x, path)
 
 
+def _build(cfg: TrainConfig):
+    """(G, D) for ``cfg``, initialised from ``cfg.seed``."""
+    info = dataset_info(cfg.dataset)
+    torch.manual_seed(cfg.seed)
+    return build_models(cfg.arch, cfg.method, info.resolution, info.channels, cfg.width,
+                        final_width=cfg.final_width, lrelu_slope=cfg.lrelu_slope,
+                        n_power_iterations=cfg.n_power_iterations, clip_value=cfg.clip_value)
+
+
+def load_run(run_dir: str | Path, device: str = "cpu") -> TrainResult:
+    """A finished or partial run from its directory: config, history and the checkpoint's G and D."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "checkpoint.pt").exists():
+        raise FileNotFoundError(f"no checkpoint.pt in {run_dir}: not a run directory, or the run never checkpointed")
+    cfg = TrainConfig(**json.loads((run_dir / "config.json").read_text()), out_dir=str(run_dir), progress=False)
+    G, D = _build(cfg)
+    state = torch.load(run_dir / "checkpoint.pt", map_location=device, weights_only=True)
+    G.load_state_dict(state["G"])
+    D.load_state_dict(state["D"])
+    status = run_dir / "status.json"
+    history = run_dir / "history.csv"
+    return TrainResult(run_dir, pd.read_csv(history) if history.exists() else pd.DataFrame(), G.to(device),
+                       D.to(device), cfg, json.loads(status.read_text())["status"] if status.exists() else "partial")
+
+
 class Trainer:
     """Owns one run's modules, optimizers and RNG; ``fit`` trains to ``cfg.iterations``.
 
@@ -178,12 +212,8 @@ class Trainer:
         self.method = get_method(cfg.method)
         self.loss = get_loss(cfg.loss)
         self.device = resolve_device(cfg.device)
-        info = dataset_info(cfg.dataset)
         self.data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, download=cfg.download)
-        torch.manual_seed(cfg.seed)
-        G, D = build_models(cfg.arch, cfg.method, info.resolution, info.channels, cfg.width,
-                            final_width=cfg.final_width, lrelu_slope=cfg.lrelu_slope,
-                            n_power_iterations=cfg.n_power_iterations, clip_value=cfg.clip_value)
+        G, D = _build(cfg)
         self.G, self.D = G.to(self.device), D.to(self.device)
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), cfg.lr, betas)
@@ -338,7 +368,7 @@ def train(cfg: TrainConfig) -> TrainResult:
                                   "(--resume) to continue it, or choose another out_dir")
         old = json.loads((run_dir / "config.json").read_text())
         new = json.loads(json.dumps(cfg.run_fields()))
-        changed = sorted(k for k in new if old.get(k) != new[k])
+        changed = sorted(k for k in new if k in old and old[k] != new[k])
         if changed:
             raise ValueError(f"cannot resume {run_dir}: config differs in {', '.join(changed)}")
         trainer.load_state_dict(torch.load(ckpt, map_location=trainer.device, weights_only=True))
@@ -346,7 +376,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         if history.exists():
             rows = pd.read_csv(history).to_dict("records")
             trainer.rows = [r for r in rows if r["step"] <= trainer.step]
-    (run_dir / "config.json").write_text(json.dumps(cfg.run_fields() | {"iterations": cfg.iterations}, indent=2))
+    (run_dir / "config.json").write_text(cfg.to_json())
     status = trainer.fit(run_dir)
     (run_dir / "status.json").write_text(json.dumps({"status": status, "step": trainer.step,
                                                      "seconds": round(trainer.seconds, 3),

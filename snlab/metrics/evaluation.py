@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from snlab.data import REPO_DATA, dataset_info, load_dataset
+from snlab.data import REPO_DATA, ImageData, dataset_info, load_dataset
 from snlab.metrics import inception, scores
 from snlab.metrics.classifier import FMNISTExtractor
 
@@ -101,14 +101,16 @@ def _generated(generator, n: int, seed: int, batch_size: int):
         yield _to_uint8(generate(generator, z))
 
 
-def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto", n_samples: int = 50_000,
+def evaluate(source, dataset: str = "fashion_mnist", extractor: str = "auto", n_samples: int = 50_000,
              seed: int = 0, *, is_splits: int = 10, fid_samples: int = 5_000, n_real: int | None = 10_000,
              real_split: str = "test", kid: bool = True, prc: bool = True, batch_size: int = 500,
              data_dir=None, cache_dir=None, inception_weights=None, download_weights: bool = False,
              out: str | Path | None = None, verbose: bool = True) -> dict:
-    """Metrics of ``generator`` (z (B, 128) → images (B, C, R, R) in [−1, 1]) against ``dataset``.
+    """Metrics of ``source`` against ``dataset``.
 
-    IS over all ``n_samples`` generated images in ``is_splits`` chunks; FID, KID and precision /
+    ``source`` is a generator (z (B, 128) → images (B, C, R, R) in [−1, 1]) or real images
+    (``ImageData``, of which the first ``n_samples`` are used: the "real data" rows of Table 2).
+    IS over all ``n_samples`` images in ``is_splits`` chunks; FID, KID and precision /
     recall of the first ``fid_samples`` against the first ``n_real`` images of ``real_split`` (all
     of them when None). Real features are cached under ``cache_dir`` (default ``data/cache/``).
     Returns a flat dict of metrics (suffixed with the extractor) and the protocol; writes it as
@@ -124,7 +126,13 @@ def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto",
     net = _load_extractor(name, inception_weights, download_weights)
     cache_dir = Path(cache_dir) if cache_dir is not None else REPO_DATA / "cache"
     real = _real_features(dataset, real_split, name, net, n_real, data_dir, cache_dir, batch_size)
-    logits, feats = extract(net, _generated(generator, n_samples, seed, batch_size), n_samples, "generated")
+    if isinstance(source, ImageData):
+        if len(source) < n_samples:
+            raise ValueError(f"{source.name} has {len(source)} images, fewer than n_samples={n_samples}")
+        batches, origin = source.images[:n_samples].split(batch_size), f"real:{source.name}/{source.split}"
+    else:
+        batches, origin = _generated(source, n_samples, seed, batch_size), "generator"
+    logits, feats = extract(net, batches, n_samples, origin)
     probs = logits.double().softmax(1)
     is_mean, is_std = scores.inception_score(probs, is_splits)
     gen_stats, real_stats = scores.gaussian_stats(feats[:fid_samples]), scores.gaussian_stats(real)
@@ -135,7 +143,7 @@ def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto",
         result[f"KID_{name}"], result[f"KID_{name}_std"] = scores.kernel_distance(feats[:fid_samples], real, seed=seed)
     if prc:
         result[f"precision_{name}"], result[f"recall_{name}"] = scores.precision_recall(feats[:fid_samples], real)
-    protocol = {"dataset": dataset, "extractor": name, "extractor_label": EXTRACTOR_LABELS[name],
+    protocol = {"source": origin, "dataset": dataset, "extractor": name, "extractor_label": EXTRACTOR_LABELS[name],
                 "n_samples": n_samples, "is_splits": is_splits, "fid_samples": fid_samples, "n_real": len(real),
                 "real_split": real_split, "seed": seed}
     protocol["comparable_to_paper"] = bool(name == "inception" and dataset in ("cifar10", "stl10") and all(
