@@ -1,4 +1,4 @@
-"""Benchmarks, never timed tests: ``python -m snlab bench sn-overhead`` writes a CSV and prints a table.
+"""Benchmarks, never timed tests: ``python -m snlab bench sn-overhead|metrics`` writes a CSV and prints a table.
 
 The machine is shared and noisy, so variants run interleaved in one process (A B C, then B C A, …),
 each round timing a few steps of every variant, and we report medians of per-round ratios.
@@ -18,7 +18,7 @@ from snlab.models import build_models
 from snlab.normalizers import weight_layers
 from snlab.settings import get_preset
 
-BENCHES = ("sn-overhead",)
+BENCHES = ("sn-overhead", "metrics")
 
 
 def add_parser(sub) -> None:
@@ -28,8 +28,9 @@ def add_parser(sub) -> None:
     p.add_argument("--dataset", default="fashion_mnist")
     p.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
     p.add_argument("--width", type=float, default=None, help="default: the preset's")
-    p.add_argument("--rounds", type=int, default=30)
+    p.add_argument("--rounds", type=int, default=None, help="default: 30 (sn-overhead), 3 (metrics)")
     p.add_argument("--steps", type=int, default=5, help="D steps per variant per round")
+    p.add_argument("--samples", type=int, default=10_000, help="metrics: generated samples")
     p.add_argument("--out", default=None, help="CSV path (default: bench/<which>.csv)")
 
 
@@ -92,15 +93,48 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
     return ratios.quantile([0.25, 0.5, 0.75]).T.rename(columns={0.25: "q25", 0.5: "median", 0.75: "q75"})
 
 
+def metrics_time(dataset: str = "fashion_mnist", n_samples: int = 10_000, rounds: int = 3, *,
+                 n_real: int = 10_000, data_dir=None) -> pd.DataFrame:
+    """Seconds for IS + FID of ``n_samples`` from a cpu-preset G with the Fashion-MNIST classifier extractor.
+
+    "cold" includes extracting the 10,000 real test images (a fresh cache); "warm" reuses them.
+    Timing does not depend on G's training, so an initialised G is used.
+    """
+    import tempfile
+
+    from snlab.metrics import evaluate
+    from snlab.train import TrainConfig, _build
+
+    G = _build(TrainConfig(dataset=dataset))[0]
+    rows = []
+    for r in range(rounds):
+        with tempfile.TemporaryDirectory() as cache:
+            for kind in ("cold", "warm"):
+                start = time.perf_counter()
+                evaluate(G, dataset, "fmnist", n_samples, seed=r, fid_samples=n_samples, n_real=n_real, kid=False,
+                         prc=False, data_dir=data_dir, cache_dir=cache, verbose=False)
+                rows.append({"round": r, "kind": kind, "n_samples": n_samples,
+                             "seconds": time.perf_counter() - start})
+    return pd.DataFrame(rows)
+
+
 def run(args: dict) -> None:
     out = Path(args["out"] or f"bench/{args['which']}.csv")
-    df = sn_overhead(args["preset"], args["dataset"], args["rounds"], args["steps"], args["batch_size"], args["width"])
+    args["rounds"] = args["rounds"] or {"sn-overhead": 30, "metrics": 3}[args["which"]]
     out.parent.mkdir(parents=True, exist_ok=True)
+    header = f"{args['which']}: dataset={args['dataset']} threads={torch.get_num_threads()} device=cpu"
+    if args["which"] == "metrics":
+        df = metrics_time(args["dataset"], args["samples"], args["rounds"])
+        df.to_csv(out, index=False)
+        print(f"{header} rounds={args['rounds']}; raw rows in {out}")
+        print(f"median seconds for IS+FID of {args['samples']} samples (Fashion-MNIST classifier):",
+              df.groupby("kind")["seconds"].median().round(2).to_dict())
+        return
+    df = sn_overhead(args["preset"], args["dataset"], args["rounds"], args["steps"], args["batch_size"], args["width"])
     df.to_csv(out, index=False)
     batch = args["batch_size"] or get_preset(args["preset"])["batch_size"]
     width = args["width"] or get_preset(args["preset"])["width"]
-    print(f"{args['which']}: preset={args['preset']} batch={batch} width={width} dataset={args['dataset']} "
-          f"threads={torch.get_num_threads()} device=cpu "
+    print(f"{header} preset={args['preset']} batch={batch} width={width} "
           f"rounds={args['rounds']} x {args['steps']} D steps; raw rows in {out}")
     print("median seconds per D step:",
           df.groupby("variant")["seconds_per_d_step"].median().map("{:.4f}".format).to_dict())

@@ -35,3 +35,12 @@ def fmnist_dir(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_feature_cache(tmp_path_factory):
+    """Tests never write real-image feature caches into the repository's data/ folder."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SNLAB_CACHE", str(tmp_path_factory.mktemp("feature-cache")))
+    yield
+    mp.undo()

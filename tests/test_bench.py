@@ -24,3 +24,8 @@ def test_sn_overhead_table():
     summary = bench.summarize(df)
     assert list(summary.index) == ["sn / none", "sn / torch-sn", "torch-sn / none"]
     assert list(summary.columns) == ["q25", "median", "q75"]
+
+
+def test_metrics_bench_rows(fmnist_dir):
+    df = bench.metrics_time(n_samples=16, rounds=1, n_real=16, data_dir=fmnist_dir)
+    assert list(df["kind"]) == ["cold", "warm"] and (df["seconds"] > 0).all()

@@ -12,6 +12,7 @@ import snlab
 from snlab import data
 from snlab.metrics import classifier, evaluate, inception
 from snlab.metrics import evaluation as evaluate_module
+from tests.conftest import write_fashion_mnist
 
 
 @pytest.fixture
@@ -107,10 +108,23 @@ def test_evaluate_records_protocol_and_caches_real_features(no_inception, fmnist
     assert m["extractor"] == "fmnist" and m["comparable_to_paper"] is False
     assert (m["n_samples"], m["fid_samples"], m["n_real"], m["real_split"]) == (40, 20, 16, "test")
     assert json.loads((tmp_path / "metrics.json").read_text())["FID_fmnist"] == pytest.approx(m["FID_fmnist"])
-    assert (tmp_path / "cache" / "real-fashion_mnist-test-fmnist-16.pt").exists()
-    monkeypatch.setattr(evaluate_module, "load_dataset", lambda *a, **k: pytest.fail("real features not cached"))
+    assert len(list((tmp_path / "cache").glob("real-fashion_mnist-test-fmnist-16-*.pt"))) == 1
+    real_extractions = []
+    extract = evaluate_module.extract
+    monkeypatch.setattr(evaluate_module, "extract", lambda net, batches, total, desc: (
+        real_extractions.append(desc) if desc.startswith("real") else None) or extract(net, batches, total, desc))
     again = evaluate(G, **kw)
-    assert again["FID_fmnist"] == pytest.approx(m["FID_fmnist"])  # same seed, same samples, cached reals
+    assert again["FID_fmnist"] == pytest.approx(m["FID_fmnist"]) and real_extractions == []  # cached reals
+
+
+def test_feature_cache_is_keyed_by_image_content(no_inception, tmp_path):
+    """Two different copies of "fashion_mnist" (e.g. a fixture and the real files) never share features."""
+    G, _ = snlab.build_models("standard", "sn", 32, 1, width=0.125)
+    for seed in (1, 2):
+        write_fashion_mnist(tmp_path / f"copy{seed}", seed=seed)
+        evaluate(G, "fashion_mnist", "fmnist", 20, is_splits=2, fid_samples=20, n_real=16, kid=False, prc=False,
+                 data_dir=tmp_path / f"copy{seed}", cache_dir=tmp_path / "cache", verbose=False)
+    assert len(list((tmp_path / "cache").glob("real-fashion_mnist-test-fmnist-16-*.pt"))) == 2
 
 
 def test_metrics_during_training_land_in_history(no_inception, fmnist_dir, tmp_path):

@@ -8,14 +8,16 @@ sample counts is marked ``comparable_to_paper``.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from snlab.data import REPO_DATA, ImageData, dataset_info, load_dataset
+from snlab.data import ImageData, dataset_info, default_data_dir, load_dataset
 from snlab.metrics import inception, scores
 from snlab.metrics.classifier import FMNISTExtractor
 
@@ -71,19 +73,28 @@ def extract(extractor, batches, total: int, desc: str) -> tuple[torch.Tensor, to
     return torch.cat(logits), torch.cat(feats)
 
 
+def default_cache_dir() -> Path:
+    """Where real-image features are cached: ``$SNLAB_CACHE``, else ``<data dir>/cache``."""
+    return Path(os.environ.get("SNLAB_CACHE", default_data_dir() / "cache"))
+
+
 def _real_features(dataset: str, split: str, extractor_name: str, extractor, n: int | None, data_dir,
                    cache_dir: Path, batch_size: int) -> torch.Tensor:
-    """Pool features of the first ``n`` images of a split (all when None), cached on disk per
-    (dataset, split, extractor, n)."""
+    """Pool features of the first ``n`` images of a split (all when None), cached on disk.
+
+    The cache key holds (dataset, split, extractor, n) and a SHA-256 of the images themselves, so
+    another copy of a dataset (a test fixture, a different download) never reuses these features.
+    """
     from snlab.train import atomic_save  # the same atomic write as checkpoints
 
-    path = cache_dir / f"real-{dataset}-{split}-{extractor_name}-{n or 'all'}.pt"
-    if path.exists():
-        return torch.load(path, weights_only=True)
     data = load_dataset(dataset, split, data_dir)
     if n is not None and len(data) < n:
         raise ValueError(f"{dataset} split {split!r} has {len(data)} images, fewer than n_real={n}")
     images = data.images[:n]
+    digest = hashlib.sha256(images.contiguous().numpy().tobytes()).hexdigest()[:12]
+    path = cache_dir / f"real-{dataset}-{split}-{extractor_name}-{len(images)}-{digest}.pt"
+    if path.exists():
+        return torch.load(path, weights_only=True)
     _, feats = extract(extractor, images.split(batch_size), len(images), f"real {dataset}/{split}")
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_save(feats, path)
@@ -112,7 +123,7 @@ def evaluate(source, dataset: str = "fashion_mnist", extractor: str = "auto", n_
     (``ImageData``, of which the first ``n_samples`` are used: the "real data" rows of Table 2).
     IS over all ``n_samples`` images in ``is_splits`` chunks; FID, KID and precision /
     recall of the first ``fid_samples`` against the first ``n_real`` images of ``real_split`` (all
-    of them when None). Real features are cached under ``cache_dir`` (default ``data/cache/``).
+    of them when None). Real features are cached under ``cache_dir`` (default ``default_cache_dir()``).
     Returns a flat dict of metrics (suffixed with the extractor) and the protocol; writes it as
     JSON to ``out`` when given.
     """
@@ -124,7 +135,7 @@ def evaluate(source, dataset: str = "fashion_mnist", extractor: str = "auto", n_
     start = time.perf_counter()
     name = resolve_extractor(extractor, dataset, inception_weights, verbose)
     net = _load_extractor(name, inception_weights, download_weights)
-    cache_dir = Path(cache_dir) if cache_dir is not None else REPO_DATA / "cache"
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     real = _real_features(dataset, real_split, name, net, n_real, data_dir, cache_dir, batch_size)
     if isinstance(source, ImageData):
         if len(source) < n_samples:
