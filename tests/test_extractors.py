@@ -133,3 +133,34 @@ def test_metrics_during_training_land_in_history(no_inception, fmnist_dir, tmp_p
     h = snlab.train(cfg).history
     assert h["FID_fmnist"].notna().tolist() == [False, True, False, True]
     assert (h["IS_fmnist"].dropna() >= 1).all()
+
+
+def test_classifier_extractor_is_registered_with_torch_fidelity(fmnist_dir):
+    """torch-fidelity's own pipeline with our extractor gives the same IS and FID as snlab's evaluate path."""
+    import torch_fidelity
+
+    from snlab.metrics import frechet_distance, inception_score
+    from snlab.metrics.scores import gaussian_stats
+
+    images = data.load_dataset("fashion_mnist", "train", fmnist_dir).images
+
+    class Images(torch.utils.data.Dataset):
+        def __init__(self, x):
+            self.x = x
+
+        def __len__(self):
+            return len(self.x)
+
+        def __getitem__(self, i):
+            return self.x[i]
+
+    theirs = torch_fidelity.calculate_metrics(
+        input1=Images(images[:32]), input2=Images(images[32:]), isc=True, fid=True, isc_splits=1,
+        feature_extractor=classifier.FMNISTExtractor.NAME, cuda=False, cache=False, verbose=False, batch_size=16)
+    net = classifier.FMNISTExtractor()
+    logits1, feats1 = evaluate_module.extract(net, [images[:32]], 32, "a")
+    _, feats2 = evaluate_module.extract(net, [images[32:]], 32, "b")
+    s1, s2 = gaussian_stats(feats1), gaussian_stats(feats2)
+    assert theirs["inception_score_mean"] == pytest.approx(inception_score(logits1.double().softmax(1), 1)[0], rel=1e-4)
+    assert theirs["frechet_inception_distance"] == pytest.approx(
+        frechet_distance(s1["mu"], s1["sigma"], s2["mu"], s2["sigma"]), rel=1e-3)

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch_fidelity.feature_extractor_base import FeatureExtractorBase
+from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 from tqdm import tqdm
 
 from snlab.data import REPO_DATA, load_dataset
@@ -93,6 +94,11 @@ class FMNISTExtractor(FeatureExtractorBase):
         logits, feats = self.net(x)
         out = {"logits": logits, "penultimate": feats}
         return tuple(out[name] for name in self.features_list)
+
+
+# Registered with torch-fidelity, so `torch_fidelity.calculate_metrics(..., feature_extractor=NAME)` works too.
+if FMNISTExtractor.NAME not in FEATURE_EXTRACTORS_REGISTRY:
+    register_feature_extractor(FMNISTExtractor.NAME, FMNISTExtractor)
 
 
 def load_classifier(path: str | Path | None = None, expected_sha256: str | None = None) -> Classifier:

@@ -112,14 +112,14 @@ def _generated(generator, n: int, seed: int, batch_size: int):
         yield _to_uint8(generate(generator, z))
 
 
-def evaluate(source, dataset: str = "fashion_mnist", extractor: str = "auto", n_samples: int = 50_000,
+def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto", n_samples: int = 50_000,
              seed: int = 0, *, is_splits: int = 10, fid_samples: int = 5_000, n_real: int | None = 10_000,
              real_split: str = "test", kid: bool = True, prc: bool = True, batch_size: int = 500,
              data_dir=None, cache_dir=None, inception_weights=None, download_weights: bool = False,
              out: str | Path | None = None, verbose: bool = True) -> dict:
-    """Metrics of ``source`` against ``dataset``.
+    """Metrics of ``generator`` against ``dataset``.
 
-    ``source`` is a generator (z (B, 128) → images (B, C, R, R) in [−1, 1]) or real images
+    ``generator`` maps z (B, 128) to images (B, C, R, R) in [−1, 1]; it may also be real images
     (``ImageData``, of which the first ``n_samples`` are used: the "real data" rows of Table 2).
     IS over all ``n_samples`` images in ``is_splits`` chunks; FID, KID and precision /
     recall of the first ``fid_samples`` against the first ``n_real`` images of ``real_split`` (all
@@ -137,12 +137,12 @@ def evaluate(source, dataset: str = "fashion_mnist", extractor: str = "auto", n_
     net = _load_extractor(name, inception_weights, download_weights)
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     real = _real_features(dataset, real_split, name, net, n_real, data_dir, cache_dir, batch_size)
-    if isinstance(source, ImageData):
-        if len(source) < n_samples:
-            raise ValueError(f"{source.name} has {len(source)} images, fewer than n_samples={n_samples}")
-        batches, origin = source.images[:n_samples].split(batch_size), f"real:{source.name}/{source.split}"
+    if isinstance(generator, ImageData):
+        if len(generator) < n_samples:
+            raise ValueError(f"{generator.name} has {len(generator)} images, fewer than n_samples={n_samples}")
+        batches, origin = generator.images[:n_samples].split(batch_size), f"real:{generator.name}/{generator.split}"
     else:
-        batches, origin = _generated(source, n_samples, seed, batch_size), "generator"
+        batches, origin = _generated(generator, n_samples, seed, batch_size), "generator"
     logits, feats = extract(net, batches, n_samples, origin)
     probs = logits.double().softmax(1)
     is_mean, is_std = scores.inception_score(probs, is_splits)
