@@ -56,6 +56,16 @@ def dataset_info(name: str) -> DatasetInfo:
         raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}") from None
 
 
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images in [0, 255] → float32 in [−1, 1] (x / 127.5 − 1, as chainer-gan-lib)."""
+    return images.float().div_(127.5).sub_(1.0)
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Float images in [−1, 1] → uint8 in [0, 255], rounded as when saved to an image file."""
+    return ((images + 1) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
+
+
 @dataclass(frozen=True)
 class ImageData:
     """``images`` uint8 (N, C, R, R); ``labels`` int64 (N,)."""
@@ -76,7 +86,7 @@ class ImageData:
     def sample(self, n: int, generator: torch.Generator | None = None, device: str | torch.device = "cpu") -> torch.Tensor:
         """``n`` images drawn with replacement, float (n, C, R, R) in [−1, 1] on ``device``."""
         idx = torch.randint(len(self.images), (n,), generator=generator)
-        return self.images[idx].to(device, non_blocking=True).float().div_(127.5).sub_(1.0)
+        return to_float(self.images[idx].to(device, non_blocking=True))
 
 
 def default_data_dir() -> Path:
@@ -165,9 +175,9 @@ def _stl10(root: Path, split: str, download: bool) -> ImageData:
 
 
 def download(name: str, data_dir: str | os.PathLike | None = None) -> Path:
-    """Fetch ``name`` with torchvision into ``data_dir`` (default: the repository's ``data/``)."""
+    """Make ``name`` available under ``data_dir`` (default: ``data/``), fetching with torchvision only
+    what the search order (module docstring) does not already find."""
     info = dataset_info(name)
-    root = Path(data_dir) if data_dir is not None else default_data_dir()
     for split in info.splits[:2] if info.channels else ():
-        load_dataset(name, split, root, download=True)
-    return root
+        load_dataset(name, split, data_dir, download=True)
+    return Path(data_dir) if data_dir is not None else default_data_dir()

@@ -19,7 +19,6 @@ class Mixture:
     means: torch.Tensor
     std: float
     n_classes: int = 0
-    shape: tuple[int, ...] = (2,)
 
     def sample(self, n: int, generator: torch.Generator | None = None, device: str | torch.device = "cpu") -> torch.Tensor:
         """``n`` points, shape (n, 2)."""

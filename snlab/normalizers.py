@@ -50,8 +50,8 @@ class SpectralNorm(nn.Module):
     Eval mode: no power iteration; σ = ũᵀWṽ from the stored ũ, ṽ (PyTorch's choice, so eval is
     deterministic; Chainer's layers disagree among themselves here, SPEC §1).
 
-    Buffers ``u`` (d_out,) and ``v`` (d_in·kh·kw,) are persistent: they are saved in checkpoints.
-    ``sigma`` holds the last σ estimate (a detached 0-d tensor), readable during training.
+    Buffers ``u`` (d_out,), ``v`` (d_in·kh·kw,) and ``sigma`` (0-d: the last σ estimate, the exact σ(W₀)
+    before the first forward) are persistent: they are saved in checkpoints and readable during training.
     """
 
     def __init__(self, weight: torch.Tensor, dim: int = 0, n_power_iterations: int = 1):
@@ -64,7 +64,7 @@ class SpectralNorm(nn.Module):
         u = _l2n(torch.randn(w.shape[0], dtype=w.dtype, device=w.device))
         self.register_buffer("u", u)
         self.register_buffer("v", _l2n(w.t() @ u))
-        self.sigma = torch.linalg.matrix_norm(w, 2)
+        self.register_buffer("sigma", torch.linalg.matrix_norm(w, 2))
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         w = as_matrix(weight, self.dim)
@@ -76,7 +76,7 @@ class SpectralNorm(nn.Module):
             # Rebinding (not copy_) costs no kernel, and a graph that saved the old u stays valid.
             self.u, self.v = u, v
         sigma = torch.dot(self.u, torch.mv(w, self.v))
-        self.sigma = sigma.detach()
+        self.sigma = sigma.detach()  # rebinds the buffer
         return weight / sigma
 
 

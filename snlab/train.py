@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +18,7 @@ from tqdm import tqdm
 
 from snlab import normalizers
 from snlab.data import dataset_info, load_dataset
+from snlab.files import atomic_save, atomic_write_text
 from snlab.losses import get_loss, gradient_penalty
 from snlab.methods import get_method
 from snlab.models import ARCHS, build_models, generate
@@ -35,7 +35,8 @@ class TrainConfig:
     """Everything that defines a run. ``None`` fields come from ``preset``; ``loss=None`` from the method.
 
     iterations counts generator updates; each is followed by ``n_dis`` D updates.
-    lr_decay decays both learning rates linearly to 0 over ``iterations``.
+    lr_decay decays both learning rates linearly to 0 over ``iterations`` (so a decayed run cannot be
+    extended on resume).
     log_every / sample_every / checkpoint_every are in G updates (0 disables samples).
     """
 
@@ -105,6 +106,14 @@ class TrainConfig:
         from snlab.metrics.evaluation import EXTRACTORS
         if self.eval_extractor not in EXTRACTORS:
             raise ValueError(f"unknown eval_extractor {self.eval_extractor!r}; valid: {', '.join(EXTRACTORS)}")
+        point_data = dataset_info(self.dataset).channels == 0
+        if point_data and self.eval_every and preset["eval_every"] == self.eval_every:
+            self.eval_every = 0  # the preset's image metrics do not apply to 2-D points
+        if point_data and self.eval_every:
+            raise ValueError(f"eval_every must be 0 for 2-D point data ({self.dataset}); use snlab.mixture.mode_coverage")
+        if self.eval_every < 0 or (self.eval_every and self.eval_samples < 1):
+            raise ValueError(f"eval_every must be >= 0 and eval_samples >= 1 when evaluating; got "
+                             f"eval_every={self.eval_every}, eval_samples={self.eval_samples}")
         if self.eval_every and self.eval_every % self.log_every:
             raise ValueError(f"eval_every ({self.eval_every}) must be a multiple of log_every ({self.log_every})")
         if self.sample_every < 0:
@@ -120,8 +129,12 @@ class TrainConfig:
                     "sample_every", "eval_every", "eval_samples", "eval_extractor")
 
     def run_fields(self) -> dict:
-        """The fields that determine the run's result: its identity for resuming and for run-directory keys."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if k not in self.NOT_IDENTITY}
+        """The fields that determine the run's result: its identity for resuming and for run-directory keys.
+
+        ``iterations`` joins them under ``lr_decay``, whose schedule depends on it.
+        """
+        skip = set(self.NOT_IDENTITY) - ({"iterations"} if self.lr_decay else set())
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
 
     def to_json(self) -> str:
         """config.json: every field but those naming places on this machine or the resume flag."""
@@ -139,26 +152,12 @@ class TrainResult:
     discriminator: torch.nn.Module
     config: TrainConfig
     status: str = "complete"
-    extra: dict = field(default_factory=dict)
 
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
-
-
-def atomic_save(obj, path: Path) -> None:
-    """``torch.save`` to a temporary file in the same folder, then rename: a kill leaves the old file."""
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def _atomic_write_text(text: str, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _save_samples(G, z: torch.Tensor, path: Path) -> None:
@@ -189,7 +188,7 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> TrainResult:
         raise FileNotFoundError(f"no checkpoint.pt in {run_dir}: not a run directory, or the run never checkpointed")
     cfg = TrainConfig(**json.loads((run_dir / "config.json").read_text()), out_dir=str(run_dir), progress=False)
     G, D = _build(cfg)
-    state = torch.load(run_dir / "checkpoint.pt", map_location=device, weights_only=True)
+    state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
     G.load_state_dict(state["G"])
     D.load_state_dict(state["D"])
     status = run_dir / "status.json"
@@ -213,6 +212,9 @@ class Trainer:
         self.loss = get_loss(cfg.loss)
         self.device = resolve_device(cfg.device)
         self.data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, download=cfg.download)
+        if cfg.eval_every:  # fail now, not at the first evaluation, when no extractor fits
+            from snlab.metrics.evaluation import resolve_extractor
+            resolve_extractor(cfg.eval_extractor, cfg.dataset, verbose=False)
         G, D = _build(cfg)
         self.G, self.D = G.to(self.device), D.to(self.device)
         betas = (cfg.beta1, cfg.beta2)
@@ -289,8 +291,7 @@ class Trainer:
         while self.step < cfg.iterations:
             self._set_lr()
             loss_g = self.g_step()
-            for _ in range(cfg.n_dis):
-                loss_d = self.d_step()
+            loss_d = sum(self.d_step() for _ in range(cfg.n_dis)) / cfg.n_dis
             sums += torch.stack([loss_d, loss_g])
             count += 1
             self.step += 1
@@ -328,7 +329,8 @@ class Trainer:
         return row
 
     def _evaluate(self) -> dict:
-        """IS and FID (not counted in ``seconds``); the evaluation's own RNG leaves training's untouched."""
+        """IS and FID (not counted in ``seconds``). z comes from the evaluation's own generator; training
+        draws only from ``self.rng``, so evaluating does not change the run."""
         from snlab.metrics import evaluate
         cfg = self.cfg
         m = evaluate(self.G, cfg.dataset, cfg.eval_extractor, cfg.eval_samples, seed=cfg.seed,
@@ -337,7 +339,7 @@ class Trainer:
         return {k: v for k, v in m.items() if k.startswith(("IS_", "FID_"))}
 
     def _write_history(self, run_dir: Path) -> None:
-        _atomic_write_text(pd.DataFrame(self.rows).to_csv(index=False), run_dir / "history.csv")
+        atomic_write_text(pd.DataFrame(self.rows).to_csv(index=False), run_dir / "history.csv")
 
     def _checkpoint(self, run_dir: Path) -> None:
         # History first: on resume, rows past the checkpoint's step are dropped.
@@ -355,7 +357,8 @@ def train(cfg: TrainConfig) -> TrainResult:
     """Train (or resume) the run ``cfg`` describes and return its ``TrainResult``.
 
     ``cfg.resume=True`` continues from ``<run_dir>/checkpoint.pt`` when it exists, and may raise
-    ``iterations``. A run directory that already holds a checkpoint is never overwritten silently.
+    ``iterations`` (not under ``lr_decay``). Weights are then bitwise those of the longer run on CPU;
+    the history keeps one extra row at the old last step, since every run logs its last step. A run directory that already holds a checkpoint is never overwritten silently.
     A non-finite loss ends the run with status "diverged" (a result, not an exception).
     """
     run_dir = Path(cfg.out_dir) if cfg.out_dir else _default_run_dir(cfg)
@@ -371,11 +374,13 @@ def train(cfg: TrainConfig) -> TrainResult:
         changed = sorted(k for k in new if k in old and old[k] != new[k])
         if changed:
             raise ValueError(f"cannot resume {run_dir}: config differs in {', '.join(changed)}")
-        trainer.load_state_dict(torch.load(ckpt, map_location=trainer.device, weights_only=True))
+        # RNG states must stay on the CPU; load_state_dict moves weights and Adam state to the modules' device.
+        trainer.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=True))
         history = run_dir / "history.csv"
         if history.exists():
             rows = pd.read_csv(history).to_dict("records")
             trainer.rows = [r for r in rows if r["step"] <= trainer.step]
+    (run_dir / "status.json").unlink(missing_ok=True)  # the run is in progress again
     (run_dir / "config.json").write_text(cfg.to_json())
     status = trainer.fit(run_dir)
     (run_dir / "status.json").write_text(json.dumps({"status": status, "step": trainer.step,

@@ -23,6 +23,15 @@ def test_fashion_mnist_from_debian_package(tmp_path, monkeypatch):
     assert torch.bincount(train.labels).tolist() == [6000] * 10
 
 
+@pytest.mark.skipif(not data.DEBIAN_FASHION_MNIST.exists(), reason="dataset-fashion-mnist is not installed")
+def test_download_uses_the_debian_files_before_the_network(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "REPO_DATA", tmp_path)
+    monkeypatch.delenv("SNLAB_DATA", raising=False)
+    monkeypatch.setattr(datasets.mnist, "download_and_extract_archive", lambda *a, **k: pytest.fail("downloaded"))
+    assert data.download("fashion_mnist") == tmp_path
+    assert (tmp_path / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").stat().st_size == 47_040_016
+
+
 def test_fashion_mnist_from_gz_fixture(tmp_path):
     write_fashion_mnist(tmp_path, n_train=10, n_test=4)
     ds = data.load_dataset("fashion_mnist", "test", data_dir=tmp_path)

@@ -34,6 +34,16 @@ def test_gradient_penalty_on_a_linear_critic():
     assert critic[1].weight.grad is not None
 
 
+def test_gradient_penalty_on_a_quadratic_critic():
+    """f(x) = ½‖x‖² has ∇f(x̂) = x̂, so the penalty is E(‖x̂‖ − 1)² at x̂ = εx + (1−ε)x̃, one ε per sample."""
+    critic = lambda x: 0.5 * x.flatten(1).pow(2).sum(1)  # noqa: E731
+    real, fake = torch.randn(6, 2, 3), torch.randn(6, 2, 3)
+    gp = gradient_penalty(critic, real, fake, torch.Generator().manual_seed(7))
+    eps = torch.rand(6, generator=torch.Generator().manual_seed(7)).view(-1, 1, 1)
+    x_hat = eps * real + (1 - eps) * fake
+    assert float(gp.detach()) == pytest.approx(float((x_hat.flatten(1).norm(dim=1) - 1).pow(2).mean()), rel=1e-6)
+
+
 def test_unknown_loss():
     with pytest.raises(ValueError, match="valid: standard, hinge, wasserstein"):
         get_loss("hing")

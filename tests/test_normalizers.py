@@ -150,4 +150,10 @@ def test_sigma_estimates_are_readable_per_layer():
     normalizers.normalize_(model, "sn")
     model(torch.randn(2, 4))
     est = normalizers.sigma_estimates(model)
-    assert set(est) == {"0", "2"} and all(v > 0 for v in est.values())
+    assert set(est) == {"0", "2"}
+    for name in est:
+        sn, raw = model[int(name)].parametrizations.weight[0], model[int(name)].parametrizations.weight.original
+        assert est[name] == pytest.approx(float(sn.u @ raw.detach() @ sn.v), rel=1e-6)
+    fresh = normalizers.normalize_(nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 1)), "sn")
+    fresh.load_state_dict(model.state_dict())  # σ̂ is a buffer: it survives a checkpoint
+    assert normalizers.sigma_estimates(fresh) == est

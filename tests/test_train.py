@@ -34,8 +34,13 @@ def test_smoke_run_per_method(method, fmnist_dir, tmp_path):
     assert (tmp_path / "checkpoint.pt").exists() and (tmp_path / "history.csv").exists()
     if method == "clip":
         assert all(p.abs().max() <= 0.01 for p in result.discriminator.parameters())
-    if method in ("sn", "sn-gamma"):
-        assert normalizers.sigma_estimates(result.discriminator)
+    if method in ("sn", "sn-gamma"):  # σ̂ = uᵀWv of the raw weight, for every layer of D
+        est = normalizers.sigma_estimates(result.discriminator)
+        layers = normalizers.weight_layers(result.discriminator)
+        assert set(est) == set(layers) and len(est) == 8
+        sn = next(normalizers.spectral_norm_modules(layers["fc"]))
+        raw = layers["fc"].parametrizations.weight.original.detach()
+        assert est["fc"] == pytest.approx(float(sn.u @ raw @ sn.v), rel=1e-5)
 
 
 def test_setting_n_dis_and_mixture(tmp_path):
@@ -89,6 +94,23 @@ def test_resume_after_kill_is_bitwise_identical(fmnist_dir, tmp_path):
     full = snlab.train(_cfg(fmnist_dir, tmp_path / "full", **cfg))
     _assert_bitwise(full, resumed)
     assert list(resumed.history["step"]) == list(range(1, 41))
+
+
+def test_decayed_run_cannot_be_extended(fmnist_dir, tmp_path):
+    """Under lr_decay the schedule depends on iterations, so they are part of the run's identity."""
+    snlab.train(_cfg(fmnist_dir, tmp_path, iterations=2, lr_decay=True))
+    with pytest.raises(ValueError, match="config differs in iterations"):
+        snlab.train(_cfg(fmnist_dir, tmp_path, iterations=4, lr_decay=True, resume=True))
+
+
+def test_eval_settings_are_checked_up_front():
+    assert snlab.TrainConfig(dataset="ring8", arch="mlp", preset="cpu").eval_every == 0  # preset's image metrics
+    with pytest.raises(ValueError, match="eval_every must be 0 for 2-D point data"):
+        snlab.TrainConfig(dataset="ring8", arch="mlp", eval_every=50)
+    with pytest.raises(ValueError, match="eval_samples >= 1"):
+        snlab.TrainConfig(eval_every=50, eval_samples=0)
+    with pytest.raises(ValueError, match="valid: auto, inception, fmnist"):
+        snlab.TrainConfig(eval_extractor="fid")
 
 
 def test_existing_run_needs_resume_and_same_config(fmnist_dir, tmp_path):

@@ -20,7 +20,7 @@ from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 from tqdm import tqdm
 
-from snlab.data import REPO_DATA, load_dataset
+from snlab.data import REPO_DATA, load_dataset, to_float
 
 WEIGHTS = REPO_DATA / "fmnist_classifier.pt"
 WEIGHTS_SHA256 = "266345eff5d80b55976bb53c9d3635f2c41ef6d390b8ac982cf9d776f6f8957e"
@@ -67,6 +67,7 @@ class FMNISTExtractor(FeatureExtractorBase):
                  expected_sha256: str | None = None, **kwargs):
         super().__init__(name, list(features_list))
         self.net = load_classifier(weights_path, expected_sha256)
+        self.weights_sha256 = expected_sha256 or WEIGHTS_SHA256  # verified by load_classifier
 
     @staticmethod
     def get_provided_features_list():
@@ -86,7 +87,7 @@ class FMNISTExtractor(FeatureExtractorBase):
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor):
-        x = x.float().div(127.5).sub(1.0)
+        x = to_float(x)
         if x.shape[1] == 3:
             x = x.mean(1, keepdim=True)
         if x.shape[-2:] != (32, 32):
@@ -125,7 +126,7 @@ def accuracy(net: Classifier, data, batch_size: int = 1000) -> float:
     net.eval()
     correct = 0
     for start in range(0, len(data), batch_size):
-        x = data.images[start:start + batch_size].float().div(127.5).sub(1.0)
+        x = to_float(data.images[start:start + batch_size])
         correct += int((net(x)[0].argmax(1) == data.labels[start:start + batch_size]).sum())
     return correct / len(data)
 
@@ -147,7 +148,7 @@ def train_classifier(out: str | Path = WEIGHTS, epochs: int = 4, batch_size: int
         order = torch.randperm(len(train), generator=gen)
         for start in tqdm(range(0, len(train) - batch_size + 1, batch_size), desc=f"epoch {epoch + 1}/{epochs}"):
             idx = order[start:start + batch_size]
-            x = train.images[idx].float().div(127.5).sub(1.0)
+            x = to_float(train.images[idx])
             flip = torch.rand(len(idx), generator=gen) < 0.5
             x[flip] = x[flip].flip(-1)
             loss = F.cross_entropy(net(x)[0], train.labels[idx])

@@ -17,7 +17,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from snlab.data import ImageData, dataset_info, default_data_dir, load_dataset
+from snlab.data import ImageData, dataset_info, default_data_dir, load_dataset, to_uint8
+from snlab.files import atomic_save
 from snlab.metrics import inception, scores
 from snlab.metrics.classifier import FMNISTExtractor
 
@@ -52,11 +53,6 @@ def _load_extractor(name: str, inception_weights=None, download: bool = False):
     return inception.load_inception(inception_weights, download) if name == "inception" else FMNISTExtractor()
 
 
-def _to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """Images in [−1, 1] → uint8 in [0, 255], as if saved to an image file."""
-    return ((x + 1) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
-
-
 @torch.no_grad()
 def extract(extractor, batches, total: int, desc: str) -> tuple[torch.Tensor, torch.Tensor]:
     """(logits (N, K), pool features (N, F)) of uint8 image batches (B, C, H, W), on CPU."""
@@ -82,17 +78,17 @@ def _real_features(dataset: str, split: str, extractor_name: str, extractor, n: 
                    cache_dir: Path, batch_size: int) -> torch.Tensor:
     """Pool features of the first ``n`` images of a split (all when None), cached on disk.
 
-    The cache key holds (dataset, split, extractor, n) and a SHA-256 of the images themselves, so
-    another copy of a dataset (a test fixture, a different download) never reuses these features.
+    The cache key holds (dataset, split, extractor, n), a SHA-256 of the images themselves and of the
+    extractor's weights, so another copy of a dataset (a test fixture, a different download) or
+    rebuilt weights never reuse these features.
     """
-    from snlab.train import atomic_save  # the same atomic write as checkpoints
-
     data = load_dataset(dataset, split, data_dir)
     if n is not None and len(data) < n:
         raise ValueError(f"{dataset} split {split!r} has {len(data)} images, fewer than n_real={n}")
     images = data.images[:n]
     digest = hashlib.sha256(images.contiguous().numpy().tobytes()).hexdigest()[:12]
-    path = cache_dir / f"real-{dataset}-{split}-{extractor_name}-{len(images)}-{digest}.pt"
+    weights = extractor.weights_sha256[:8]
+    path = cache_dir / f"real-{dataset}-{split}-{extractor_name}-{len(images)}-{digest}-w{weights}.pt"
     if path.exists():
         return torch.load(path, weights_only=True)
     _, feats = extract(extractor, images.split(batch_size), len(images), f"real {dataset}/{split}")
@@ -109,7 +105,7 @@ def _generated(generator, n: int, seed: int, batch_size: int):
     gen = torch.Generator().manual_seed(seed)
     for start in range(0, n, batch_size):
         z = torch.randn(min(batch_size, n - start), generator.z_dim, generator=gen)
-        yield _to_uint8(generate(generator, z))
+        yield to_uint8(generate(generator, z))
 
 
 def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto", n_samples: int = 50_000,
@@ -134,7 +130,8 @@ def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto",
         raise ValueError(f"fid_samples ({fid_samples}) cannot exceed n_samples ({n_samples})")
     start = time.perf_counter()
     name = resolve_extractor(extractor, dataset, inception_weights, verbose)
-    net = _load_extractor(name, inception_weights, download_weights)
+    device = next(generator.parameters()).device if isinstance(generator, torch.nn.Module) else torch.device("cpu")
+    net = _load_extractor(name, inception_weights, download_weights).to(device)
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     real = _real_features(dataset, real_split, name, net, n_real, data_dir, cache_dir, batch_size)
     if isinstance(generator, ImageData):
@@ -144,8 +141,7 @@ def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto",
     else:
         batches, origin = _generated(generator, n_samples, seed, batch_size), "generator"
     logits, feats = extract(net, batches, n_samples, origin)
-    probs = logits.double().softmax(1)
-    is_mean, is_std = scores.inception_score(probs, is_splits)
+    is_mean, is_std = scores.inception_score_of_logits(logits, is_splits)
     gen_stats, real_stats = scores.gaussian_stats(feats[:fid_samples]), scores.gaussian_stats(real)
     result = {f"IS_{name}": is_mean, f"IS_{name}_std": is_std,
               f"FID_{name}": scores.frechet_distance(gen_stats["mu"], gen_stats["sigma"],

@@ -62,4 +62,6 @@ def load_inception(path: str | Path | None = None, download: bool = False,
                    sha256_prefix: str = SHA256_PREFIX) -> FeatureExtractorInceptionV3:
     """torch-fidelity's InceptionV3 extractor giving 1008 unbiased logits (IS) and 2048-d pool features (FID)."""
     weights = resolve_weights(path, download, sha256_prefix)
-    return FeatureExtractorInceptionV3("inception-v3-compat", list(FEATURES), feature_extractor_weights_path=str(weights))
+    net = FeatureExtractorInceptionV3("inception-v3-compat", list(FEATURES), feature_extractor_weights_path=str(weights))
+    net.weights_sha256 = sha256(weights)
+    return net

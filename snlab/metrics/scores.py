@@ -21,7 +21,12 @@ def inception_score(probs, splits: int = 10) -> tuple[float, float]:
     """
     p = torch.as_tensor(np.asarray(probs), dtype=torch.float64)
     # softmax(log p) = p, so torch-fidelity's logit-based formula gives IS of p itself.
-    out = isc_features_to_metric(p.clamp_min(1e-300).log(), splits=splits, shuffle=False)
+    return inception_score_of_logits(p.clamp_min(1e-300).log(), splits)
+
+
+def inception_score_of_logits(logits: torch.Tensor, splits: int = 10) -> tuple[float, float]:
+    """IS of softmax(``logits``) (N, K), as ``inception_score``."""
+    out = isc_features_to_metric(logits.double().cpu(), splits=splits, shuffle=False)
     return out["inception_score_mean"], out["inception_score_std"]
 
 
