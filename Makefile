@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PRESET ?= cpu
 PIP_QUIET := -q --disable-pip-version-check
 
-.PHONY: venv data quickstart test bench notebooks clean-notebooks
+.PHONY: venv data quickstart test bench notebooks
 
 # The venv is rebuilt when requirements change; torch is pinned there (see requirements.txt).
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -25,7 +25,7 @@ quickstart: data
 	mkdir -p figures/quickstart
 	$(BIN)/papermill notebooks/00_quickstart.ipynb figures/quickstart/00_quickstart.ipynb \
 		--cwd notebooks -k python3 -p preset $(PRESET)
-	@echo "figures in figures/quickstart/, run directory in runs/quickstart/"
+	@echo "figures in figures/quickstart/, run directory in runs/quickstart-$(PRESET)/"
 
 test: venv
 	$(BIN)/python -m pytest -q

@@ -17,8 +17,9 @@
 # # Quickstart: an SN-GAN on Fashion-MNIST
 # Trains the paper's standard CNN (Table 3) with spectral normalization in D (Algorithm 1), setting C
 # (Adam α = 2e-4, β = (0.5, 0.999), n_dis = 1), and writes sample grids, loss curves, σ(W̄) per
-# D layer and IS/FID curves into `out_dir`. The run directory (`run_dir`) keeps the checkpoint; re-executing resumes
-# or reuses it. All logic lives in `snlab`.
+# D layer and IS/FID curves into `out_dir`. The run directory (`run_dir`, by default one per preset)
+# keeps the checkpoint: re-executing reuses a finished run and resumes an interrupted one.
+# All logic lives in `snlab`.
 
 # %% tags=["parameters"]
 preset = "cpu"
@@ -27,7 +28,7 @@ method = "sn"
 setting = "C"
 seed = 0
 iterations = None
-run_dir = "../runs/quickstart"
+run_dir = None  # default: ../runs/quickstart-<preset>
 out_dir = "../figures/quickstart"
 data_dir = None
 
@@ -36,7 +37,8 @@ import snlab
 from snlab import plots
 
 cfg = snlab.TrainConfig(preset=preset, dataset=dataset, method=method, setting=setting, seed=seed,
-                        iterations=iterations, out_dir=run_dir, data_dir=data_dir, resume=True)
+                        iterations=iterations, out_dir=run_dir or f"../runs/quickstart-{preset}",
+                        data_dir=data_dir, resume=True)
 caption = f"{method} · setting {setting} · {dataset} · preset {preset} · {cfg.iterations} G updates · seed {seed}"
 cfg
 
