@@ -1,0 +1,34 @@
+"""A store of run directories (``runs/`` by default) read back as one tidy table for plotting."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+#: Config fields copied onto every history row.
+CONFIG_COLUMNS = ("dataset", "method", "setting", "loss", "preset", "arch", "n_dis", "lr", "beta1", "beta2",
+                  "batch_size", "width", "final_width", "seed")
+
+
+def collect(store: str | Path = "runs") -> pd.DataFrame:
+    """One row per run × logged step: the run's name, config columns, status, then its history columns
+    (step, loss_d, loss_g, seconds, lr, sigma_<layer>, IS_<extractor>, FID_<extractor> …).
+
+    Directories without ``config.json`` are skipped; a run without ``status.json`` is "partial".
+    """
+    frames = []
+    for config in sorted(Path(store).glob("*/config.json")):
+        run = config.parent
+        cfg = json.loads(config.read_text())
+        history = run / "history.csv"
+        if not history.exists():
+            continue
+        status = json.loads((run / "status.json").read_text())["status"] if (run / "status.json").exists() else "partial"
+        meta = {"run": run.name, **{k: cfg.get(k) for k in CONFIG_COLUMNS}, "status": status}
+        frames.append(pd.read_csv(history).assign(**meta))
+    if not frames:
+        return pd.DataFrame(columns=["run", *CONFIG_COLUMNS, "status", "step"])
+    df = pd.concat(frames, ignore_index=True)
+    first = ["run", *CONFIG_COLUMNS, "status"]
+    return df[first + [c for c in df.columns if c not in first]]

@@ -1,0 +1,35 @@
+"""The paper's numbers as data, and the run store read back as a tidy table."""
+from __future__ import annotations
+
+import snlab
+from snlab import paper, results
+
+
+def test_table2_spot_checks_against_the_camera_ready_paper():
+    t = paper.table2().set_index(["row", "dataset"])
+    assert t.loc[("SN-GANs", "cifar10"), ["IS", "IS_std", "FID"]].tolist() == [7.42, 0.08, 29.3]
+    assert t.loc[("SN-GANs, hinge", "stl10"), ["IS", "FID", "FID_std"]].tolist() == [9.10, 40.1, 0.50]
+    assert t.loc[("Real data", "stl10"), "IS"] == 26.08
+    assert ("GAN-GP", "stl10") not in t.index  # the paper has no STL-10 GAN-GP run
+    assert (t.reset_index()["dataset"].value_counts() == 12).all()
+    assert set(t["method"].dropna()) <= set(snlab.METHODS)
+
+
+def test_collect_reads_every_run(fmnist_dir, tmp_path):
+    for method in ("sn", "wn"):
+        snlab.train(snlab.TrainConfig(preset="smoke", method=method, data_dir=str(fmnist_dir), progress=False,
+                                      out_dir=str(tmp_path / method)))
+    (tmp_path / "not-a-run").mkdir()
+    df = results.collect(tmp_path)
+    assert len(df) == 8 and set(df["method"]) == {"sn", "wn"} and (df["status"] == "complete").all()
+    assert list(df.columns[:3]) == ["run", "dataset", "method"] and "sigma_fc" in df and "loss_d" in df
+    assert df.groupby("method")["step"].max().tolist() == [4, 4]
+
+
+def test_collect_on_an_empty_store(tmp_path):
+    assert results.collect(tmp_path).empty
+
+
+def test_appendix_tables_spot_checks():
+    assert paper.TABLE7["+ SN"] == (7.20, .08, 32.0) and paper.TABLE7["+ Frobenius"] == (None, None, None)
+    assert paper.TABLE8["+ SN, D widths x1.5"] == (8.60, .08, 17.5)
