@@ -82,3 +82,17 @@ def metric_curves(history: pd.DataFrame, title: str = ""):
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def permissible_spectra(spectra: dict, title: str = "Squared singular values permitted (theory, no training)"):
+    """Fig 14: sampled members of SN's (red) and WN's (blue) permitted sets of s², increasing order."""
+    n = spectra["sn"].shape[1]
+    idx = range(n)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.fill_between(idx, 0, 1, color="tab:red", alpha=0.08, label="SN: any s² ≤ 1 with max s² = 1")
+    for i, (sn, wn) in enumerate(zip(spectra["sn"], spectra["wn"])):
+        ax.plot(idx, sn, color="tab:red", alpha=0.35, lw=1, label="SN samples" if i == 0 else None)
+        ax.plot(idx, wn, color="tab:blue", alpha=0.6, lw=1, label="WN (÷√d_o) samples: Σ s² = 1" if i == 0 else None)
+    ax.set(xlabel="index of singular value (increasing order)", ylabel="s²", ylim=(0, 1.05), title=title)
+    ax.legend(fontsize=8, loc="upper left")
+    return fig

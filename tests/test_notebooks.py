@@ -49,3 +49,8 @@ def test_bad_parameter_fails_right_after_the_parameters_cell(tmp_path, fmnist_di
     failed = next(i for i, c in enumerate(code) if any(o.get("output_type") == "error" for o in c["outputs"]))
     assert "injected-parameters" in code[failed - 1]["metadata"]["tags"], \
         "the error must come from the cell that reads the parameters"
+
+
+def test_fig14_runs_and_writes_its_figure(tmp_path):
+    _run("fig14_permissible_spectra.ipynb", tmp_path, out_dir=str(tmp_path / "fig"), samples=3)
+    assert (tmp_path / "fig" / "fig14.png").stat().st_size > 1000 and (tmp_path / "fig" / "fig14.pdf").exists()

@@ -35,3 +35,18 @@ def test_sn_spectral_norms_are_one_after_power_iteration_converges():
         for _ in range(200):
             D(x)
     assert spectral_norms(D) == pytest.approx({k: 1.0 for k in spectral_norms(D)}, abs=1e-3)
+
+
+def test_permissible_spectra_obey_each_constraint():
+    from torch import nn
+
+    from snlab import normalizers
+    from snlab.spectral import permissible_spectra
+
+    s = permissible_spectra(n=30, samples=5, seed=1)
+    assert s["sn"].shape == s["wn"].shape == (5, 30)
+    assert np.all(np.diff(s["sn"], axis=1) >= 0) and np.all(s["sn"][:, -1] == 1.0) and s["sn"].min() >= 0
+    np.testing.assert_allclose(s["wn"].sum(1), 1.0)
+    # The WN constraint holds for a real snlab WN layer: Σ s² / d_o = ‖W̄‖²_F / d_o = 1.
+    layer = normalizers.normalize_(nn.Linear(45, 30), "wn")
+    assert (singular_values(layer)[""] ** 2).sum() / 30 == pytest.approx(1.0, rel=1e-6)
