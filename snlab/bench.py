@@ -18,7 +18,9 @@ from snlab.models import build_models
 from snlab.normalizers import weight_layers
 from snlab.settings import get_preset
 
-BENCHES = ("sn-overhead", "metrics")
+BENCHES = ("sn-overhead", "metrics", "methods")
+#: Fig 10's methods (vanilla, WN, SN, WGAN-GP) plus orthonormal and LN.
+TIMED_METHODS = ("none", "wn", "sn", "wgan-gp", "orthonormal", "ln")
 
 
 def add_parser(sub) -> None:
@@ -31,6 +33,7 @@ def add_parser(sub) -> None:
     p.add_argument("--rounds", type=int, default=None, help="default: 30 (sn-overhead), 3 (metrics)")
     p.add_argument("--steps", type=int, default=5, help="D steps per variant per round")
     p.add_argument("--samples", type=int, default=10_000, help="metrics: generated samples")
+    p.add_argument("--updates", type=int, default=20, help="methods: G updates per method per round")
     p.add_argument("--out", default=None, help="CSV path (default: bench/<which>.csv)")
 
 
@@ -118,15 +121,74 @@ def metrics_time(dataset: str = "fashion_mnist", n_samples: int = 10_000, rounds
     return pd.DataFrame(rows)
 
 
+def device_label(device: torch.device) -> str:
+    """A human-readable name of the device timings ran on, for figure titles."""
+    import platform
+
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    cpu = platform.processor() or "CPU"
+    if Path("/proc/cpuinfo").exists():
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), cpu)
+    return f"CPU: {cpu}, {torch.get_num_threads()} threads"
+
+
+def methods_time(preset: str = "cpu", dataset: str = "fashion_mnist", methods=TIMED_METHODS, updates: int = 20,
+                 rounds: int = 5, n_dis: int = 5, data_dir=None, device: str = "auto") -> pd.DataFrame:
+    """Seconds per 100 G updates (each followed by ``n_dis`` D steps) per method and round (Fig 10).
+
+    Methods run interleaved, the order rotating each round; each round times ``updates`` G updates
+    of every method after one warm-up update. Setting A's Adam (the Fig 10 runs use n_dis = 5).
+    """
+    from snlab.train import Trainer, TrainConfig
+
+    trainers = {m: Trainer(TrainConfig(preset=preset, dataset=dataset, method=m, setting="A", n_dis=n_dis,
+                                       data_dir=data_dir, device=device, progress=False)) for m in methods}
+
+    def iterate(t):
+        t.g_step()
+        for _ in range(n_dis):
+            t.d_step()
+
+    for t in trainers.values():
+        iterate(t)
+    rows, names = [], list(trainers)
+    for r in range(rounds):
+        for m in names[r % len(names):] + names[:r % len(names)]:
+            t = trainers[m]
+            if t.device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            for _ in range(updates):
+                iterate(t)
+            if t.device.type == "cuda":
+                torch.cuda.synchronize()
+            rows.append({"round": r, "method": m, "seconds_per_100_g_updates":
+                         (time.perf_counter() - start) * 100 / updates})
+    device = next(iter(trainers.values())).device
+    return pd.DataFrame(rows).assign(device=device_label(device), preset=preset, dataset=dataset, n_dis=n_dis)
+
+
 def run(args: dict) -> None:
     out = Path(args["out"] or f"bench/{args['which']}.csv")
-    args["rounds"] = args["rounds"] or {"sn-overhead": 30, "metrics": 3}[args["which"]]
+    args["rounds"] = args["rounds"] or {"sn-overhead": 30, "metrics": 3, "methods": 5}[args["which"]]
     out.parent.mkdir(parents=True, exist_ok=True)
-    header = f"{args['which']}: dataset={args['dataset']} threads={torch.get_num_threads()} device=cpu"
+    header = f"{args['which']}: dataset={args['dataset']} threads={torch.get_num_threads()}"
+    if args["which"] == "methods":
+        df = methods_time(args["preset"], args["dataset"], updates=args["updates"], rounds=args["rounds"])
+        df.to_csv(out, index=False)
+        print(f"{header} device={df['device'][0]} preset={args['preset']} n_dis=5 rounds={args['rounds']} x "
+              f"{args['updates']} G updates; "
+              f"raw rows in {out}")
+        wide = df.pivot(index="round", columns="method", values="seconds_per_100_g_updates")
+        print(pd.DataFrame({"median s / 100 G updates": wide.median(),
+                            "median ratio to none": wide.div(wide["none"], axis=0).median()}).round(3).to_string())
+        return
     if args["which"] == "metrics":
         df = metrics_time(args["dataset"], args["samples"], args["rounds"])
         df.to_csv(out, index=False)
-        print(f"{header} rounds={args['rounds']}; raw rows in {out}")
+        print(f"{header} device=cpu rounds={args['rounds']}; raw rows in {out}")
         print(f"median seconds for IS+FID of {args['samples']} samples (Fashion-MNIST classifier):",
               df.groupby("kind")["seconds"].median().round(2).to_dict())
         return
@@ -134,7 +196,7 @@ def run(args: dict) -> None:
     df.to_csv(out, index=False)
     batch = args["batch_size"] or get_preset(args["preset"])["batch_size"]
     width = args["width"] or get_preset(args["preset"])["width"]
-    print(f"{header} preset={args['preset']} batch={batch} width={width} "
+    print(f"{header} device=cpu preset={args['preset']} batch={batch} width={width} "
           f"rounds={args['rounds']} x {args['steps']} D steps; raw rows in {out}")
     print("median seconds per D step:",
           df.groupby("variant")["seconds_per_d_step"].median().map("{:.4f}".format).to_dict())

@@ -96,3 +96,18 @@ def permissible_spectra(spectra: dict, title: str = "Squared singular values per
     ax.set(xlabel="index of singular value (increasing order)", ylabel="s²", ylim=(0, 1.05), title=title)
     ax.legend(fontsize=8, loc="upper left")
     return fig
+
+
+def timing_bars(df: pd.DataFrame, title: str = ""):
+    """Fig 10: seconds per 100 G updates per method (bars: median over rounds; points: each round)."""
+    from snlab.methods import METHOD_SPECS
+
+    d = df.assign(label=df["method"].map(lambda m: METHOD_SPECS[m].label))
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    sns.barplot(d, x="label", y="seconds_per_100_g_updates", estimator="median", errorbar=None, ax=ax,
+                color="tab:blue", alpha=0.7)
+    sns.stripplot(d, x="label", y="seconds_per_100_g_updates", color="black", size=3, ax=ax)
+    ax.set(xlabel="", ylabel=f"seconds per 100 G updates (n_dis = {d['n_dis'].iloc[0]})")
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(axis="x", labelrotation=20)
+    return fig

@@ -29,3 +29,10 @@ def test_sn_overhead_table():
 def test_metrics_bench_rows(fmnist_dir):
     df = bench.metrics_time(n_samples=16, rounds=1, n_real=16, data_dir=fmnist_dir)
     assert list(df["kind"]) == ["cold", "warm"] and (df["seconds"] > 0).all()
+
+
+def test_methods_bench_times_every_method(fmnist_dir):
+    df = bench.methods_time("smoke", methods=("none", "sn", "wgan-gp"), updates=1, rounds=2, n_dis=2,
+                            data_dir=fmnist_dir)
+    assert len(df) == 6 and set(df["method"]) == {"none", "sn", "wgan-gp"}
+    assert (df["seconds_per_100_g_updates"] > 0).all() and df["device"][0].startswith("CPU")

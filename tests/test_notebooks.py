@@ -54,3 +54,10 @@ def test_bad_parameter_fails_right_after_the_parameters_cell(tmp_path, fmnist_di
 def test_fig14_runs_and_writes_its_figure(tmp_path):
     _run("fig14_permissible_spectra.ipynb", tmp_path, out_dir=str(tmp_path / "fig"), samples=3)
     assert (tmp_path / "fig" / "fig14.png").stat().st_size > 1000 and (tmp_path / "fig" / "fig14.pdf").exists()
+
+
+def test_fig10_runs_and_names_the_device(tmp_path, fmnist_dir):
+    _run("fig10_timing.ipynb", tmp_path, preset="smoke", methods=["none", "sn"], updates=1, rounds=1,
+         data_dir=str(fmnist_dir), out_dir=str(tmp_path / "fig"))
+    assert (tmp_path / "fig" / "fig10.png").stat().st_size > 1000
+    assert "CPU" in (tmp_path / "fig" / "fig10_timing.csv").read_text()

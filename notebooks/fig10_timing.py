@@ -1,0 +1,40 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Fig 10: computational cost of each normalization
+# Seconds per 100 generator updates, each followed by n_dis = 5 D updates, measured **on this
+# device** with the methods interleaved round by round (the machine may be shared and noisy).
+# The paper measured on a GPU at full width; at the `cpu` preset the networks are ⅛ wide, so
+# per-layer overheads weigh more here. Not retrained: nothing is learned, only timed.
+
+# %% tags=["parameters"]
+preset = "cpu"
+dataset = "fashion_mnist"
+methods = ["none", "wn", "sn", "wgan-gp", "orthonormal", "ln"]
+updates = 20
+rounds = 5
+data_dir = None
+out_dir = "../figures/fig10_timing"
+
+# %%
+from pathlib import Path
+
+from snlab import bench, plots
+
+df = bench.methods_time(preset, dataset, methods, updates=updates, rounds=rounds, data_dir=data_dir)
+Path(out_dir).mkdir(parents=True, exist_ok=True)
+df.to_csv(f"{out_dir}/fig10_timing.csv", index=False)
+title = f"{df['device'][0]} · {dataset} · preset {preset} · median of {rounds} rounds × {updates} G updates"
+plots.save(plots.timing_bars(df, title=title), f"{out_dir}/fig10.png")
+df.groupby("method")["seconds_per_100_g_updates"].median().round(2)
