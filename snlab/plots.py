@@ -111,3 +111,22 @@ def timing_bars(df: pd.DataFrame, title: str = ""):
     ax.set_title(title, fontsize=9)
     ax.tick_params(axis="x", labelrotation=20)
     return fig
+
+
+def sigma_and_operator_norms(history: pd.DataFrame, title: str = ""):
+    """Fig 9 and its complement: per D conv, σ(W̄) of the reshaped matrix (what SN normalizes; left)
+    and the exact operator norm of the convolution at its input size (right), against G updates."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
+    for ax, prefix, ylabel in ((axes[0], "sigma_conv", "σ(W̄), reshaped d_out × (d_in·k·k) matrix"),
+                               (axes[1], "opnorm_conv", "exact operator norm of the conv")):
+        cols = [c for c in history.columns if c.startswith(prefix)]
+        if not cols:
+            raise ValueError(f"history has no {prefix}* columns (train with log_operator_norms=True)")
+        long = history.melt("step", cols, var_name="layer", value_name="value")
+        long["layer"] = long["layer"].str.replace(prefix, "conv", regex=False)
+        sns.lineplot(long, x="step", y="value", hue="layer", ax=ax, legend=ax is axes[1])
+        ax.set(xlabel="generator updates", ylabel=ylabel)
+    sns.move_legend(axes[1], "upper left", bbox_to_anchor=(1.01, 1))
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -42,3 +42,56 @@ def permissible_spectra(n: int = 50, samples: int = 20, seed: int = 0) -> dict[s
     sn[:, -1] = 1.0
     wn = np.sort(rng.dirichlet(np.full(n, 0.3), samples), axis=1)
     return {"sn": sn, "wn": wn}
+
+
+def _conv_input_shapes(module: nn.Module, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+    """The (C, H, W) each Conv2d of ``module`` sees for one input of ``input_shape``."""
+    shapes, hooks = {}, []
+    for name, layer in weight_layers(module).items():
+        if isinstance(layer, nn.Conv2d):
+            hooks.append(layer.register_forward_hook(
+                lambda m, inp, out, name=name: shapes.__setitem__(name, tuple(inp[0].shape[1:]))))
+    was_training = module.training
+    try:
+        with torch.no_grad(), frozen_power_iteration(module):
+            module.eval()  # BN running statistics stay untouched
+            device = next(module.parameters()).device
+            module(torch.zeros(1, *input_shape, device=device))
+    finally:
+        module.train(was_training)
+        for h in hooks:
+            h.remove()
+    return shapes
+
+
+def conv_operator_norms(module: nn.Module, input_shape: tuple[int, ...], iterations: int = 100,
+                        seed: int = 0) -> dict[str, float]:
+    """The exact operator norm ‖x ↦ conv(x)‖₂ of every Conv2d's effective weight, bias excluded.
+
+    The paper normalizes the d_out × (d_in·kh·kw) reshaped matrix and only bounds the true operator
+    norm of a strided, padded convolution (SPEC §1); this computes the latter by power iteration on
+    AᵀA, with Aᵀ from autograd, for the input size each layer sees when ``module`` is fed
+    ``input_shape`` (C, H, W). Written by hand: no library computes it for a given input size.
+    """
+    shapes = _conv_input_shapes(module, input_shape)
+    gen = torch.Generator().manual_seed(seed)
+    out = {}
+    with frozen_power_iteration(module):
+        for name, layer in weight_layers(module).items():
+            if name not in shapes:
+                continue
+            w = layer.weight.detach()
+
+            def conv(x, w=w, layer=layer):
+                return torch.nn.functional.conv2d(x, w, None, layer.stride, layer.padding, layer.dilation,
+                                                  layer.groups)
+
+            x = torch.randn(1, *shapes[name], generator=gen).to(w.device)
+            for _ in range(iterations):
+                x = x / x.norm()
+                x.requires_grad_(True)
+                y = conv(x)
+                (x,) = torch.autograd.grad(y, x, grad_outputs=y)  # AᵀA x
+            with torch.no_grad():
+                out[name] = float(conv(x / x.norm()).norm())
+    return out

@@ -23,7 +23,7 @@ from snlab.losses import get_loss, gradient_penalty
 from snlab.methods import get_method
 from snlab.models import ARCHS, build_models, generate
 from snlab.settings import get_preset, get_setting
-from snlab.spectral import spectral_norms
+from snlab.spectral import conv_operator_norms, spectral_norms
 
 #: Fields a preset fills when the config leaves them None (``snlab.settings.PRESETS``).
 PRESET_FIELDS = ("iterations", "batch_size", "width", "lr_decay", "log_every", "sample_every", "checkpoint_every",
@@ -70,6 +70,8 @@ class TrainConfig:
     eval_every: int | None = None
     eval_samples: int | None = None
     eval_extractor: str = "auto"
+    #: Also log the exact operator norm of every D conv (``spectral.conv_operator_norms``), for Fig 9.
+    log_operator_norms: bool = False
     n_power_iterations: int = 1
     gp_lambda: float = 10.0
     clip_value: float = 0.01
@@ -118,6 +120,8 @@ class TrainConfig:
             raise ValueError(f"eval_every ({self.eval_every}) must be a multiple of log_every ({self.log_every})")
         if self.sample_every < 0:
             raise ValueError(f"sample_every must be >= 0 (0 disables samples), got {self.sample_every}")
+        if point_data and self.log_operator_norms:
+            raise ValueError("log_operator_norms needs an image dataset: the MLP has no convolutions")
         if dataset_info(self.dataset).channels == 0 and self.arch != "mlp":
             raise ValueError(f"dataset {self.dataset!r} is 2-D point data: use arch='mlp'")
         if dataset_info(self.dataset).channels and self.arch == "mlp":
@@ -126,7 +130,7 @@ class TrainConfig:
     #: Fields that say where a run goes, how it is shown or measured, or how long it runs: they may
     #: change when a run is resumed, and do not enter its identity.
     NOT_IDENTITY = ("out_dir", "resume", "progress", "device", "data_dir", "download", "iterations",
-                    "sample_every", "eval_every", "eval_samples", "eval_extractor")
+                    "sample_every", "eval_every", "eval_samples", "eval_extractor", "log_operator_norms")
 
     def run_fields(self) -> dict:
         """The fields that determine the run's result: its identity for resuming and for run-directory keys.
@@ -324,6 +328,10 @@ class Trainer:
                "lr": self.opt_g.param_groups[0]["lr"]}
         if with_sigmas:  # a diverged D has non-finite weights, which SVD rejects
             row.update({f"sigma_{name.split('.')[-1]}": s for name, s in spectral_norms(self.D).items()})
+            if cfg.log_operator_norms:
+                info = dataset_info(cfg.dataset)
+                norms = conv_operator_norms(self.D, (info.channels, info.resolution, info.resolution), iterations=50)
+                row.update({f"opnorm_{name.split('.')[-1]}": s for name, s in norms.items()})
             if cfg.eval_every and (self.step % cfg.eval_every == 0 or self.step == cfg.iterations):
                 row.update(self._evaluate())
         return row

@@ -61,3 +61,11 @@ def test_fig10_runs_and_names_the_device(tmp_path, fmnist_dir):
          data_dir=str(fmnist_dir), out_dir=str(tmp_path / "fig"))
     assert (tmp_path / "fig" / "fig10.png").stat().st_size > 1000
     assert "CPU" in (tmp_path / "fig" / "fig10_timing.csv").read_text()
+
+
+def test_fig09_logs_and_plots_operator_norms(tmp_path, fmnist_dir):
+    _run("fig09_sigma_during_training.ipynb", tmp_path, preset="smoke", data_dir=str(fmnist_dir),
+         run_dir=str(tmp_path / "run"), out_dir=str(tmp_path / "fig"))
+    assert (tmp_path / "fig" / "fig09.png").stat().st_size > 1000
+    header = (tmp_path / "run" / "history.csv").read_text().splitlines()[0]
+    assert "opnorm_conv0" in header and "opnorm_conv6" in header and "sigma_conv6" in header

@@ -50,3 +50,33 @@ def test_permissible_spectra_obey_each_constraint():
     # The WN constraint holds for a real snlab WN layer: Σ s² / d_o = ‖W̄‖²_F / d_o = 1.
     layer = normalizers.normalize_(nn.Linear(45, 30), "wn")
     assert (singular_values(layer)[""] ** 2).sum() / 30 == pytest.approx(1.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [(3, 1, 1), (4, 2, 1), (1, 1, 0)])
+def test_conv_operator_norm_matches_the_explicit_matrix(kernel, stride, padding):
+    """Build the conv's full matrix column by column and take its largest singular value by SVD."""
+    from torch import nn
+
+    from snlab.spectral import conv_operator_norms
+
+    torch.manual_seed(3)
+    conv = nn.Conv2d(2, 3, kernel, stride, padding)
+    shape = (2, 6, 6)
+    basis = torch.eye(int(np.prod(shape))).view(-1, *shape)
+    with torch.no_grad():
+        columns = torch.nn.functional.conv2d(basis, conv.weight, None, stride, padding).flatten(1)
+    exact = float(torch.linalg.matrix_norm(columns.double().T, 2))
+    model = nn.Sequential(conv)
+    assert conv_operator_norms(model, shape, iterations=300)["0"] == pytest.approx(exact, rel=1e-4)
+    if kernel == 1:  # a 1×1 conv is the reshaped matrix applied per pixel: same norm
+        assert exact == pytest.approx(spectral_norms(model)["0"], rel=1e-6)
+
+
+def test_operator_norms_of_the_standard_d_leave_it_untouched():
+    from snlab.spectral import conv_operator_norms
+
+    _, D = snlab.build_models("standard", "bn", 32, 1, width=0.125)
+    state = {k: v.clone() for k, v in D.state_dict().items()}
+    norms = conv_operator_norms(D, (1, 32, 32), iterations=20)
+    assert list(norms) == [f"features.conv{i}" for i in range(7)] and all(v > 0 for v in norms.values())
+    assert all(torch.equal(state[k], v) for k, v in D.state_dict().items()) and D.training
