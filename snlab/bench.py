@@ -144,7 +144,8 @@ def methods_time(preset: str = "cpu", dataset: str = "fashion_mnist", methods=TI
     from snlab.train import Trainer, TrainConfig
 
     trainers = {m: Trainer(TrainConfig(preset=preset, dataset=dataset, method=m, setting="A", n_dis=n_dis,
-                                       data_dir=data_dir, device=device, progress=False)) for m in methods}
+                                       eval_every=0, data_dir=data_dir, device=device, progress=False))
+                for m in methods}
 
     def iterate(t):
         t.g_step()
