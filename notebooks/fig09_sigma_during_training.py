@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -15,8 +17,9 @@
 # # Fig 9: σ(W̄) of each D layer during training (SN, setting C)
 # Left, as the paper: the largest singular value of each conv's normalized weight, reshaped to
 # d_out × (d_in·kh·kw) (exact SVD, not the power-iteration estimate). Right, what the paper only
-# bounds: the exact operator norm of each convolution at the input size it sees, by power
-# iteration on AᵀA. The run is reused when complete and resumed when partial.
+# bounds: the operator norm of each convolution at the input size it sees, by power iteration on
+# AᵀA, warm-started from one log step to the next (a lower bound that tightens as it goes).
+# The run is reused when complete and resumed when partial.
 
 # %% tags=["parameters"]
 preset = "cpu"

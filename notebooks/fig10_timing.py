@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -25,6 +27,7 @@ methods = ["none", "wn", "sn", "wgan-gp", "orthonormal", "ln"]
 updates = 20
 rounds = 5
 data_dir = None
+device = "auto"
 out_dir = "../figures/fig10_timing"
 
 # %%
@@ -32,7 +35,7 @@ from pathlib import Path
 
 from snlab import bench, plots
 
-df = bench.methods_time(preset, dataset, methods, updates=updates, rounds=rounds, data_dir=data_dir)
+df = bench.methods_time(preset, dataset, methods, updates=updates, rounds=rounds, data_dir=data_dir, device=device)
 Path(out_dir).mkdir(parents=True, exist_ok=True)
 df.to_csv(f"{out_dir}/fig10_timing.csv", index=False)
 title = f"{df['device'][0]} · {dataset} · preset {preset} · median of {rounds} rounds × {updates} G updates"

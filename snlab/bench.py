@@ -34,6 +34,7 @@ def add_parser(sub) -> None:
     p.add_argument("--steps", type=int, default=5, help="D steps per variant per round")
     p.add_argument("--samples", type=int, default=10_000, help="metrics: generated samples")
     p.add_argument("--updates", type=int, default=20, help="methods: G updates per method per round")
+    p.add_argument("--device", default="auto", help="methods: auto, cpu or cuda")
     p.add_argument("--out", default=None, help="CSV path (default: bench/<which>.csv)")
 
 
@@ -177,9 +178,10 @@ def run(args: dict) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     header = f"{args['which']}: dataset={args['dataset']} threads={torch.get_num_threads()}"
     if args["which"] == "methods":
-        df = methods_time(args["preset"], args["dataset"], updates=args["updates"], rounds=args["rounds"])
+        df = methods_time(args["preset"], args["dataset"], updates=args["updates"], rounds=args["rounds"],
+                          device=args["device"])
         df.to_csv(out, index=False)
-        print(f"{header} device={df['device'][0]} preset={args['preset']} n_dis=5 rounds={args['rounds']} x "
+        print(f"{header} device={df['device'][0]} preset={args['preset']} n_dis={df['n_dis'][0]} rounds={args['rounds']} x "
               f"{args['updates']} G updates; "
               f"raw rows in {out}")
         wide = df.pivot(index="round", columns="method", values="seconds_per_100_g_updates")

@@ -2,8 +2,8 @@
 
 One source of truth: notebooks, tests and docs read these, never retype them. ``None`` marks a
 cell the paper leaves empty. IS is mean ± std; ResNet FIDs carry a std across seeds, others none.
-The paper's protocol (SPEC §7): Inception (TF) features; IS on 10 × 5,000 samples; FID of 5,000
-samples against 10,000 real images.
+The paper's protocol (SPEC §7): Inception (TF) features; IS on 10 × 5,000 samples; FID "over 10000
+and 5000 samples", read (an inference) as 5,000 generated against 10,000 real images.
 """
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ def _split(value):
 def table2() -> pd.DataFrame:
     """Table 2 as a tidy frame: one row per (row, dataset) with IS, IS_std, FID, FID_std as reported.
 
-    Columns: row, method, loss, arch, dataset ("cifar10" / "stl10"), IS, IS_std, FID, FID_std.
+    Columns: row, method, loss, arch, iterations (G updates: 200,000 for the "2x updates" rows, else
+    100,000), dataset ("cifar10" / "stl10"), IS, IS_std, FID, FID_std.
     """
     rows = []
     for label, method, loss, arch, is_c10, is_stl, fid_c10, fid_stl in _TABLE2:
@@ -48,7 +49,9 @@ def table2() -> pd.DataFrame:
             (is_mean, is_std), (fid_mean, fid_std) = _split(is_), _split(fid)
             if is_mean is None and fid_mean is None:
                 continue
-            rows.append({"row": label, "method": method, "loss": loss, "arch": arch, "dataset": dataset,
+            iterations = 200_000 if "2x updates" in label else 100_000
+            rows.append({"row": label, "method": method, "loss": loss, "arch": arch, "iterations": iterations,
+                         "dataset": dataset,
                          "IS": is_mean, "IS_std": is_std, "FID": fid_mean, "FID_std": fid_std})
     return pd.DataFrame(rows)
 

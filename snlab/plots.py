@@ -115,10 +115,10 @@ def timing_bars(df: pd.DataFrame, title: str = ""):
 
 def sigma_and_operator_norms(history: pd.DataFrame, title: str = ""):
     """Fig 9 and its complement: per D conv, σ(W̄) of the reshaped matrix (what SN normalizes; left)
-    and the exact operator norm of the convolution at its input size (right), against G updates."""
+    and the operator norm of the convolution at its input size (right; power iteration), against G updates."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
     for ax, prefix, ylabel in ((axes[0], "sigma_conv", "σ(W̄), reshaped d_out × (d_in·k·k) matrix"),
-                               (axes[1], "opnorm_conv", "exact operator norm of the conv")):
+                               (axes[1], "opnorm_conv", "operator norm of the conv (power iteration)")):
         cols = [c for c in history.columns if c.startswith(prefix)]
         if not cols:
             raise ValueError(f"history has no {prefix}* columns (train with log_operator_norms=True)")

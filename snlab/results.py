@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-#: Config fields copied onto every history row.
-CONFIG_COLUMNS = ("dataset", "method", "setting", "loss", "preset", "arch", "n_dis", "lr", "beta1", "beta2",
+#: Config fields copied onto every history row (the config's ``lr`` as ``base_lr``: history has the current lr).
+CONFIG_COLUMNS = ("dataset", "method", "setting", "loss", "preset", "arch", "n_dis", "base_lr", "beta1", "beta2",
                   "batch_size", "width", "final_width", "seed")
 
 
@@ -15,7 +15,8 @@ def collect(store: str | Path = "runs") -> pd.DataFrame:
     """One row per run × logged step: the run's name, config columns, status, then its history columns
     (step, loss_d, loss_g, seconds, lr, sigma_<layer>, IS_<extractor>, FID_<extractor> …).
 
-    Directories without ``config.json`` are skipped; a run without ``status.json`` is "partial".
+    Directories without ``config.json`` or ``history.csv`` are skipped; a run without ``status.json``
+    is "partial".
     """
     frames = []
     for config in sorted(Path(store).glob("*/config.json")):
@@ -25,6 +26,7 @@ def collect(store: str | Path = "runs") -> pd.DataFrame:
         if not history.exists():
             continue
         status = json.loads((run / "status.json").read_text())["status"] if (run / "status.json").exists() else "partial"
+        cfg["base_lr"] = cfg.get("lr")
         meta = {"run": run.name, **{k: cfg.get(k) for k in CONFIG_COLUMNS}, "status": status}
         frames.append(pd.read_csv(history).assign(**meta))
     if not frames:

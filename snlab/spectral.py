@@ -51,47 +51,64 @@ def _conv_input_shapes(module: nn.Module, input_shape: tuple[int, ...]) -> dict[
         if isinstance(layer, nn.Conv2d):
             hooks.append(layer.register_forward_hook(
                 lambda m, inp, out, name=name: shapes.__setitem__(name, tuple(inp[0].shape[1:]))))
-    was_training = module.training
+    modes = {m: m.training for m in module.modules()}
     try:
         with torch.no_grad(), frozen_power_iteration(module):
             module.eval()  # BN running statistics stay untouched
             device = next(module.parameters()).device
             module(torch.zeros(1, *input_shape, device=device))
     finally:
-        module.train(was_training)
+        for m, mode in modes.items():
+            m.training = mode
         for h in hooks:
             h.remove()
     return shapes
 
 
-def conv_operator_norms(module: nn.Module, input_shape: tuple[int, ...], iterations: int = 100,
-                        seed: int = 0) -> dict[str, float]:
-    """The exact operator norm ‖x ↦ conv(x)‖₂ of every Conv2d's effective weight, bias excluded.
+class OperatorNorms:
+    """Operator norm ‖x ↦ conv(x)‖₂ of every Conv2d's effective weight (bias excluded), tracked over training.
 
-    The paper normalizes the d_out × (d_in·kh·kw) reshaped matrix and only bounds the true operator
-    norm of a strided, padded convolution (SPEC §1); this computes the latter by power iteration on
-    AᵀA, with Aᵀ from autograd, for the input size each layer sees when ``module`` is fed
-    ``input_shape`` (C, H, W). Written by hand: no library computes it for a given input size.
+    The paper normalizes the d_out × (d_in·kh·kw) reshaped matrix and only bounds the operator norm
+    of a strided, padded convolution (SPEC §1). This estimates the latter by power iteration on AᵀA
+    (Aᵀ from autograd) at the input size each layer sees when the network is fed ``input_shape``
+    (C, H, W). Power iteration approaches the norm from below; the vectors are kept between calls,
+    so calling it at every log step of a slowly changing network refines the estimate (warm start).
     """
-    shapes = _conv_input_shapes(module, input_shape)
-    gen = torch.Generator().manual_seed(seed)
-    out = {}
-    with frozen_power_iteration(module):
-        for name, layer in weight_layers(module).items():
-            if name not in shapes:
-                continue
-            w = layer.weight.detach()
 
-            def conv(x, w=w, layer=layer):
-                return torch.nn.functional.conv2d(x, w, None, layer.stride, layer.padding, layer.dilation,
-                                                  layer.groups)
+    def __init__(self, input_shape: tuple[int, ...], seed: int = 0):
+        self.input_shape = tuple(input_shape)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.vectors: dict[str, torch.Tensor] = {}
 
-            x = torch.randn(1, *shapes[name], generator=gen).to(w.device)
-            for _ in range(iterations):
+    def __call__(self, module: nn.Module, iterations: int = 30) -> dict[str, float]:
+        shapes = _conv_input_shapes(module, self.input_shape)
+        out = {}
+        with frozen_power_iteration(module):
+            for name, layer in weight_layers(module).items():
+                if name not in shapes:
+                    continue
+                w = layer.weight.detach()
+
+                def conv(x, w=w, layer=layer):
+                    return torch.nn.functional.conv2d(x, w, None, layer.stride, layer.padding, layer.dilation,
+                                                      layer.groups)
+
+                x = self.vectors.get(name)
+                if x is None:
+                    x = torch.randn(1, *shapes[name], generator=self.gen)
+                x = x.to(w.device)
+                for _ in range(iterations):
+                    x = (x / x.norm()).requires_grad_(True)
+                    y = conv(x)
+                    (x,) = torch.autograd.grad(y, x, grad_outputs=y)  # AᵀA x
                 x = x / x.norm()
-                x.requires_grad_(True)
-                y = conv(x)
-                (x,) = torch.autograd.grad(y, x, grad_outputs=y)  # AᵀA x
-            with torch.no_grad():
-                out[name] = float(conv(x / x.norm()).norm())
-    return out
+                self.vectors[name] = x.detach()
+                with torch.no_grad():
+                    out[name] = float(conv(x).norm())
+        return out
+
+
+def conv_operator_norms(module: nn.Module, input_shape: tuple[int, ...], iterations: int = 200,
+                        seed: int = 0) -> dict[str, float]:
+    """One-off ``OperatorNorms`` estimate from a random start (a lower bound that tightens with iterations)."""
+    return OperatorNorms(input_shape, seed)(module, iterations)

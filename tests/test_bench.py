@@ -33,6 +33,6 @@ def test_metrics_bench_rows(fmnist_dir):
 
 def test_methods_bench_times_every_method(fmnist_dir):
     df = bench.methods_time("smoke", methods=("none", "sn", "wgan-gp"), updates=1, rounds=2, n_dis=2,
-                            data_dir=fmnist_dir)
+                            data_dir=fmnist_dir, device="cpu")
     assert len(df) == 6 and set(df["method"]) == {"none", "sn", "wgan-gp"}
     assert (df["seconds_per_100_g_updates"] > 0).all() and df["device"][0].startswith("CPU")

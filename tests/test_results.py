@@ -13,6 +13,8 @@ def test_table2_spot_checks_against_the_camera_ready_paper():
     assert ("GAN-GP", "stl10") not in t.index  # the paper has no STL-10 GAN-GP run
     assert (t.reset_index()["dataset"].value_counts() == 12).all()
     assert set(t["method"].dropna()) <= set(snlab.METHODS)
+    assert t.loc[("SN-GANs (2x updates)", "stl10"), "iterations"] == 200_000
+    assert t.loc[("SN-GANs", "stl10"), "iterations"] == 100_000
 
 
 def test_collect_reads_every_run(fmnist_dir, tmp_path):
@@ -24,6 +26,13 @@ def test_collect_reads_every_run(fmnist_dir, tmp_path):
     assert len(df) == 8 and set(df["method"]) == {"sn", "wn"} and (df["status"] == "complete").all()
     assert list(df.columns[:3]) == ["run", "dataset", "method"] and "sigma_fc" in df and "loss_d" in df
     assert df.groupby("method")["step"].max().tolist() == [4, 4]
+
+
+def test_collect_keeps_the_logged_lr_under_decay(fmnist_dir, tmp_path):
+    snlab.train(snlab.TrainConfig(preset="smoke", lr_decay=True, data_dir=str(fmnist_dir), progress=False,
+                                  out_dir=str(tmp_path / "decay")))
+    df = results.collect(tmp_path)
+    assert df["lr"].is_monotonic_decreasing and df["lr"].nunique() == 4 and (df["base_lr"] == 2e-4).all()
 
 
 def test_collect_on_an_empty_store(tmp_path):
