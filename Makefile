@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PRESET ?= cpu
 PIP_QUIET := -q --disable-pip-version-check
 
-.PHONY: venv data quickstart test bench notebooks
+.PHONY: venv data quickstart reproduce test bench notebooks
 
 # The venv is rebuilt when requirements change; torch is pinned there (see requirements.txt).
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -26,6 +26,10 @@ quickstart: data
 	$(BIN)/papermill notebooks/00_quickstart.ipynb figures/quickstart/00_quickstart.ipynb \
 		--cwd notebooks -k python3 -p preset $(PRESET)
 	@echo "figures in figures/quickstart/, run directory in runs/quickstart-$(PRESET)/"
+
+# Every notebook into its figure folder (ONLY="fig10 fig14" to choose; runs in runs/ are reused).
+reproduce: data
+	$(BIN)/python -m snlab reproduce --preset $(PRESET) $(if $(ONLY),--only $(ONLY))
 
 test: venv
 	$(BIN)/python -m pytest -q

@@ -23,6 +23,19 @@ def _train_parser(sub) -> None:
     p.add_argument("--no-progress", dest="progress", action="store_false")
 
 
+def _literal(item: str) -> tuple[str, object]:
+    """"name=value" → (name, value as a Python literal, or the text itself)."""
+    import ast
+
+    if "=" not in item:
+        raise ValueError(f"--set takes NAME=VALUE, got {item!r}")
+    name, text = item.split("=", 1)
+    try:
+        return name, ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return name, text
+
+
 def _bool(text: str) -> bool:
     if text.lower() in ("1", "true", "yes"):
         return True
@@ -76,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--out", default=None, help="write metrics.json here")
     e.add_argument("--inception-weights", default=None)
     e.add_argument("--download-weights", action="store_true")
+    r = sub.add_parser("reproduce", help="execute the notebooks with papermill into their figure folders")
+    r.add_argument("--only", nargs="*", default=None, help="notebook names or parts of them (e.g. fig10)")
+    r.add_argument("--preset", default=None)
+    r.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+                   help="more notebook parameters (values parsed as Python literals when possible)")
     bench.add_parser(sub)
     args = vars(parser.parse_args(argv))
     command = args.pop("command")
@@ -90,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
                   "(set snlab.metrics.classifier.WEIGHTS_SHA256 to this hash when replacing the committed weights)")
         elif command == "evaluate":
             _evaluate(args)
+        elif command == "reproduce":
+            from snlab.reproduce import reproduce
+            params = dict(_literal(item) for item in args["set"])
+            if args["preset"]:
+                params["preset"] = args["preset"]
+            reproduce(args["only"], params)
         elif command == "download":
             print(f"{args['dataset']} ready under {data.download(args['dataset'], args['data_dir'])}")
         else:

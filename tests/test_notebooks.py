@@ -69,3 +69,16 @@ def test_fig09_logs_and_plots_operator_norms(tmp_path, fmnist_dir):
     assert (tmp_path / "fig" / "fig09.png").stat().st_size > 1000
     header = (tmp_path / "run" / "history.csv").read_text().splitlines()[0]
     assert "opnorm_conv0" in header and "opnorm_conv6" in header and "sigma_conv6" in header
+
+
+def test_reproduce_runs_the_chosen_notebooks_with_declared_parameters_only(tmp_path):
+    from snlab.reproduce import reproduce
+
+    lines = []
+    rows = reproduce(["fig14"], {"out_dir": str(tmp_path), "samples": 2, "preset": "smoke"}, log=lines.append)
+    assert [r["notebook"] for r in rows] == ["fig14_permissible_spectra"]
+    assert rows[0]["parameters"] == {"out_dir": str(tmp_path), "samples": 2}  # no "preset" in fig14
+    assert (tmp_path / "fig14.png").exists() and (tmp_path / "fig14_permissible_spectra.ipynb").exists()
+    assert lines and lines[0].startswith("fig14_permissible_spectra: ")
+    with pytest.raises(ValueError, match="valid: 00_quickstart"):
+        reproduce(["fig99"])

@@ -1,0 +1,46 @@
+"""Execute the notebooks with papermill, each into the figure folder it names, with a summary line each.
+
+``python -m snlab reproduce [--only fig10 fig14] [--preset cpu] [--set dataset=cifar10 …]``. Only
+parameters a notebook declares are passed to it. Runs a notebook shares with others are reused from
+the run store (``runs/``), so a second call costs only the plotting.
+"""
+from __future__ import annotations
+
+import ast
+import time
+from pathlib import Path
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def notebooks(only: list[str] | None = None) -> list[Path]:
+    """The notebooks in order, optionally those whose name starts with or contains an ``only`` entry."""
+    found = sorted(NOTEBOOKS.glob("*.ipynb"))
+    if only:
+        chosen = [p for p in found if any(o in p.stem for o in only)]
+        missing = [o for o in only if not any(o in p.stem for p in found)]
+        if missing:
+            raise ValueError(f"no notebook matches {', '.join(missing)}; valid: {', '.join(p.stem for p in found)}")
+        found = chosen
+    return found
+
+
+def reproduce(only: list[str] | None = None, parameters: dict | None = None, log=print) -> list[dict]:
+    """Execute each notebook; returns one summary dict per notebook (name, seconds, output folder)."""
+    import papermill
+
+    summary = []
+    for path in notebooks(only):
+        declared = papermill.inspect_notebook(str(path))
+        params = {k: v for k, v in (parameters or {}).items() if k in declared}
+        out_dir = params.get("out_dir") or ast.literal_eval(declared["out_dir"]["default"])
+        out = (NOTEBOOKS / out_dir).resolve() if not Path(out_dir).is_absolute() else Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        papermill.execute_notebook(str(path), str(out / path.name), parameters=params, cwd=str(NOTEBOOKS),
+                                   kernel_name="python3", progress_bar=False)
+        row = {"notebook": path.stem, "seconds": round(time.perf_counter() - start, 1), "out": str(out),
+               "parameters": params}
+        log(f"{row['notebook']}: {row['seconds']} s -> {out}  {params or ''}")
+        summary.append(row)
+    return summary
