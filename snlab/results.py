@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from snlab.train import run_status
+
 #: Config fields copied onto every history row (the config's ``lr`` as ``base_lr``: history has the current lr).
 CONFIG_COLUMNS = ("dataset", "method", "setting", "loss", "preset", "arch", "n_dis", "base_lr", "beta1", "beta2",
                   "batch_size", "width", "final_width", "seed")
@@ -25,9 +27,8 @@ def collect(store: str | Path = "runs") -> pd.DataFrame:
         history = run / "history.csv"
         if not history.exists():
             continue
-        status = json.loads((run / "status.json").read_text())["status"] if (run / "status.json").exists() else "partial"
         cfg["base_lr"] = cfg.get("lr")
-        meta = {"run": run.name, **{k: cfg.get(k) for k in CONFIG_COLUMNS}, "status": status}
+        meta = {"run": run.name, **{k: cfg.get(k) for k in CONFIG_COLUMNS}, "status": run_status(run)}
         frames.append(pd.read_csv(history).assign(**meta))
     if not frames:
         return pd.DataFrame(columns=["run", *CONFIG_COLUMNS, "status", "step"])

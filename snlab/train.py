@@ -123,9 +123,9 @@ class TrainConfig:
             raise ValueError(f"sample_every must be >= 0 (0 disables samples), got {self.sample_every}")
         if point_data and self.log_operator_norms:
             raise ValueError("log_operator_norms needs an image dataset: the MLP has no convolutions")
-        if dataset_info(self.dataset).channels == 0 and self.arch != "mlp":
+        if point_data and self.arch != "mlp":
             raise ValueError(f"dataset {self.dataset!r} is 2-D point data: use arch='mlp'")
-        if dataset_info(self.dataset).channels and self.arch == "mlp":
+        if not point_data and self.arch == "mlp":
             raise ValueError(f"arch 'mlp' is for the 2-D point datasets (ring8, grid25), not {self.dataset!r}")
 
     #: Fields that say where a run goes, how it is shown or measured, or how long it runs: they may
@@ -196,10 +196,15 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> TrainResult:
     state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
     G.load_state_dict(state["G"])
     D.load_state_dict(state["D"])
-    status = run_dir / "status.json"
     history = run_dir / "history.csv"
     return TrainResult(run_dir, pd.read_csv(history) if history.exists() else pd.DataFrame(), G.to(device),
-                       D.to(device), cfg, json.loads(status.read_text())["status"] if status.exists() else "partial")
+                       D.to(device), cfg, run_status(run_dir))
+
+
+def run_status(run_dir: str | Path) -> str:
+    """"complete" or "diverged" from ``status.json``; "partial" while a run has none (unfinished or running)."""
+    status = Path(run_dir) / "status.json"
+    return json.loads(status.read_text())["status"] if status.exists() else "partial"
 
 
 class Trainer:
@@ -368,7 +373,8 @@ def train(cfg: TrainConfig) -> TrainResult:
 
     ``cfg.resume=True`` continues from ``<run_dir>/checkpoint.pt`` when it exists, and may raise
     ``iterations`` (not under ``lr_decay``). Weights are then bitwise those of the longer run on CPU;
-    the history keeps one extra row at the old last step, since every run logs its last step. A run directory that already holds a checkpoint is never overwritten silently.
+    the history keeps one extra row at the old last step, since every run logs its last step. A run
+    directory that already holds a checkpoint is never overwritten silently.
     A non-finite loss ends the run with status "diverged" (a result, not an exception).
     """
     run_dir = Path(cfg.out_dir) if cfg.out_dir else _default_run_dir(cfg)
