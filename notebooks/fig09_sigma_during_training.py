@@ -46,3 +46,10 @@ fig = plots.sigma_and_operator_norms(result.history, title=caption)
 plots.save(fig, f"{out_dir}/fig09.png")
 last = result.history.iloc[-1]
 {c: round(last[c], 3) for c in result.history.columns if c.startswith(("sigma_conv", "opnorm_conv"))}
+
+# %%
+from snlab import claims
+
+claim = claims.c1_sigma(result.history, seeds=f"1 ({caption})")
+claims.record(out_dir, [claim], caption=caption)
+claim

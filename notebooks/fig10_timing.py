@@ -41,3 +41,10 @@ df.to_csv(f"{out_dir}/fig10_timing.csv", index=False)
 title = f"{df['device'][0]} · {dataset} · preset {preset} · median of {rounds} rounds × {updates} G updates"
 plots.save(plots.timing_bars(df, title=title), f"{out_dir}/fig10.png")
 df.groupby("method")["seconds_per_100_g_updates"].median().round(2)
+
+# %%
+from snlab import claims
+
+claim = claims.c5_timing(df)
+claims.record(out_dir, [claim], caption=title)
+claim

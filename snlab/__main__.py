@@ -109,11 +109,13 @@ def main(argv: list[str] | None = None) -> int:
         elif command == "evaluate":
             _evaluate(args)
         elif command == "reproduce":
-            from snlab.reproduce import reproduce
+            from snlab.reproduce import reproduce, write_claims
             params = dict(_literal(item) for item in args["set"])
             if args["preset"]:
                 params["preset"] = args["preset"]
-            reproduce(args["only"], params)
+            rows = reproduce(args["only"], params)
+            print(f"total: {sum(r['seconds'] for r in rows):.0f} s for {len(rows)} notebooks")
+            write_claims(params)
         elif command == "download":
             print(f"{args['dataset']} ready under {data.download(args['dataset'], args['data_dir'])}")
         else:

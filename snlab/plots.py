@@ -63,22 +63,145 @@ def samples(generator, n: int = 64, seed: int = 0, title: str = ""):
     return fig
 
 
+def metric_column(table: pd.DataFrame, metric: str) -> str:
+    """The ``IS_<extractor>`` / ``FID_<extractor>`` column of ``table`` (ValueError when there is none)."""
+    cols = [c for c in table.columns if c.startswith(f"{metric}_") and not c.endswith("_std")]
+    if not cols:
+        raise ValueError(f"no {metric}_* column: the runs were trained without evaluation (eval_every = 0)")
+    return cols[0]
+
+
+def metric_label(column: str) -> str:
+    """"FID_fmnist" → "FID (Fashion-MNIST classifier features)": the metric with what it really measured."""
+    from snlab.metrics import EXTRACTOR_LABELS
+
+    metric, extractor = column.split("_", 1)
+    return f"{metric} ({EXTRACTOR_LABELS.get(extractor, extractor)})"
+
+
+def _method_label(method: str) -> str:
+    from snlab.methods import METHOD_SPECS
+    return METHOD_SPECS[method].label
+
+
+def settings_bars(final: pd.DataFrame, metric: str, methods, title: str = ""):
+    """Figs 1–2: one group of bars per method, one bar per setting A–F (``final``: one row per run).
+
+    FID goes on a log axis, as the paper's Fig 2. A run without a value (diverged) is marked "×".
+    """
+    col = metric_column(final, metric)
+    d = final.assign(label=final["method"].map(_method_label))
+    order = [_method_label(m) for m in methods]
+    settings = sorted(d["setting"].unique())
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    sns.barplot(d, x="label", y=col, hue="setting", order=order, hue_order=settings, errorbar=None,
+                palette="viridis", ax=ax)
+    width = 0.8 / len(settings)
+    for i, label in enumerate(order):
+        for j, setting in enumerate(settings):
+            cell = d[(d["label"] == label) & (d["setting"] == setting)]
+            if len(cell) and cell[col].isna().all():
+                ax.annotate("×", (i - 0.4 + (j + 0.5) * width, 0), xycoords=("data", "axes fraction"),
+                            ha="center", va="bottom", color="crimson", fontsize=11)
+    if metric == "FID":
+        ax.set_yscale("log")
+    ax.set(xlabel="", ylabel=metric_label(col))
+    ax.set_title(title, fontsize=9)
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), title="setting")
+    return fig
+
+
+def singular_value_spectra(spectra: pd.DataFrame, title: str = ""):
+    """Fig 3: squared singular values of each D layer, scaled so the largest is 1, per method.
+
+    ``spectra``: long table with columns layer, index (0 = largest), s2 and label (one line each).
+    """
+    layers = list(dict.fromkeys(spectra["layer"]))
+    fig, axes = plt.subplots(1, len(layers), figsize=(2.2 * len(layers), 2.8), sharey=True)
+    for ax, layer in zip(axes, layers):
+        sns.lineplot(spectra[spectra["layer"] == layer], x="index", y="s2", hue="label", ax=ax,
+                     legend=ax is axes[-1], lw=1.2)
+        ax.set(title=layer, xlabel="index of singular value", ylabel="s² / max s²")
+    sns.move_legend(axes[-1], "upper left", bbox_to_anchor=(1.01, 1))
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def seed_bands(final: pd.DataFrame, x: str, metrics=("IS", "FID"), xlabel: str = "", title: str = "",
+               logx: bool = False):
+    """Figs 4, 11: each metric against ``x``, a line per method: mean over seeds, band ± 1 std."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.4))
+    d = final.assign(method=final["method"].map(_method_label))
+    for ax, metric in zip(axes, metrics):
+        col = metric_column(d, metric)
+        sns.lineplot(d, x=x, y=col, hue="method", errorbar="sd", marker="o", ax=ax, legend=ax is axes[-1])
+        ax.set(xlabel=xlabel or x, ylabel=metric_label(col))
+        if logx:
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(sorted(d[x].unique()), [f"{v:g}" for v in sorted(d[x].unique())])
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def image_table(images: dict, crop: int | None = None, title: str = ""):
+    """Figs 6/12: image files in a grid; ``images`` maps (row label, column label) → PNG path (or None).
+
+    ``crop``: keep the top-left crop × crop samples of each file, a grid of 8 per row with 2-pixel
+    padding as ``torchvision.utils.save_image`` writes it.
+    """
+    import matplotlib.image as mpimg
+
+    rows = list(dict.fromkeys(r for r, _ in images))
+    cols = list(dict.fromkeys(c for _, c in images))
+    fig, axes = plt.subplots(len(rows), len(cols), figsize=(1.6 * len(cols), 1.6 * len(rows)), squeeze=False)
+    for (i, r), (j, c) in ((ri, cj) for ri in enumerate(rows) for cj in enumerate(cols)):
+        ax, path = axes[i][j], images.get((r, c))
+        if path is not None:
+            img = mpimg.imread(path)
+            if crop:
+                tile = (img.shape[1] - 2) // 8
+                img = img[: 2 + crop * tile, : 2 + crop * tile]
+            ax.imshow(img, cmap="gray")
+        ax.set_xticks([]), ax.set_yticks([])
+        if i == 0:
+            ax.set_title(c, fontsize=9)
+        if j == 0:
+            ax.set_ylabel(r, fontsize=9)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def heldout_curves(table: pd.DataFrame, title: str = ""):
+    """Fig 15: D's loss on training vs held-out real data (left) and IS (right) against G updates, per method."""
+    d = table.assign(method=table["method"].map(_method_label))
+    long = d.melt(["step", "method"], ["critic_train", "critic_heldout"], var_name="data", value_name="critic")
+    long["data"] = long["data"].map({"critic_train": "train", "critic_heldout": "held-out (test)"})
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    sns.lineplot(long, x="step", y="critic", hue="method", style="data", ax=axes[0])
+    axes[0].set(xlabel="generator updates", ylabel="critic loss E[D(fake)] − E[D(real)]")
+    col = metric_column(d, "IS")
+    sns.lineplot(d.dropna(subset=[col]), x="step", y=col, hue="method", marker="o", ax=axes[1], legend=False)
+    axes[1].set(xlabel="generator updates", ylabel=metric_label(col))
+    sns.move_legend(axes[0], "upper left", bbox_to_anchor=(2.25, 1), fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def metric_curves(history: pd.DataFrame, title: str = ""):
     """IS and FID against G updates, from the ``IS_<extractor>`` / ``FID_<extractor>`` history columns.
 
     Axis labels name the feature extractor, e.g. "FID (Fashion-MNIST classifier features)".
     """
-    from snlab.metrics import EXTRACTOR_LABELS
-
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     for ax, metric in zip(axes, ("IS", "FID")):
-        cols = [c for c in history.columns if c.startswith(f"{metric}_") and not c.endswith("_std")]
-        if not cols:
-            raise ValueError(f"history has no {metric}_* column: train with eval_every > 0")
-        extractor = cols[0].removeprefix(f"{metric}_")
-        rows = history.dropna(subset=[cols[0]])
-        ax.plot(rows["step"], rows[cols[0]], marker="o")
-        ax.set(xlabel="generator updates", ylabel=f"{metric} ({EXTRACTOR_LABELS.get(extractor, extractor)})")
+        col = metric_column(history, metric)
+        rows = history.dropna(subset=[col])
+        ax.plot(rows["step"], rows[col], marker="o")
+        ax.set(xlabel="generator updates", ylabel=metric_label(col))
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig

@@ -2,20 +2,30 @@
 
 ``python -m snlab reproduce [--only fig10 fig14] [--preset cpu] [--set dataset=cifar10 …]``. Only
 parameters a notebook declares are passed to it. Runs a notebook shares with others are reused from
-the run store (``runs/``), so a second call costs only the plotting.
+the run store (``runs/``), so a second call costs only the plotting. Each notebook that trains leaves
+``metrics.json`` in its folder (runs reused / resumed / trained, claim records); ``write_claims``
+gathers the claims into ``figures/CLAIMS.md``.
 """
 from __future__ import annotations
 
 import ast
+import json
 import time
 from pathlib import Path
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+FIGURES = NOTEBOOKS.parent / "figures"
+
+
+def _order(path: Path) -> tuple:
+    """Quickstart first, then figures and tables (fig01 trains the grid others read), then the rest."""
+    name = path.stem
+    return (0 if name.startswith("00") else 1 if name.startswith(("fig", "table")) else 2, name)
 
 
 def notebooks(only: list[str] | None = None) -> list[Path]:
-    """The notebooks in order, optionally those whose name starts with or contains an ``only`` entry."""
-    found = sorted(NOTEBOOKS.glob("*.ipynb"))
+    """The notebooks in run order, optionally those whose name contains an ``only`` entry."""
+    found = sorted(NOTEBOOKS.glob("*.ipynb"), key=_order)
     if only:
         chosen = [p for p in found if any(o in p.stem for o in only)]
         missing = [o for o in only if not any(o in p.stem for p in found)]
@@ -39,8 +49,21 @@ def reproduce(only: list[str] | None = None, parameters: dict | None = None, log
         start = time.perf_counter()
         papermill.execute_notebook(str(path), str(out / path.name), parameters=params, cwd=str(NOTEBOOKS),
                                    kernel_name="python3", progress_bar=False)
+        metrics = out / "metrics.json"
+        runs = json.loads(metrics.read_text()).get("runs") if metrics.exists() else None
         row = {"notebook": path.stem, "seconds": round(time.perf_counter() - start, 1), "out": str(out),
-               "parameters": params}
-        log(f"{row['notebook']}: {row['seconds']} s -> {out}  {params or ''}")
+               "runs": runs, "parameters": params}
+        counts = f"runs {runs['reused']} reused, {runs['resumed']} resumed, {runs['trained']} trained" if runs else ""
+        log(f"{row['notebook']}: {row['seconds']} s  {counts} -> {out}  {params or ''}")
         summary.append(row)
     return summary
+
+
+def write_claims(parameters: dict | None = None, figures: Path = FIGURES, log=print) -> Path:
+    """``figures/CLAIMS.md`` from the claim records the notebooks left in ``figures/*/metrics.json``."""
+    from snlab.claims import write_markdown
+
+    p = parameters or {}
+    path = write_markdown(figures, p.get("preset", "cpu"), p.get("dataset", "fashion_mnist"))
+    log(f"claims: {path}")
+    return path

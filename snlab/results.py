@@ -35,3 +35,33 @@ def collect(store: str | Path = "runs") -> pd.DataFrame:
     df = pd.concat(frames, ignore_index=True)
     first = ["run", *CONFIG_COLUMNS, "status"]
     return df[first + [c for c in df.columns if c not in first]]
+
+
+def best_runs(final: pd.DataFrame, metric: str, by=("method", "loss")) -> pd.DataFrame:
+    """The run with the highest ``metric`` (an IS column) per ``by`` group: each method at its best setting."""
+    return final.sort_values(metric).groupby(list(by)).tail(1).set_index(list(by))
+
+
+def table2_comparison(final: pd.DataFrame, real: dict, is_col: str, fid_col: str) -> pd.DataFrame:
+    """Table 2 with our numbers beside the paper's: one row per paper row.
+
+    ``final``: one row per run (method, loss, setting, metric columns), the best setting by IS chosen
+    per method and loss; ``real``: the real-data row's metrics. Rows we did not run (ResNet, 2× updates)
+    keep the paper's numbers and empty cells for ours.
+    """
+    from snlab.paper import table2
+
+    paper = table2().pivot_table(index="row", columns="dataset", values=["IS", "FID"], sort=False)
+    best = best_runs(final, is_col)
+    rows = []
+    for (row, method, loss, arch, iterations), _ in table2().groupby(
+            ["row", "method", "loss", "arch", "iterations"], dropna=False, sort=False):
+        ours = {"our setting": None, f"our {is_col}": None, f"our {fid_col}": None}
+        if method is None or pd.isna(method):
+            ours.update({f"our {is_col}": real.get(is_col), f"our {fid_col}": real.get(fid_col)})
+        elif arch == "standard" and iterations == 100_000 and (method, loss) in best.index:
+            run = best.loc[(method, loss)]
+            ours.update({"our setting": run["setting"], f"our {is_col}": run[is_col], f"our {fid_col}": run[fid_col]})
+        rows.append({"row": row, **ours,
+                     **{f"paper {m} {d}": paper.loc[row].get((m, d)) for m in ("IS", "FID") for d in ("cifar10", "stl10")}})
+    return pd.DataFrame(rows).set_index("row")

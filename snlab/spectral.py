@@ -6,6 +6,7 @@ estimate; reading the weights never advances an SN layer's ũ.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
@@ -23,6 +24,24 @@ def effective_weights(module: nn.Module) -> dict[str, torch.Tensor]:
 def singular_values(module: nn.Module) -> dict[str, np.ndarray]:
     """Singular values, largest first, of every layer's effective weight, by layer name."""
     return {name: torch.linalg.svdvals(w).numpy() for name, w in effective_weights(module).items()}
+
+
+def normalized_spectra(module: nn.Module) -> pd.DataFrame:
+    """Fig 3: squared singular values of every layer's effective weight, divided by the largest.
+
+    Long table: layer (short name), index (0 = largest), s2 in (0, 1].
+    """
+    rows = []
+    for name, s in singular_values(module).items():
+        s2 = s**2 / s[0] ** 2
+        rows.append(pd.DataFrame({"layer": name.split(".")[-1], "index": np.arange(len(s2)), "s2": s2}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def relative_stable_rank(spectra: pd.DataFrame, by=("layer",)) -> pd.Series:
+    """Per ``by`` group (a layer), Σ s² / max s² / (number of singular values), in (0, 1]: 1 for a flat
+    spectrum, near 0 when a few directions dominate (the "broad vs concentrated" of Fig 3, as one number)."""
+    return spectra.groupby(list(by), sort=False)["s2"].mean()
 
 
 def spectral_norms(module: nn.Module) -> dict[str, float]:

@@ -44,6 +44,8 @@ class TrainConfig:
     method: str = "sn"
     setting: str = "C"
     loss: str | None = None
+    #: Add the gradient penalty to D's loss (None: as the method does; App. E adds it to WN, SN-γ, Frobenius).
+    gradient_penalty: bool | None = None
     preset: str = "cpu"
     arch: str = "standard"
     iterations: int | None = None
@@ -73,6 +75,9 @@ class TrainConfig:
     #: Also log the operator norm of every D conv (``spectral.OperatorNorms``: power iteration,
     #: warm-started, 30 iterations per log step), for Fig 9.
     log_operator_norms: bool = False
+    #: Also log D's loss (no penalty) on fixed batches of 512 training and 512 held-out (test) real images
+    #: against 512 fixed-z fakes, in eval mode: ``critic_train`` / ``critic_heldout`` (Fig 15a).
+    log_heldout_loss: bool = False
     n_power_iterations: int = 1
     gp_lambda: float = 10.0
     clip_value: float = 0.01
@@ -91,6 +96,8 @@ class TrainConfig:
         if self.loss is None:
             self.loss = get_method(self.method).loss
         get_loss(self.loss)
+        if self.gradient_penalty is None:
+            self.gradient_penalty = get_method(self.method).gradient_penalty
         if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
             raise ValueError(f"unknown device {self.device!r}; valid: auto, cpu, cuda, cuda:N")
         for name in PRESET_FIELDS:
@@ -121,6 +128,8 @@ class TrainConfig:
             raise ValueError(f"eval_every ({self.eval_every}) must be a multiple of log_every ({self.log_every})")
         if self.sample_every < 0:
             raise ValueError(f"sample_every must be >= 0 (0 disables samples), got {self.sample_every}")
+        if point_data and self.log_heldout_loss:
+            raise ValueError(f"log_heldout_loss needs an image dataset with a test split, not {self.dataset!r}")
         if point_data and self.log_operator_norms:
             raise ValueError("log_operator_norms needs an image dataset: the MLP has no convolutions")
         if point_data and self.arch != "mlp":
@@ -130,8 +139,9 @@ class TrainConfig:
 
     #: Fields that say where a run goes, how it is shown or measured, or how long it runs: they may
     #: change when a run is resumed, and do not enter its identity.
-    NOT_IDENTITY = ("out_dir", "resume", "progress", "device", "data_dir", "download", "iterations",
-                    "sample_every", "eval_every", "eval_samples", "eval_extractor", "log_operator_norms")
+    NOT_IDENTITY = ("out_dir", "resume", "progress", "device", "data_dir", "download", "iterations", "checkpoint_every",
+                    "sample_every", "eval_every", "eval_samples", "eval_extractor", "log_operator_norms",
+                    "log_heldout_loss")
 
     def run_fields(self) -> dict:
         """The fields that determine the run's result: its identity for resuming and for run-directory keys.
@@ -236,6 +246,12 @@ class Trainer:
         info = dataset_info(cfg.dataset)
         # Warm-started between log steps; a resumed run restarts the estimate (weights are unaffected).
         self._opnorms = OperatorNorms((info.channels, info.resolution, info.resolution), cfg.seed)
+        if cfg.log_heldout_loss:  # fixed batches from their own generator: training's RNG stream is untouched
+            fixed = torch.Generator().manual_seed(cfg.seed + 20_000)
+            heldout = load_dataset(cfg.dataset, split="test", data_dir=cfg.data_dir, download=cfg.download)
+            self._heldout = {"train": self.data.sample(512, fixed, self.device),
+                             "heldout": heldout.sample(512, fixed, self.device),
+                             "z": torch.randn(512, G.z_dim, generator=fixed).to(self.device)}
 
     # -- one iteration -------------------------------------------------------------------------
     def _z(self, n: int) -> torch.Tensor:
@@ -254,7 +270,7 @@ class Trainer:
         with torch.no_grad():
             fake = self.G(self._z(cfg.batch_size))
         loss = self.loss.d(D(real), D(fake))
-        if self.method.gradient_penalty:
+        if cfg.gradient_penalty:
             loss = loss + cfg.gp_lambda * gradient_penalty(D, real, fake, self.rng)
         if self.method.orthonormal:
             loss = loss + cfg.ortho_coef * normalizers.orthonormal_penalty(D)
@@ -337,21 +353,31 @@ class Trainer:
                "lr": self.opt_g.param_groups[0]["lr"]}
         if with_sigmas:  # a diverged D has non-finite weights, which SVD rejects
             row.update({f"sigma_{name.split('.')[-1]}": s for name, s in spectral_norms(self.D).items()})
+            if cfg.log_heldout_loss:
+                row.update(self._heldout_losses())
             if cfg.log_operator_norms:
                 row.update({f"opnorm_{name.split('.')[-1]}": s for name, s in self._opnorms(self.D).items()})
             if cfg.eval_every and (self.step % cfg.eval_every == 0 or self.step == cfg.iterations):
                 row.update(self._evaluate())
         return row
 
+    def _heldout_losses(self) -> dict:
+        """D's loss (no penalty) on the fixed training vs held-out real batches, same fixed fakes; eval mode,
+        so SN's u is not advanced and the run is the one it would be without this logging."""
+        was_training = self.D.training
+        self.D.eval()
+        with torch.no_grad():
+            fake = self.D(generate(self.G, self._heldout["z"]).to(self.device))
+            row = {f"critic_{k}": float(self.loss.d(self.D(self._heldout[k]), fake)) for k in ("train", "heldout")}
+        self.D.train(was_training)
+        return row
+
     def _evaluate(self) -> dict:
         """IS and FID (not counted in ``seconds``). z comes from the evaluation's own generator; training
         draws only from ``self.rng``, so evaluating does not change the run."""
-        from snlab.metrics import evaluate
+        from snlab.metrics.evaluation import training_metrics
         cfg = self.cfg
-        m = evaluate(self.G, cfg.dataset, cfg.eval_extractor, cfg.eval_samples, seed=cfg.seed,
-                     is_splits=min(10, cfg.eval_samples), fid_samples=cfg.eval_samples, n_real=None, kid=False,
-                     prc=False, data_dir=cfg.data_dir, verbose=False)
-        return {k: v for k, v in m.items() if k.startswith(("IS_", "FID_"))}
+        return training_metrics(self.G, cfg.dataset, cfg.eval_extractor, cfg.eval_samples, cfg.seed, cfg.data_dir)
 
     def _write_history(self, run_dir: Path) -> None:
         atomic_write_text(pd.DataFrame(self.rows).to_csv(index=False), run_dir / "history.csv")
@@ -362,10 +388,11 @@ class Trainer:
         atomic_save(self.state_dict(), run_dir / "checkpoint.pt")
 
 
-def _default_run_dir(cfg: TrainConfig) -> Path:
+def default_run_dir(cfg: TrainConfig, store: str | Path = "runs") -> Path:
+    """``<store>/<dataset>-<method>-<setting>-s<seed>-<hash of run_fields>``: one directory per run identity."""
     import hashlib
     key = hashlib.sha256(json.dumps(cfg.run_fields(), sort_keys=True).encode()).hexdigest()[:10]
-    return Path("runs") / f"{cfg.dataset}-{cfg.method}-{cfg.setting}-s{cfg.seed}-{key}"
+    return Path(store) / f"{cfg.dataset}-{cfg.method}-{cfg.setting}-s{cfg.seed}-{key}"
 
 
 def train(cfg: TrainConfig) -> TrainResult:
@@ -377,7 +404,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     directory that already holds a checkpoint is never overwritten silently.
     A non-finite loss ends the run with status "diverged" (a result, not an exception).
     """
-    run_dir = Path(cfg.out_dir) if cfg.out_dir else _default_run_dir(cfg)
+    run_dir = Path(cfg.out_dir) if cfg.out_dir else default_run_dir(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt = run_dir / "checkpoint.pt"
     trainer = Trainer(cfg)

@@ -32,6 +32,14 @@ def fmnist_dir(tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="session")
+def fmnist_eval_dir(tmp_path_factory):
+    """A tiny Fashion-MNIST large enough for the sweeps' end-of-run IS/FID at the smoke preset (64 samples)."""
+    root = tmp_path_factory.mktemp("fmnist-eval")
+    write_fashion_mnist(root, n_train=256, n_test=128)
+    return root
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

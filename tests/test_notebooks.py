@@ -82,3 +82,46 @@ def test_reproduce_runs_the_chosen_notebooks_with_declared_parameters_only(tmp_p
     assert lines and lines[0].startswith("fig14_permissible_spectra: ")
     with pytest.raises(ValueError, match="valid: 00_quickstart"):
         reproduce(["fig99"])
+
+
+def test_sweep_notebooks_share_one_run_store_and_write_their_figures(tmp_path, fmnist_eval_dir):
+    """The figure notebooks at smoke size, in reproduce's order: fig01 trains the grid that fig03, fig06,
+    table2 and the comparison notebook then read; each writes its figures and metrics.json."""
+    common = dict(preset="smoke", data_dir=str(fmnist_eval_dir), store=str(tmp_path / "runs"))
+    grid = dict(methods=["clip", "wn", "sn"], settings=["A", "D"])
+    jobs = [("fig01_fig02_settings", dict(grid, workers=2), ["fig01_inception_score.png", "fig02_fid.png", "results.csv"]),
+            ("fig03_singular_values", grid, ["fig03.png"]),
+            ("fig06_samples", grid, ["fig06.png"]),
+            ("table2", dict(grid, workers=0), ["table2.md", "table2.csv"]),
+            ("fig04_final_width", dict(widths=[0.5, 8], seeds=[0, 1], workers=2), ["fig04.png"]),
+            ("fig11_ndis", dict(n_dis=[1, 2], seeds=[0, 1], workers=2), ["fig11.png"]),
+            ("fig15_table7_reparam", dict(workers=2), ["fig15.png", "table7.md"])]
+    for name, params, files in jobs:
+        out = tmp_path / name
+        _run(f"{name}.ipynb", tmp_path, **common, **params, out_dir=str(out))
+        for f in files:
+            assert (out / f).stat().st_size > 500, (name, f)
+        metrics = json.loads((out / "metrics.json").read_text())
+        if name == "fig01_fig02_settings":
+            assert metrics["runs"] == {"reused": 0, "resumed": 0, "trained": 6}
+            assert [c["id"] for c in metrics["claims"]] == ["C2"]
+        if name in ("fig03_singular_values", "fig06_samples"):  # the grid's runs, not trained again
+            assert metrics["runs"] == {"reused": 6, "resumed": 0, "trained": 0}
+        if name == "table2":  # plus SN with the hinge loss at both settings
+            assert metrics["runs"] == {"reused": 6, "resumed": 0, "trained": 2}
+    table = (tmp_path / "table2" / "table2.md").read_text()
+    assert "| SN-GANs " in table and "7.42" in table and "Fashion-MNIST classifier" in table
+    _run("10_compare_normalizers.ipynb", tmp_path, preset="smoke", store=str(tmp_path / "runs"), interactive=False,
+         methods=["wn", "sn"], setting="D", out_dir=str(tmp_path / "compare"))
+    assert (tmp_path / "compare" / "compare_D_conv6.png").stat().st_size > 1000
+    from snlab.claims import write_markdown
+    text = write_markdown(tmp_path, "smoke", "fashion_mnist").read_text()
+    assert text.count("not measured") == 2  # C1 (fig09) and C5 (fig10) are not in this test
+
+
+def test_sweep_notebook_rejects_a_bad_setting_in_the_first_cell(tmp_path, fmnist_eval_dir):
+    with pytest.raises(papermill.PapermillExecutionError) as e:
+        _run("fig01_fig02_settings.ipynb", tmp_path, preset="smoke", settings=["A", "G"], store=str(tmp_path / "runs"),
+             out_dir=str(tmp_path / "out"), data_dir=str(fmnist_eval_dir))
+    assert e.value.ename == "ValueError" and "valid: A, B, C, D, E, F" in e.value.evalue
+    assert not (tmp_path / "runs").exists()  # nothing trained

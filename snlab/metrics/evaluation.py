@@ -160,3 +160,12 @@ def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto",
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(json.dumps(result, indent=2))
     return result
+
+
+def training_metrics(source, dataset: str, extractor: str, n_samples: int, seed: int, data_dir=None) -> dict:
+    """The protocol of the IS/FID logged during training (and of the "real data" row beside it): IS over
+    ``n_samples`` in up to 10 splits, FID of the same samples against the whole test split.
+    Returns only the ``IS_*`` / ``FID_*`` entries."""
+    m = evaluate(source, dataset, extractor, n_samples, seed=seed, is_splits=min(10, n_samples),
+                 fid_samples=n_samples, n_real=None, kid=False, prc=False, data_dir=data_dir, verbose=False)
+    return {k: v for k, v in m.items() if k.startswith(("IS_", "FID_"))}

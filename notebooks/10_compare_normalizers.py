@@ -1,0 +1,74 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Compare normalizers on stored runs
+# Pick methods, a setting (with its n_dis) and a D layer: sample grids, σ(W̄) of that layer over
+# training, its squared singular values, and FID across settings. Everything is read from the run
+# store written by `fig01_fig02_settings` (and `fig11_ndis` for n_dis ≠ the setting's); moving a
+# widget never trains. With `interactive = False` (papermill) the static figure for `methods`,
+# `setting` and `layer` is written to `out_dir`.
+
+# %% tags=["parameters"]
+preset = "cpu"
+dataset = "fashion_mnist"
+seed = 0
+iterations = None
+methods = ["wn", "sn"]
+setting = "D"
+layer = "conv6"
+interactive = True
+store = "../runs"
+out_dir = "../figures/10_compare_normalizers"
+
+# %%
+from snlab import compare, experiments, plots, sweep
+from snlab.settings import get_setting
+
+configs = (experiments.settings_grid(preset, dataset, [seed], iterations)
+           + experiments.ndis_sweep(preset, dataset, [seed], iterations))
+table = sweep.stored(configs, store)
+if table.empty:
+    raise FileNotFoundError(f"no stored runs for preset {preset!r}, dataset {dataset!r} in {store}: run "
+                            "`make reproduce ONLY=fig01` (and fig11) first")
+choices = compare.options(table)
+unknown = sorted(set(methods) - set(choices["methods"])) + ([layer] if layer not in choices["layers"] else [])
+if unknown:
+    raise ValueError(f"not in the stored runs: {', '.join(unknown)}; methods: {', '.join(choices['methods'])}; "
+                     f"layers: {', '.join(choices['layers'])}")
+n_dis = get_setting(setting).n_dis
+
+# %%
+fig = compare.figure(table, store, methods, setting, n_dis, layer)
+plots.save(fig, f"{out_dir}/compare_{setting}_{layer}.png")
+
+# %%
+if interactive:
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    pick = w.SelectMultiple(options=choices["methods"], value=tuple(methods), description="methods", rows=8)
+    cond = w.Dropdown(options=[(f"{s} (n_dis {n})", (s, n)) for s, n in choices["conditions"]],
+                      value=(setting, n_dis), description="setting")
+    lay = w.Dropdown(options=choices["layers"], value=layer, description="layer")
+
+    def show(methods, condition, layer):
+        try:
+            compare.figure(table, store, list(methods), *condition, layer)
+            plt.show()
+        except ValueError as e:  # a combination with no stored run
+            print(e)
+
+    display(w.interactive(show, methods=pick, condition=cond, layer=lay))

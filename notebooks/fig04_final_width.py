@@ -1,0 +1,55 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Fig 4: IS and FID against the relative width of D's last layer (orthonormal vs SN, setting C)
+# D's final conv widens by `final_width` × its original width (input and output of that layer scale
+# together, SPEC §6). The paper: orthonormal regularization degrades as the layer widens (it forces
+# every singular value to 1), SN stays flat. Lines are the mean over seeds, bands ± 1 std.
+
+# %% tags=["parameters"]
+preset = "cpu"
+dataset = "fashion_mnist"
+seeds = [0, 1, 2]
+iterations = None
+widths = [0.5, 1, 2, 4, 6, 8]
+store = "../runs"
+workers = None
+device = "auto"
+data_dir = None
+out_dir = "../figures/fig04_final_width"
+
+# %%
+from snlab import claims, experiments, plots, sweep
+
+configs = experiments.final_width_sweep(preset, dataset, seeds, iterations, widths, data_dir=data_dir, device=device)
+caption = f"setting C · {experiments.describe(configs)}"
+caption
+
+# %%
+result = sweep.run_sweep(configs, store, workers)
+final = result.final
+IS = plots.metric_column(final, "IS")
+final.pivot_table(index="final_width", columns="method", values=IS, aggfunc=["mean", "std"]).round(3)
+
+# %%
+fig = plots.seed_bands(final, "final_width", xlabel="relative width of D's last layer", logx=True, title=caption)
+plots.save(fig, f"{out_dir}/fig04.png")
+
+# %%
+final.to_csv(f"{out_dir}/results.csv", index=False)
+claim = claims.c4_width(final, IS, seeds=f"{len(seeds)} per point ({caption})")
+claims.record(out_dir, [claim], runs=result.counts(), caption=caption)
+claim

@@ -1,0 +1,55 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Figs 6 and 12: samples per method and setting
+# The fixed-z sample grid each run of the A–F grid saved at its last step (the top-left 4 × 4
+# samples of each), rows methods, columns settings. From the stored runs: nothing is trained when
+# `fig01_fig02_settings` has run.
+
+# %% tags=["parameters"]
+preset = "cpu"
+dataset = "fashion_mnist"
+seed = 0
+iterations = None
+methods = ["clip", "gan-gp", "wgan-gp", "bn", "ln", "wn", "orthonormal", "sn"]
+settings = ["A", "B", "C", "D", "E", "F"]
+store = "../runs"
+workers = None
+device = "auto"
+data_dir = None
+out_dir = "../figures/fig06_samples"
+
+# %%
+from pathlib import Path
+
+from snlab import claims, experiments, plots, sweep
+from snlab.methods import METHOD_SPECS
+
+configs = experiments.settings_grid(preset, dataset, [seed], iterations, methods, settings, data_dir=data_dir,
+                                     device=device)
+caption = experiments.describe(configs)
+
+# %%
+result = sweep.run_sweep(configs, store, workers)
+final = result.final
+images = {}
+for _, row in final.iterrows():
+    grids = sorted(Path(store, row["run"], "samples").glob("step_*.png"))
+    images[(METHOD_SPECS[row["method"]].label, f"setting {row['setting']}")] = grids[-1] if grids else None
+order = {(METHOD_SPECS[m].label, f"setting {s}"): None for m in methods for s in sorted(final["setting"].unique())}
+fig = plots.image_table({**order, **images}, crop=4, title=f"Samples at the last step — {caption}")
+plots.save(fig, f"{out_dir}/fig06.png")
+claims.record(out_dir, runs=result.counts(), caption=caption)

@@ -1,0 +1,148 @@
+"""The paper's claims C1–C7, each judged from measured tables by a rule fixed here, not tuned to the data.
+
+Each ``cN`` function returns a claim record: id, figure, the claim, the rule, what we measured, the
+seeds it rests on and a verdict, "reproduced", "not reproduced" or "inconclusive" (a difference
+within two standard errors of zero). Notebooks store their records in ``<out_dir>/metrics.json``;
+``write_markdown`` gathers every figure folder's records into ``figures/CLAIMS.md``.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from snlab.files import atomic_write_text
+
+CLAIMS = {
+    "C1": ("Fig 9", "SN keeps σ(W̄) of every D layer close to 1 during training."),
+    "C2": ("Figs 1–2", "SN is robust across settings A–F, while the other methods degrade at the aggressive "
+                       "settings D–F."),
+    "C3": ("Fig 3", "Weight clipping and WN concentrate D's singular values on a few directions; SN keeps "
+                    "a broad spectrum."),
+    "C4": ("Fig 4", "Orthonormal regularization degrades as D's last layer widens; SN stays flat."),
+    "C5": ("Fig 10", "SN costs little extra computation; WGAN-GP costs much more."),
+    "C6": ("Fig 11", "WN degrades as n_dis grows (fixed G updates); SN does not."),
+    "C7": ("Fig 15", "Inside WGAN-GP, γ·W̄_SN overfits least: the smallest gap between D's loss on "
+                     "held-out and on training data."),
+}
+
+
+def _record(cid: str, rule: str, measured: str, seeds: str, verdict: str) -> dict:
+    figure, claim = CLAIMS[cid]
+    return {"id": cid, "figure": figure, "claim": claim, "rule": rule, "measured": measured, "seeds": seeds,
+            "verdict": verdict}
+
+
+def _slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares slope of y on x and its standard error."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    keep = np.isfinite(y)
+    x, y = x[keep], y[keep]
+    if len(x) < 3 or np.ptp(x) == 0:
+        return float("nan"), float("nan")
+    fit = np.polyfit(x, y, 1, full=False, cov=True)
+    return float(fit[0][0]), float(np.sqrt(fit[1][0, 0]))
+
+
+def c1_sigma(history: pd.DataFrame, seeds: str) -> dict:
+    """From an SN run's history: σ(W̄) of every conv at the last logged step."""
+    last = history.iloc[-1]
+    dev = {c.removeprefix("sigma_"): abs(last[c] - 1) for c in history.columns if c.startswith("sigma_conv")}
+    med, worst = float(np.median(list(dev.values()))), max(dev.values())
+    verdict = "reproduced" if med <= 0.05 and worst <= 0.20 else "not reproduced"
+    return _record("C1", "median over convs of |σ−1| at the end ≤ 0.05 and the largest ≤ 0.20",
+                   "final σ(W̄) per conv: " + ", ".join(f"{k} {last['sigma_' + k]:.3f}" for k in dev) + "; "
+                   f"median |σ−1| = {med:.3f}, max = {worst:.3f}", seeds, verdict)
+
+
+def c2_settings(final: pd.DataFrame, fid: str, seeds: str) -> dict:
+    """From the A–F grid's last rows: each method's worst FID over settings (a diverged run counts as ∞)."""
+    worst = final.assign(v=final[fid].fillna(np.inf)).groupby("method")["v"].max().sort_values()
+    rank = list(worst.index).index("sn") + 1
+    spread = final.groupby("method")[fid].agg(lambda v: v.max() / v.min())
+    verdict = {1: "reproduced", 2: "inconclusive"}.get(rank, "not reproduced")
+    return _record("C2", "SN has the lowest worst-setting FID of all methods (2nd: inconclusive)",
+                   f"worst-setting {fid} by method: {', '.join(f'{m} {v:.1f}' for m, v in worst.items())}; "
+                   f"worst/best ratio: {', '.join(f'{m} {v:.2f}' for m, v in spread.items())}", seeds, verdict)
+
+
+def c3_spectra(ranks: pd.DataFrame, seeds: str) -> dict:
+    """``ranks``: method, layer, relative stable rank (conv layers, each method at its best setting)."""
+    mean = ranks.groupby("method")["rank"].mean()
+    verdict = "reproduced" if mean["sn"] > mean["clip"] and mean["sn"] > mean["wn"] else "not reproduced"
+    return _record("C3", "SN's mean relative stable rank (Σs²/max s²/n over conv layers) exceeds both WC's and WN's",
+                   ", ".join(f"{m} {v:.3f}" for m, v in mean.items()), seeds, verdict)
+
+
+def _trend(final: pd.DataFrame, x: str, y: str, worse: str, robust: str, cid: str, xname: str, seeds: str) -> dict:
+    """Slope of ``y`` (IS, higher is better) on log2 ``x``: ``worse`` must fall, ``robust`` fall less."""
+    fits = {m: _slope(np.log2(g[x]), g[y]) for m, g in final.groupby("method") if m in (worse, robust)}
+    (sw, ew), (sr, er) = fits[worse], fits[robust]
+    falls = sw + 2 * ew < 0
+    better = sr - sw > 2 * np.hypot(ew, er)
+    verdict = ("reproduced" if falls and better else
+               "not reproduced" if sw >= 0 or sr <= sw else "inconclusive")
+    return _record(cid, f"slope of {y} per doubling of {xname}: {worse}'s < 0 and {robust}'s above it, each by "
+                        "more than 2 standard errors",
+                   f"slope ± SE: {worse} {sw:+.3f} ± {ew:.3f}, {robust} {sr:+.3f} ± {er:.3f}", seeds, verdict)
+
+
+def c4_width(final: pd.DataFrame, is_col: str, seeds: str) -> dict:
+    return _trend(final, "final_width", is_col, "orthonormal", "sn", "C4", "final-layer width", seeds)
+
+
+def c6_ndis(final: pd.DataFrame, is_col: str, seeds: str) -> dict:
+    return _trend(final, "n_dis", is_col, "wn", "sn", "C6", "n_dis", seeds)
+
+
+def c5_timing(timing: pd.DataFrame) -> dict:
+    """From Fig 10's rounds: median ratio to the unnormalized GAN, per method."""
+    wide = timing.pivot(index="round", columns="method", values="seconds_per_100_g_updates")
+    ratio = wide.div(wide["none"], axis=0).median()
+    verdict = "reproduced" if ratio["wgan-gp"] >= 1.3 * ratio["sn"] else "not reproduced"
+    return _record("C5", "WGAN-GP's time ratio to the unnormalized GAN is ≥ 1.3 × SN's",
+                   f"median time / unnormalized on {timing['device'].iloc[0]}: "
+                   + ", ".join(f"{m} {v:.2f}" for m, v in ratio.items()), f"{len(wide)} rounds", verdict)
+
+
+def c7_overfit(table: pd.DataFrame, seeds: str) -> dict:
+    """From Fig 15's histories: held-out minus training critic loss, mean over the last half of training."""
+    late = table[table["step"] > table["step"].max() / 2]
+    gap = (late["critic_heldout"] - late["critic_train"]).groupby(late["method"]).mean().sort_values()
+    verdict = "reproduced" if gap.index[0] == "sn-gamma" else "not reproduced"
+    return _record("C7", "γ·W̄_SN (sn-gamma) has the smallest held-out − train critic loss gap",
+                   "gap over the last half: " + ", ".join(f"{m} {v:+.3f}" for m, v in gap.items()), seeds, verdict)
+
+
+def record(out_dir: str | Path, claims: list[dict] = (), **numbers) -> Path:
+    """Write ``<out_dir>/metrics.json``: the notebook's headline numbers and its claim records."""
+    path = Path(out_dir) / "metrics.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(json.dumps({**numbers, "claims": list(claims)}, indent=2, default=str), path)
+    return path
+
+
+def write_markdown(figures: str | Path, preset: str, dataset: str) -> Path:
+    """``<figures>/CLAIMS.md`` from every ``<figures>/*/metrics.json``'s claim records, in claim order."""
+    figures = Path(figures)
+    found = {}
+    for path in sorted(figures.glob("*/metrics.json")):
+        for c in json.loads(path.read_text()).get("claims", []):
+            found[c["id"]] = {**c, "source": path.parent.name}
+    lines = ["# The paper's claims, as measured here", "",
+             f"Generated by `python -m snlab reproduce` (preset `{preset}`, dataset `{dataset}`) from each "
+             "notebook's `metrics.json`; the rule for each verdict is fixed in `snlab/claims.py`. A claim that "
+             "does not reproduce here is reported as such.", "",
+             "| claim | figure | verdict | measured | seeds | rule |", "|---|---|---|---|---|---|"]
+    for cid, (figure, claim) in CLAIMS.items():
+        c = found.get(cid)
+        if c is None:
+            lines.append(f"| **{cid}** {claim} | {figure} | not measured | — | — | — |")
+        else:
+            lines.append(f"| **{cid}** {claim} | {figure} (`{c['source']}`) | **{c['verdict']}** | {c['measured']} "
+                         f"| {c['seeds']} | {c['rule']} |")
+    path = figures / "CLAIMS.md"
+    atomic_write_text("\n".join(lines) + "\n", path)
+    return path

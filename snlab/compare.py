@@ -1,0 +1,71 @@
+"""Side-by-side views of stored runs for the ``10_compare_normalizers`` notebook; nothing here trains.
+
+``figure`` draws, for the chosen methods at one setting (and n_dis): the last sample grid of each
+run, σ(W̄) of one D layer over training, that layer's squared singular values from the checkpoint,
+and the methods' FID across every stored setting. Checkpoints are read once and cached.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from snlab.methods import METHOD_SPECS
+from snlab.plots import metric_column, metric_label
+from snlab.settings import SETTINGS
+from snlab.spectral import normalized_spectra
+from snlab.train import load_run
+
+
+@lru_cache(maxsize=256)
+def _spectra(run_dir: str) -> pd.DataFrame:
+    return normalized_spectra(load_run(run_dir).discriminator)
+
+
+def options(table: pd.DataFrame) -> dict:
+    """Widget choices from a stored table: methods, (setting, n_dis) pairs, D layers."""
+    layers = [c.removeprefix("sigma_") for c in table.columns if c.startswith("sigma_")]
+    pairs = sorted({(s, int(n)) for s, n in zip(table["setting"], table["n_dis"])})
+    return {"methods": list(dict.fromkeys(table["method"])), "conditions": pairs, "layers": layers}
+
+
+def figure(table: pd.DataFrame, store: str | Path, methods, setting: str, n_dis: int, layer: str):
+    """The comparison figure for ``methods`` at ``setting`` with ``n_dis``; ``table`` is ``sweep.stored`` output."""
+    runs = table[table["method"].isin(methods) & (table["setting"] == setting) & (table["n_dis"] == n_dis)]
+    names = list(dict.fromkeys(runs["run"]))
+    if not names:
+        raise ValueError(f"no stored run of {', '.join(methods)} at setting {setting} with n_dis={n_dis}")
+    fig = plt.figure(figsize=(max(12, 2 * len(names)), 7.5))
+    grid = fig.add_gridspec(2, max(3, len(names)))
+    for i, name in enumerate(names):
+        ax = fig.add_subplot(grid[0, i])
+        samples = sorted(Path(store, name, "samples").glob("step_*.png"))
+        if samples:
+            ax.imshow(mpimg.imread(samples[-1]), cmap="gray")
+        ax.set_axis_off()
+        ax.set_title(METHOD_SPECS[runs.loc[runs["run"] == name, "method"].iloc[0]].label, fontsize=9)
+    label = runs["method"].map(lambda m: METHOD_SPECS[m].label)
+    ax = fig.add_subplot(grid[1, 0])
+    sns.lineplot(runs.assign(method=label), x="step", y=f"sigma_{layer}", hue="method", ax=ax, legend=False)
+    ax.set(xlabel="generator updates", ylabel=f"σ(W̄) of {layer}, exact")
+    ax = fig.add_subplot(grid[1, 1])
+    for name in names:
+        s = _spectra(str(Path(store, name)))
+        s = s[s["layer"] == layer]
+        ax.plot(s["index"], s["s2"], label=METHOD_SPECS[runs.loc[runs["run"] == name, "method"].iloc[0]].label)
+    ax.set(xlabel="index of singular value", ylabel=f"s² / max s² of {layer}")
+    ax.legend(fontsize=7)
+    ax = fig.add_subplot(grid[1, 2:])
+    final = table[table["method"].isin(methods)].sort_values("step").groupby("run").tail(1)
+    final = final[final["n_dis"] == final["setting"].map(lambda s: SETTINGS[s].n_dis)]  # the A–F grid only
+    fid = metric_column(final, "FID")
+    sns.barplot(final.assign(method=final["method"].map(lambda m: METHOD_SPECS[m].label)), x="setting", y=fid,
+                hue="method", errorbar=None, ax=ax)
+    ax.set(yscale="log", ylabel=metric_label(fid), xlabel="setting (all stored)")
+    fig.suptitle(f"setting {setting}, n_dis = {n_dis}", fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,77 @@
+"""The runs behind each figure, as config lists: one definition shared by every notebook that reads them.
+
+Figs 1–3, 6 and Table 2 read the same A–F grid; building it here (not in each notebook) is what
+makes the run store hand every notebook the same runs. Run lengths per preset are data below.
+"""
+from __future__ import annotations
+
+from snlab.settings import SETTINGS, get_preset
+from snlab.sweep import grid
+from snlab.train import TrainConfig
+
+#: Fig 1–2's methods, in the paper's bar order (SPEC §6).
+SETTINGS_METHODS = ("clip", "gan-gp", "wgan-gp", "bn", "ln", "wn", "orthonormal", "sn")
+#: Fig 4's relative widths of D's last layer (SPEC §6).
+FINAL_WIDTHS = (0.5, 1, 2, 4, 6, 8)
+#: Fig 11's D updates per G update.
+N_DIS = (1, 2, 5, 10, 20)
+#: Fig 15 / Table 7: WGAN-GP with each reparametrization of D's weights (App. E).
+REPARAM_METHODS = ("wgan-gp", "frobenius", "wn", "sn-gamma")
+
+#: G updates per run in the sweeps. paper: 100k (Figs 1–4, 15) and 10k (Fig 11), as the paper.
+#: cpu: far shorter than the single-run cpu preset (3,000), so that every figure's sweep fits in about
+#: an hour on 2 cores (the A–F grid alone is 48 runs); captions state the count.
+SWEEP_ITERATIONS = {"smoke": 2, "cpu": 400, "paper": 100_000}
+NDIS_ITERATIONS = {"smoke": 2, "cpu": 200, "paper": 10_000}
+#: Samples for the end-of-run IS/FID (the smoke preset evaluates too, small, so tests see the columns).
+EVAL_SAMPLES = {"smoke": 64}
+
+
+def _base(preset: str, dataset: str, iterations: int | None, table: dict, **fields) -> dict:
+    get_preset(preset)  # a clear error for an unknown preset before the tables are indexed
+    iterations = iterations or table[preset]
+    samples = EVAL_SAMPLES.get(preset, get_preset(preset)["eval_samples"])
+    log_every = get_preset(preset)["log_every"]
+    checkpoint_every = max(1, iterations // 4 // log_every) * log_every  # a killed sweep loses ≤ ¼ of a run
+    return dict(preset=preset, dataset=dataset, iterations=iterations, eval_every=iterations,
+                eval_samples=samples, sample_every=iterations, checkpoint_every=checkpoint_every, **fields)
+
+
+def settings_grid(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0,), iterations: int | None = None,
+                  methods=SETTINGS_METHODS, settings=tuple(SETTINGS), **fields) -> list[TrainConfig]:
+    """Figs 1–3, 6, Table 2: every method × setting × seed, IS/FID at the last step."""
+    return grid(_base(preset, dataset, iterations, SWEEP_ITERATIONS, **fields),
+                method=list(methods), setting=list(settings), seed=list(seeds))
+
+
+def final_width_sweep(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2),
+                      iterations: int | None = None, widths=FINAL_WIDTHS, methods=("orthonormal", "sn"),
+                      **fields) -> list[TrainConfig]:
+    """Fig 4: setting C, D's last layer ``final_width`` × its original width, per method and seed."""
+    return grid(_base(preset, dataset, iterations, SWEEP_ITERATIONS, setting="C", **fields),
+                method=list(methods), final_width=list(widths), seed=list(seeds))
+
+
+def ndis_sweep(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2), iterations: int | None = None,
+               n_dis=N_DIS, methods=("wn", "sn"), **fields) -> list[TrainConfig]:
+    """Fig 11: setting D's Adam parameters with n_dis varied, a fixed count of G updates."""
+    return grid(_base(preset, dataset, iterations, NDIS_ITERATIONS, setting="D", **fields),
+                method=list(methods), n_dis=list(n_dis), seed=list(seeds))
+
+
+def reparam_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0,), iterations: int | None = None,
+                 methods=REPARAM_METHODS, setting: str = "A", **fields) -> list[TrainConfig]:
+    """Fig 15 / Table 7: WGAN-GP (gradient penalty, Wasserstein loss) with D reparametrized, setting A;
+    held-out critic loss logged, IS/FID four times per run."""
+    base = _base(preset, dataset, iterations, SWEEP_ITERATIONS, setting=setting, loss="wasserstein",
+                 gradient_penalty=True, log_heldout_loss=True, **fields)
+    base["eval_every"] = base["checkpoint_every"]
+    return grid(base, method=list(methods), seed=list(seeds))
+
+
+def describe(configs: list[TrainConfig]) -> str:
+    """A figure caption's facts: dataset, preset, G updates, seeds (e.g. "fashion_mnist · preset cpu · ...")."""
+    first = configs[0]
+    seeds = sorted({c.seed for c in configs})
+    return (f"{first.dataset} · preset {first.preset} · {first.iterations} G updates · batch {first.batch_size} · "
+            f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}")

@@ -1,0 +1,136 @@
+"""Sweeps: many ``TrainConfig``s trained once into a run store, reused when complete, resumed when partial.
+
+A run's directory is keyed by a hash of the fields that determine its result
+(``train.default_run_dir``), so the notebooks that share a run (Figs 1–3, 6 and Table 2 share the
+A–F grid) train it once. Runs go to worker processes with one thread each: on 2 cores, two 1-thread
+processes are faster than one 2-thread process, while two 2-thread processes thrash.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from snlab.results import collect
+from snlab.train import TrainConfig, default_run_dir, train
+
+
+def grid(base: dict | None = None, **axes) -> list[TrainConfig]:
+    """The product of ``axes`` (name → list of values) over ``base`` fields, as ``TrainConfig``s.
+
+    ``grid(dict(preset="cpu"), method=["sn", "wn"], seed=[0, 1])`` → 4 configs, method-major.
+    Every config is validated here, so a bad name fails before anything trains.
+    """
+    names = list(axes)
+    return [TrainConfig(**{**(base or {}), **dict(zip(names, values))})
+            for values in itertools.product(*(axes[n] for n in names))]
+
+
+def state(cfg: TrainConfig, store: str | Path) -> str:
+    """"done" (complete to ``cfg.iterations``, or diverged: a result too), "partial" or "missing"."""
+    run = default_run_dir(cfg, store)
+    if not (run / "config.json").exists():
+        return "missing"
+    status = run / "status.json"
+    if status.exists():
+        info = json.loads(status.read_text())
+        if info["status"] == "diverged" or info["step"] >= cfg.iterations:
+            return "done"
+    return "partial"
+
+
+@dataclass
+class SweepResult:
+    """``table``: ``results.collect`` rows of the sweep's runs (one per run × logged step);
+    ``final``: the last row of each run; counts of runs reused, resumed and trained from scratch."""
+
+    table: pd.DataFrame
+    reused: int
+    resumed: int
+    trained: int
+
+    @property
+    def final(self) -> pd.DataFrame:
+        return self.table.sort_values("step").groupby("run", sort=False).tail(1).reset_index(drop=True)
+
+    def counts(self) -> dict:
+        return {"reused": self.reused, "resumed": self.resumed, "trained": self.trained}
+
+    def summary(self) -> str:
+        return f"runs: {self.reused} reused, {self.resumed} resumed, {self.trained} trained"
+
+
+def stored(configs: list[TrainConfig], store: str | Path = "runs") -> pd.DataFrame:
+    """``results.collect`` rows of those ``configs`` already in ``store``, training nothing (for browsing)."""
+    names = {default_run_dir(cfg, store).name for cfg in configs}
+    table = collect(store)
+    return table[table["run"].isin(names)].reset_index(drop=True)
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+    torch.set_num_threads(threads)
+
+
+def _train_one(fields: dict) -> str:
+    result = train(TrainConfig(**fields))
+    return result.status
+
+
+def default_workers(device: str = "auto") -> int:
+    """One process per core on CPU; 4 processes sharing one GPU (small models leave it mostly idle)."""
+    import torch
+    on_gpu = device.startswith("cuda") or device == "auto" and torch.cuda.is_available()
+    return 4 if on_gpu else (os.cpu_count() or 1)
+
+
+def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: int | None = None,
+              threads: int = 1, log=print) -> SweepResult:
+    """Train every config not yet done into ``store`` and return the sweep's results.
+
+    Runs go to ``workers`` processes (default ``default_workers``) of ``threads`` threads each;
+    ``workers=0`` trains in this process (for debugging). A failing run does not stop the others; the
+    sweep raises at the end, naming each failed run and its error.
+    """
+    store = Path(store)
+    todo, reused, resumed = [], 0, 0
+    for cfg in configs:
+        s = state(cfg, store)
+        reused += s == "done"
+        resumed += s == "partial"
+        if s != "done":
+            todo.append(dataclasses.replace(cfg, out_dir=str(default_run_dir(cfg, store)), resume=True,
+                                            progress=False))
+    workers = default_workers(configs[0].device if configs else "auto") if workers is None else workers
+    failed = {}
+    bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not todo)
+    if workers == 0:
+        for cfg in todo:
+            try:
+                _train_one(dataclasses.asdict(cfg))
+            except Exception as e:  # noqa: BLE001 - reported with the run's name below
+                failed[cfg.out_dir] = e
+            bar.update(1)
+    elif todo:
+        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=get_context("spawn"),
+                                 initializer=_init_worker, initargs=(threads,)) as pool:
+            futures = {pool.submit(_train_one, dataclasses.asdict(cfg)): cfg.out_dir for cfg in todo}
+            for future in as_completed(futures):
+                if future.exception() is not None:
+                    failed[futures[future]] = future.exception()
+                bar.update(1)
+    bar.close()
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(todo)} runs failed:\n" +
+                           "\n".join(f"  {run}: {type(e).__name__}: {e}" for run, e in failed.items()))
+    result = SweepResult(stored(configs, store), reused, resumed, len(todo) - resumed)
+    log(f"{len(configs)} configs; {result.summary()}")
+    return result

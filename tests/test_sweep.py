@@ -1,0 +1,116 @@
+"""Sweeps: the run store trains each configuration once, reuses, resumes, and reports failures by run."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+import snlab
+from snlab import experiments, results, sweep
+from snlab.train import default_run_dir
+
+
+def _configs(fmnist_dir, **axes):
+    return sweep.grid(dict(preset="smoke", data_dir=str(fmnist_dir), iterations=2, progress=False), **axes)
+
+
+def test_grid_is_the_product_and_validates_names():
+    cfgs = sweep.grid(dict(preset="smoke"), method=["sn", "wn"], seed=[0, 1, 2])
+    assert [(c.method, c.seed) for c in cfgs] == [(m, s) for m in ("sn", "wn") for s in (0, 1, 2)]
+    with pytest.raises(ValueError, match="valid: A, B, C, D, E, F"):
+        sweep.grid(dict(preset="smoke"), setting=["A", "G"])
+
+
+def test_run_store_trains_once_then_reuses_and_resumes(fmnist_dir, tmp_path):
+    cfgs = _configs(fmnist_dir, method=["sn", "wn"], setting=["A", "C"])
+    first = sweep.run_sweep(cfgs, tmp_path, workers=0, log=lambda _: None)
+    assert first.counts() == {"reused": 0, "resumed": 0, "trained": 4}
+    assert len(first.final) == 4 and (first.final["step"] == 2).all()
+    assert set(first.final["n_dis"]) == {5, 1}  # settings A and C
+    weights = torch.load(default_run_dir(cfgs[0], tmp_path) / "checkpoint.pt", weights_only=True)["G"]
+
+    again = sweep.run_sweep(cfgs, tmp_path, workers=0, log=lambda _: None)
+    assert again.counts() == {"reused": 4, "resumed": 0, "trained": 0}
+    pd.testing.assert_frame_equal(again.table.drop(columns="status"), first.table.drop(columns="status"))
+
+    longer = [c.__class__(**{**c.__dict__, "iterations": 4}) for c in cfgs[:1]]  # same identity, more updates
+    assert sweep.state(longer[0], tmp_path) == "partial"
+    resumed = sweep.run_sweep(longer, tmp_path, workers=0, log=lambda _: None)
+    assert resumed.counts() == {"reused": 0, "resumed": 1, "trained": 0}
+    assert resumed.final["step"].tolist() == [4]
+    after = torch.load(default_run_dir(cfgs[0], tmp_path) / "checkpoint.pt", weights_only=True)["G"]
+    assert any(not torch.equal(after[k], weights[k]) for k in weights)
+
+
+def test_a_killed_run_without_status_is_resumed(fmnist_dir, tmp_path):
+    cfg = _configs(fmnist_dir, method=["sn"])[0]
+    sweep.run_sweep([cfg], tmp_path, workers=0, log=lambda _: None)
+    (default_run_dir(cfg, tmp_path) / "status.json").unlink()  # as a kill before the end leaves it
+    assert sweep.state(cfg, tmp_path) == "partial"
+    assert sweep.run_sweep([cfg], tmp_path, workers=0, log=lambda _: None).resumed == 1
+
+
+def test_worker_processes_match_in_process_training(fmnist_dir, tmp_path):
+    cfgs = _configs(fmnist_dir, method=["sn", "wgan-gp"])
+    pooled = sweep.run_sweep(cfgs, tmp_path / "pool", workers=2, log=lambda _: None)
+    inline = sweep.run_sweep(cfgs, tmp_path / "inline", workers=0, log=lambda _: None)
+    cols = ["method", "step", "loss_d", "loss_g", "sigma_conv0"]
+    pd.testing.assert_frame_equal(pooled.table.sort_values(cols[:2])[cols].reset_index(drop=True),
+                                  inline.table.sort_values(cols[:2])[cols].reset_index(drop=True))
+
+
+def test_a_failing_run_is_named_and_the_others_finish(fmnist_dir, tmp_path):
+    good = _configs(fmnist_dir, method=["sn"])
+    bad = sweep.grid(dict(preset="smoke", data_dir=str(tmp_path / "empty"), iterations=2, progress=False),
+                     method=["wn"])
+    with pytest.raises(RuntimeError, match=r"1 of 2 runs failed:\n.*wn.*FileNotFoundError"):
+        sweep.run_sweep(good + bad, tmp_path / "store", workers=0, log=lambda _: None)
+    assert sweep.state(good[0], tmp_path / "store") == "done"
+
+
+def test_stored_reads_without_training(fmnist_dir, tmp_path):
+    cfgs = _configs(fmnist_dir, method=["sn", "wn"])
+    assert sweep.stored(cfgs, tmp_path).empty
+    sweep.run_sweep(cfgs[:1], tmp_path, workers=0, log=lambda _: None)
+    assert sweep.stored(cfgs, tmp_path)["method"].unique().tolist() == ["sn"]
+
+
+def test_experiment_definitions_follow_the_paper():
+    grid = experiments.settings_grid("cpu")
+    assert len(grid) == 8 * 6 and {c.method for c in grid} == set(experiments.SETTINGS_METHODS)
+    assert all(c.eval_every == c.iterations == experiments.SWEEP_ITERATIONS["cpu"] for c in grid)
+    widths = experiments.final_width_sweep("paper")
+    assert {c.setting for c in widths} == {"C"} and sorted({c.final_width for c in widths}) == [0.5, 1, 2, 4, 6, 8]
+    ndis = experiments.ndis_sweep("paper")
+    assert {c.n_dis for c in ndis} == {1, 2, 5, 10, 20} and {c.lr for c in ndis} == {1e-3}
+    assert {c.iterations for c in ndis} == {10_000}  # Fig 11: IS after 10k G updates
+    reparam = experiments.reparam_runs("cpu")
+    assert all(c.gradient_penalty and c.loss == "wasserstein" and c.log_heldout_loss for c in reparam)
+    with pytest.raises(ValueError, match="valid: smoke, cpu, paper"):
+        experiments.settings_grid("laptop")
+
+
+def test_gradient_penalty_override_and_heldout_logging_leave_the_run_otherwise_alone(fmnist_dir, tmp_path):
+    base = dict(preset="smoke", method="sn", data_dir=str(fmnist_dir), progress=False)
+    plain = snlab.train(snlab.TrainConfig(**base, out_dir=str(tmp_path / "a")))
+    logged = snlab.train(snlab.TrainConfig(**base, out_dir=str(tmp_path / "b"), log_heldout_loss=True))
+    assert {"critic_train", "critic_heldout"} <= set(logged.history.columns)
+    for k, v in plain.generator.state_dict().items():
+        assert torch.equal(v, logged.generator.state_dict()[k]), k
+    gp = snlab.train(snlab.TrainConfig(**base, out_dir=str(tmp_path / "c"), gradient_penalty=True))
+    assert snlab.TrainConfig(**base).gradient_penalty is False and gp.config.gradient_penalty is True
+    assert gp.history["loss_d"].iloc[0] != plain.history["loss_d"].iloc[0]  # the penalty joined D's loss
+    assert json.loads((tmp_path / "c" / "config.json").read_text())["gradient_penalty"] is True
+
+
+def test_table2_comparison_puts_our_best_setting_beside_the_paper():
+    final = pd.DataFrame({"method": ["sn", "sn", "wn", "sn"], "loss": ["standard", "standard", "standard", "hinge"],
+                          "setting": ["A", "C", "B", "C"], "IS_x": [3.0, 4.0, 2.0, 5.0], "FID_x": [30, 20, 50, 10]})
+    t = results.table2_comparison(final, {"IS_x": 9.0, "FID_x": 1.0}, "IS_x", "FID_x")
+    assert t.loc["SN-GANs", ["our setting", "our IS_x", "our FID_x"]].tolist() == ["C", 4.0, 20]
+    assert t.loc["SN-GANs, hinge Eq.(17)", "our setting"] == "C" and t.loc["Weight Norm.", "our IS_x"] == 2.0
+    assert t.loc["Real data", "our IS_x"] == 9.0 and pd.isna(t.loc["SN-GANs, hinge", "our IS_x"])  # ResNet: not run
+    assert pd.isna(t.loc["SN-GANs (2x updates)", "our IS_x"])
+    assert t.loc["SN-GANs", "paper IS cifar10"] == 7.42 and t.loc["SN-GANs", "paper FID stl10"] == 53.1
