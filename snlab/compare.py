@@ -39,6 +39,8 @@ def figure(table: pd.DataFrame, store: str | Path, methods, setting: str, n_dis:
     names = list(dict.fromkeys(runs["run"]))
     if not names:
         raise ValueError(f"no stored run of {', '.join(methods)} at setting {setting} with n_dis={n_dis}")
+    labels = {m: METHOD_SPECS[m].label for m in methods}
+    palette = dict(zip(labels.values(), sns.color_palette(n_colors=len(labels))))
     fig = plt.figure(figsize=(max(12, 2 * len(names)), 7.5))
     grid = fig.add_gridspec(2, max(3, len(names)))
     for i, name in enumerate(names):
@@ -47,24 +49,24 @@ def figure(table: pd.DataFrame, store: str | Path, methods, setting: str, n_dis:
         if samples:
             ax.imshow(mpimg.imread(samples[-1]), cmap="gray")
         ax.set_axis_off()
-        ax.set_title(METHOD_SPECS[runs.loc[runs["run"] == name, "method"].iloc[0]].label, fontsize=9)
-    label = runs["method"].map(lambda m: METHOD_SPECS[m].label)
+        ax.set_title(labels[runs.loc[runs["run"] == name, "method"].iloc[0]], fontsize=9)
     ax = fig.add_subplot(grid[1, 0])
-    sns.lineplot(runs.assign(method=label), x="step", y=f"sigma_{layer}", hue="method", ax=ax, legend=False)
+    sns.lineplot(runs.assign(method=runs["method"].map(labels)), x="step", y=f"sigma_{layer}", hue="method",
+                 palette=palette, ax=ax)
     ax.set(xlabel="generator updates", ylabel=f"σ(W̄) of {layer}, exact")
     ax = fig.add_subplot(grid[1, 1])
     for name in names:
         s = _spectra(str(Path(store, name)))
         s = s[s["layer"] == layer]
-        ax.plot(s["index"], s["s2"], label=METHOD_SPECS[runs.loc[runs["run"] == name, "method"].iloc[0]].label)
+        label = labels[runs.loc[runs["run"] == name, "method"].iloc[0]]
+        ax.plot(s["index"], s["s2"], label=label, color=palette[label])
     ax.set(xlabel="index of singular value", ylabel=f"s² / max s² of {layer}")
-    ax.legend(fontsize=7)
     ax = fig.add_subplot(grid[1, 2:])
     final = table[table["method"].isin(methods)].sort_values("step").groupby("run").tail(1)
     final = final[final["n_dis"] == final["setting"].map(lambda s: SETTINGS[s].n_dis)]  # the A–F grid only
     fid = metric_column(final, "FID")
-    sns.barplot(final.assign(method=final["method"].map(lambda m: METHOD_SPECS[m].label)), x="setting", y=fid,
-                hue="method", errorbar=None, ax=ax)
+    sns.barplot(final.assign(method=final["method"].map(labels)), x="setting", y=fid, hue="method",
+                order=sorted(final["setting"].unique()), palette=palette, errorbar=None, ax=ax, legend=False)
     ax.set(yscale="log", ylabel=metric_label(fid), xlabel="setting (all stored)")
     fig.suptitle(f"setting {setting}, n_dis = {n_dis}", fontsize=10)
     fig.tight_layout()

@@ -185,9 +185,11 @@ def heldout_curves(table: pd.DataFrame, title: str = ""):
     col = metric_column(d, "IS")
     sns.lineplot(d.dropna(subset=[col]), x="step", y=col, hue="method", marker="o", ax=axes[1], legend=False)
     axes[1].set(xlabel="generator updates", ylabel=metric_label(col))
-    sns.move_legend(axes[0], "upper left", bbox_to_anchor=(2.25, 1), fontsize=8)
+    handles, labels = axes[0].get_legend_handles_labels()
+    axes[0].get_legend().remove()
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
     return fig
 
 
