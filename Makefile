@@ -27,9 +27,10 @@ quickstart: data
 		--cwd notebooks -k python3 -p preset $(PRESET)
 	@echo "figures in figures/quickstart/, run directory in runs/quickstart-$(PRESET)/"
 
-# Every notebook into its figure folder (ONLY="fig10 fig14" to choose; runs in runs/ are reused).
+# Every notebook into its figure folder, then figures/CLAIMS.md. ONLY="fig10 fig14" to choose;
+# SET="dataset=cifar10 seeds=[0,1]" for more notebook parameters; runs in runs/ are reused.
 reproduce: data
-	$(BIN)/python -m snlab reproduce --preset $(PRESET) $(if $(ONLY),--only $(ONLY))
+	$(BIN)/python -m snlab reproduce --preset $(PRESET) $(if $(ONLY),--only $(ONLY)) $(if $(SET),--set $(SET))
 
 test: venv
 	$(BIN)/python -m pytest -q

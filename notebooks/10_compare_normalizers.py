@@ -58,6 +58,7 @@ plots.save(fig, f"{out_dir}/compare_{setting}_{layer}.png")
 if interactive:
     import ipywidgets as w
     import matplotlib.pyplot as plt
+    from IPython.display import display
 
     pick = w.SelectMultiple(options=choices["methods"], value=tuple(methods), description="methods", rows=8)
     cond = w.Dropdown(options=[(f"{s} (n_dis {n})", (s, n)) for s, n in choices["conditions"]],

@@ -43,7 +43,7 @@ def _trend(slope_bad, slope_good, noise, seed=0):
     rows = []
     for m, slope in (("orthonormal", slope_bad), ("sn", slope_good)):
         for w in (0.5, 1, 2, 4, 8):
-            for s in range(3):
+            for _ in range(3):  # seeds
                 rows.append({"method": m, "final_width": w, "IS_x": 5 + slope * np.log2(w) + noise * rng.normal()})
     return pd.DataFrame(rows)
 
