@@ -54,22 +54,11 @@ n_dis = get_setting(setting).n_dis
 fig = compare.figure(table, store, methods, setting, n_dis, layer)
 plots.save(fig, f"{out_dir}/compare_{setting}_{layer}.png")
 
+# %% [markdown]
+# Move the widgets (in JupyterLab; papermill runs this notebook with `interactive = False`).
+
 # %%
 if interactive:
-    import ipywidgets as w
-    import matplotlib.pyplot as plt
     from IPython.display import display
 
-    pick = w.SelectMultiple(options=choices["methods"], value=tuple(methods), description="methods", rows=8)
-    cond = w.Dropdown(options=[(f"{s} (n_dis {n})", (s, n)) for s, n in choices["conditions"]],
-                      value=(setting, n_dis), description="setting")
-    lay = w.Dropdown(options=choices["layers"], value=layer, description="layer")
-
-    def show(methods, condition, layer):
-        try:
-            compare.figure(table, store, list(methods), *condition, layer)
-            plt.show()
-        except ValueError as e:  # a combination with no stored run
-            print(e)
-
-    display(w.interactive(show, methods=pick, condition=cond, layer=lay))
+    display(compare.widget(table, store, methods, setting, layer))

@@ -100,9 +100,13 @@ def c6_ndis(final: pd.DataFrame, is_col: str, seeds: str) -> dict:
 def c5_timing(timing: pd.DataFrame) -> dict:
     """From Fig 10's rounds: median ratio to the unnormalized GAN, per method."""
     wide = timing.pivot(index="round", columns="method", values="seconds_per_100_g_updates")
+    rule = "WGAN-GP's time ratio to the unnormalized GAN is ≥ 1.3 × SN's"
+    missing = sorted({"none", "sn", "wgan-gp"} - set(wide.columns))
+    if missing:
+        return _record("C5", rule, f"not timed: {', '.join(missing)}", f"{len(wide)} rounds", "not measured")
     ratio = wide.div(wide["none"], axis=0).median()
     verdict = "reproduced" if ratio["wgan-gp"] >= 1.3 * ratio["sn"] else "not reproduced"
-    return _record("C5", "WGAN-GP's time ratio to the unnormalized GAN is ≥ 1.3 × SN's",
+    return _record("C5", rule,
                    f"median time / unnormalized on {timing['device'].iloc[0]}: "
                    + ", ".join(f"{m} {v:.2f}" for m, v in ratio.items()), f"{len(wide)} rounds", verdict)
 

@@ -71,3 +71,29 @@ def figure(table: pd.DataFrame, store: str | Path, methods, setting: str, n_dis:
     fig.suptitle(f"setting {setting}, n_dis = {n_dis}", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def widget(table: pd.DataFrame, store: str | Path, methods, setting: str, layer: str):
+    """An ``ipywidgets.interactive``: methods (multi-select), setting with its n_dis, layer → ``figure``.
+
+    Show it with ``display``; not under papermill, whose execution hangs on interactive output
+    widgets (nteract/papermill#723), which is why the notebook takes ``interactive=False`` there.
+    """
+    import ipywidgets as w
+
+    from snlab.settings import get_setting
+
+    choices = options(table)
+    pick = w.SelectMultiple(options=choices["methods"], value=tuple(methods), description="methods", rows=8)
+    cond = w.Dropdown(options=[(f"{s} (n_dis {n})", (s, n)) for s, n in choices["conditions"]],
+                      value=(setting, get_setting(setting).n_dis), description="setting")
+    lay = w.Dropdown(options=choices["layers"], value=layer, description="layer")
+
+    def show(methods, condition, layer):
+        try:
+            figure(table, store, list(methods), *condition, layer)
+            plt.show()
+        except ValueError as e:  # a combination with no stored run
+            print(e)
+
+    return w.interactive(show, methods=pick, condition=cond, layer=lay)

@@ -43,6 +43,8 @@ def reproduce(only: list[str] | None = None, parameters: dict | None = None, log
     for path in notebooks(only):
         declared = papermill.inspect_notebook(str(path))
         params = {k: v for k, v in (parameters or {}).items() if k in declared}
+        if "interactive" in declared:  # papermill hangs on interactive widgets (nteract/papermill#723)
+            params.setdefault("interactive", False)
         out_dir = params.get("out_dir") or ast.literal_eval(declared["out_dir"]["default"])
         out = (NOTEBOOKS / out_dir).resolve() if not Path(out_dir).is_absolute() else Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

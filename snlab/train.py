@@ -140,8 +140,10 @@ class TrainConfig:
     #: Fields that say where a run goes, how it is shown or measured, or how long it runs: they may
     #: change when a run is resumed, and do not enter its identity.
     NOT_IDENTITY = ("out_dir", "resume", "progress", "device", "data_dir", "download", "iterations", "checkpoint_every",
-                    "sample_every", "eval_every", "eval_samples", "eval_extractor", "log_operator_norms",
-                    "log_heldout_loss")
+                    "sample_every", "eval_every", "eval_samples", "eval_extractor", "log_operator_norms")
+    #: Logging that adds history columns a run without it lacks: part of the identity when on (off, it is
+    #: left out, so turning such an option into a field never changes existing run keys).
+    IDENTITY_WHEN_ON = ("log_heldout_loss",)
 
     def run_fields(self) -> dict:
         """The fields that determine the run's result: its identity for resuming and for run-directory keys.
@@ -149,6 +151,7 @@ class TrainConfig:
         ``iterations`` joins them under ``lr_decay``, whose schedule depends on it.
         """
         skip = set(self.NOT_IDENTITY) - ({"iterations"} if self.lr_decay else set())
+        skip |= {k for k in self.IDENTITY_WHEN_ON if not getattr(self, k)}
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
 
     def to_json(self) -> str:

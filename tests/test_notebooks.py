@@ -84,7 +84,7 @@ def test_reproduce_runs_the_chosen_notebooks_with_declared_parameters_only(tmp_p
         reproduce(["fig99"])
 
 
-def test_sweep_notebooks_share_one_run_store_and_write_their_figures(tmp_path, fmnist_eval_dir):
+def test_sweep_notebooks_share_one_run_store_and_write_their_figures(tmp_path, fmnist_eval_dir, monkeypatch):
     """The figure notebooks at smoke size, in reproduce's order: fig01 trains the grid that fig03, fig06,
     table2 and the comparison notebook then read; each writes its figures and metrics.json."""
     common = dict(preset="smoke", data_dir=str(fmnist_eval_dir), store=str(tmp_path / "runs"))
@@ -114,6 +114,7 @@ def test_sweep_notebooks_share_one_run_store_and_write_their_figures(tmp_path, f
     _run("10_compare_normalizers.ipynb", tmp_path, preset="smoke", store=str(tmp_path / "runs"), interactive=False,
          methods=["wn", "sn"], setting="D", out_dir=str(tmp_path / "compare"))
     assert (tmp_path / "compare" / "compare_D_conv6.png").stat().st_size > 1000
+    _widget_redraws_from_the_store(tmp_path / "runs", monkeypatch)
     from snlab.claims import write_markdown
     text = write_markdown(tmp_path, "smoke", "fashion_mnist").read_text()
     assert text.count("not measured") == 2  # C1 (fig09) and C5 (fig10) are not in this test
@@ -125,3 +126,26 @@ def test_sweep_notebook_rejects_a_bad_setting_in_the_first_cell(tmp_path, fmnist
              out_dir=str(tmp_path / "out"), data_dir=str(fmnist_eval_dir))
     assert e.value.ename == "ValueError" and "valid: A, B, C, D, E, F" in e.value.evalue
     assert not (tmp_path / "runs").exists()  # nothing trained
+
+
+def _widget_redraws_from_the_store(store, monkeypatch):
+    """The comparison widget (built outside papermill, which hangs on it) redraws on each change, training nothing."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from snlab import compare, experiments, sweep
+
+    calls, real = [], compare.figure
+    monkeypatch.setattr(compare, "figure", lambda *a: calls.append(a[2:]) or real(*a))
+    table = sweep.stored(experiments.settings_grid("smoke") + experiments.ndis_sweep("smoke"), store)
+    ui = compare.widget(table, store, ["wn", "sn"], "D", "conv6")
+    methods, condition, layer = ui.children[:3]
+    assert set(methods.options) == {"clip", "wn", "sn"}
+    assert ("D", 2) in [v for _, v in condition.options] and "fc" in layer.options
+    before = sorted(p.name for p in store.iterdir())
+    layer.value = "fc"
+    condition.value = ("D", 2)
+    methods.value = ("clip",)  # clip was not run at n_dis 2: a message, not an exception
+    assert calls == [(["wn", "sn"], "D", 5, "conv6"), (["wn", "sn"], "D", 5, "fc"), (["wn", "sn"], "D", 2, "fc"),
+                     (["clip"], "D", 2, "fc")]
+    assert sorted(p.name for p in store.iterdir()) == before
