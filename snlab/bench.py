@@ -1,4 +1,5 @@
-"""Benchmarks, never timed tests: ``python -m snlab bench sn-overhead|metrics`` writes a CSV and prints a table.
+"""Benchmarks, never timed tests: ``python -m snlab bench sn-overhead|metrics|methods|sweep`` writes a CSV
+and prints a table.
 
 The machine is shared and noisy, so variants run interleaved in one process (A B C, then B C A, …),
 each round timing a few steps of every variant, and we report medians of per-round ratios.
@@ -18,7 +19,7 @@ from snlab.models import build_models
 from snlab.normalizers import weight_layers
 from snlab.settings import get_preset
 
-BENCHES = ("sn-overhead", "metrics", "methods")
+BENCHES = ("sn-overhead", "metrics", "methods", "sweep")
 #: Fig 10's methods (vanilla, WN, SN, WGAN-GP) plus orthonormal and LN.
 TIMED_METHODS = ("none", "wn", "sn", "wgan-gp", "orthonormal", "ln")
 
@@ -33,7 +34,8 @@ def add_parser(sub) -> None:
     p.add_argument("--rounds", type=int, default=None, help="default: 30 (sn-overhead), 3 (metrics)")
     p.add_argument("--steps", type=int, default=5, help="D steps per variant per round")
     p.add_argument("--samples", type=int, default=10_000, help="metrics: generated samples")
-    p.add_argument("--updates", type=int, default=20, help="methods: G updates per method per round")
+    p.add_argument("--updates", type=int, default=20, help="methods: G updates per method per round; "
+                   "sweep: G updates per run")
     p.add_argument("--device", default="auto", help="methods: auto, cpu or cuda")
     p.add_argument("--out", default=None, help="CSV path (default: bench/<which>.csv)")
 
@@ -172,9 +174,35 @@ def methods_time(preset: str = "cpu", dataset: str = "fashion_mnist", methods=TI
     return pd.DataFrame(rows).assign(device=device_label(device), preset=preset, dataset=dataset, n_dis=n_dis)
 
 
+def sweep_parallelism(preset: str = "cpu", dataset: str = "fashion_mnist", runs: int = 4, updates: int = 50,
+                      rounds: int = 3, data_dir=None) -> pd.DataFrame:
+    """Wall seconds of one small sweep (``runs`` SN runs, setting A, ``updates`` G updates each, no
+    evaluation) trained two ways, interleaved round by round: in this process with one thread per
+    core, and in one 1-thread worker process per core (what ``snlab.sweep`` does)."""
+    import os
+    import tempfile
+
+    from snlab.sweep import grid, run_sweep
+
+    cores = os.cpu_count() or 1
+    configs = grid(dict(preset=preset, dataset=dataset, method="sn", setting="A", iterations=updates, eval_every=0,
+                        sample_every=0, data_dir=data_dir, device="cpu"), seed=list(range(runs)))
+    variants = {f"1 process x {cores} threads": dict(workers=0), f"{cores} processes x 1 thread": dict(workers=cores)}
+    rows, names, threads = [], list(variants), torch.get_num_threads()
+    for r in range(rounds):
+        for name in names[r % 2:] + names[:r % 2]:
+            torch.set_num_threads(cores)
+            with tempfile.TemporaryDirectory() as store:
+                start = time.perf_counter()
+                run_sweep(configs, store, log=lambda _: None, **variants[name])
+                rows.append({"round": r, "variant": name, "seconds": time.perf_counter() - start})
+    torch.set_num_threads(threads)
+    return pd.DataFrame(rows).assign(runs=runs, updates=updates, preset=preset, device=device_label(torch.device("cpu")))
+
+
 def run(args: dict) -> None:
     out = Path(args["out"] or f"bench/{args['which']}.csv")
-    args["rounds"] = args["rounds"] or {"sn-overhead": 30, "metrics": 3, "methods": 5}[args["which"]]
+    args["rounds"] = args["rounds"] or {"sn-overhead": 30, "metrics": 3, "methods": 5, "sweep": 3}[args["which"]]
     out.parent.mkdir(parents=True, exist_ok=True)
     header = f"{args['which']}: dataset={args['dataset']} threads={torch.get_num_threads()}"
     if args["which"] == "methods":
@@ -187,6 +215,15 @@ def run(args: dict) -> None:
         wide = df.pivot(index="round", columns="method", values="seconds_per_100_g_updates")
         print(pd.DataFrame({"median s / 100 G updates": wide.median(),
                             "median ratio to none": wide.div(wide["none"], axis=0).median()}).round(3).to_string())
+        return
+    if args["which"] == "sweep":
+        df = sweep_parallelism(args["preset"], args["dataset"], updates=args["updates"], rounds=args["rounds"])
+        df.to_csv(out, index=False)
+        wide = df.pivot(index="round", columns="variant", values="seconds")
+        print(f"{header} {df['device'][0]}; {df['runs'][0]} SN runs x {args['updates']} G updates (setting A, "
+              f"preset {args['preset']}), rounds={args['rounds']}; raw rows in {out}")
+        print("median wall seconds:", wide.median().round(1).to_dict(),
+              f"ratio {wide.columns[1]} / {wide.columns[0]}: {wide[wide.columns[1]].div(wide[wide.columns[0]]).median():.2f}")
         return
     if args["which"] == "metrics":
         df = metrics_time(args["dataset"], args["samples"], args["rounds"])

@@ -36,3 +36,9 @@ def test_methods_bench_times_every_method(fmnist_dir):
                             data_dir=fmnist_dir, device="cpu")
     assert len(df) == 6 and set(df["method"]) == {"none", "sn", "wgan-gp"}
     assert (df["seconds_per_100_g_updates"] > 0).all() and df["device"][0].startswith("CPU")
+
+
+def test_sweep_bench_times_both_ways_of_running_a_sweep(fmnist_dir):
+    df = bench.sweep_parallelism("smoke", runs=2, updates=1, rounds=2, data_dir=str(fmnist_dir))
+    assert len(df) == 4 and df["variant"].nunique() == 2 and (df["seconds"] > 0).all()
+    assert df.groupby("round")["variant"].first().nunique() == 2  # the order alternates
