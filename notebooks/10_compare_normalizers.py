@@ -52,7 +52,7 @@ n_dis = get_setting(setting).n_dis
 
 # %%
 fig = compare.figure(table, store, methods, setting, n_dis, layer)
-plots.save(fig, f"{out_dir}/compare_{setting}_{layer}.png")
+plots.save(fig, f"{out_dir}/compare_{setting}_{layer}.png", dpi=90)
 
 # %% [markdown]
 # Move the widgets (in JupyterLab; papermill runs this notebook with `interactive = False`).

@@ -51,5 +51,5 @@ for _, row in final.iterrows():
     images[(METHOD_SPECS[row["method"]].label, f"setting {row['setting']}")] = grids[-1] if grids else None
 order = {(METHOD_SPECS[m].label, f"setting {s}"): None for m in methods for s in sorted(final["setting"].unique())}
 fig = plots.image_table({**order, **images}, crop=4, title=f"Samples at the last step — {caption}")
-plots.save(fig, f"{out_dir}/fig06.png")
+plots.save(fig, f"{out_dir}/fig06.png", dpi=90)  # about the samples' own resolution
 claims.record(out_dir, runs=result.counts(), caption=caption)

@@ -52,9 +52,9 @@ def c1_sigma(history: pd.DataFrame, seeds: str) -> dict:
     dev = {c.removeprefix("sigma_"): abs(last[c] - 1) for c in history.columns if c.startswith("sigma_conv")}
     med, worst = float(np.median(list(dev.values()))), max(dev.values())
     verdict = "reproduced" if med <= 0.05 and worst <= 0.20 else "not reproduced"
-    return _record("C1", "median over convs of |σ−1| at the end ≤ 0.05 and the largest ≤ 0.20",
+    return _record("C1", "median over convs of abs(σ−1) at the end ≤ 0.05 and the largest ≤ 0.20",
                    "final σ(W̄) per conv: " + ", ".join(f"{k} {last['sigma_' + k]:.3f}" for k in dev) + "; "
-                   f"median |σ−1| = {med:.3f}, max = {worst:.3f}", seeds, verdict)
+                   f"median abs(σ−1) = {med:.3f}, max = {worst:.3f}", seeds, verdict)
 
 
 def c2_settings(final: pd.DataFrame, fid: str, seeds: str) -> dict:
@@ -145,8 +145,8 @@ def write_markdown(figures: str | Path, preset: str, dataset: str) -> Path:
         if c is None:
             lines.append(f"| **{cid}** {claim} | {figure} | not measured | — | — | — |")
         else:
-            lines.append(f"| **{cid}** {claim} | {figure} (`{c['source']}`) | **{c['verdict']}** | {c['measured']} "
-                         f"| {c['seeds']} | {c['rule']} |")
+            cells = [c[k].replace("|", "\\|") for k in ("measured", "seeds", "rule")]  # a "|" would split the cell
+            lines.append(f"| **{cid}** {claim} | {figure} (`{c['source']}`) | **{c['verdict']}** | " + " | ".join(cells) + " |")
     path = figures / "CLAIMS.md"
     atomic_write_text("\n".join(lines) + "\n", path)
     return path

@@ -9,11 +9,12 @@ import seaborn as sns
 import torch
 
 
-def save(fig, path: str | Path) -> Path:
-    """Write ``fig`` as PNG and PDF next to each other; returns the PNG path."""
+def save(fig, path: str | Path, dpi: int = 150) -> Path:
+    """Write ``fig`` as PNG (``dpi``: lower it for image grids, to keep the committed PNG small) and PDF
+    next to each other; returns the PNG path."""
     path = Path(path).with_suffix(".png")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150, bbox_inches="tight")
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
     fig.savefig(path.with_suffix(".pdf"), bbox_inches="tight", metadata={"CreationDate": None})  # reproducible bytes
     return path
 
@@ -122,7 +123,7 @@ def singular_value_spectra(spectra: pd.DataFrame, title: str = ""):
         sns.lineplot(spectra[spectra["layer"] == layer], x="index", y="s2", hue="label", ax=ax,
                      legend=ax is axes[-1], lw=1.2)
         ax.set(title=layer, xlabel="index of singular value", ylabel="s² / max s²")
-    sns.move_legend(axes[-1], "upper left", bbox_to_anchor=(1.01, 1))
+    sns.move_legend(axes[-1], "upper left", bbox_to_anchor=(1.01, 1), title="")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig

@@ -20,7 +20,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from snlab.results import collect
-from snlab.train import TrainConfig, default_run_dir, train
+from snlab.train import TrainConfig, default_run_dir, run_status, train
 
 
 def grid(base: dict | None = None, **axes) -> list[TrainConfig]:
@@ -35,16 +35,11 @@ def grid(base: dict | None = None, **axes) -> list[TrainConfig]:
 
 
 def state(cfg: TrainConfig, store: str | Path) -> str:
-    """"done" (complete to ``cfg.iterations``, or diverged: a result too), "partial" or "missing"."""
+    """"done" (complete, or diverged: a result too), "partial" (killed, or still running) or "missing"."""
     run = default_run_dir(cfg, store)
     if not (run / "config.json").exists():
         return "missing"
-    status = run / "status.json"
-    if status.exists():
-        info = json.loads(status.read_text())
-        if info["status"] == "diverged" or info["step"] >= cfg.iterations:
-            return "done"
-    return "partial"
+    return "partial" if run_status(run) == "partial" else "done"
 
 
 @dataclass

@@ -107,6 +107,7 @@ class TrainConfig:
         for name in ("lr", "beta1", "beta2", "n_dis"):
             if getattr(self, name) is None:
                 setattr(self, name, getattr(setting, name))
+        self.final_width = float(self.final_width)  # 1 and 1.0 are one run
         for name in ("iterations", "batch_size", "log_every", "checkpoint_every", "n_dis"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -392,10 +393,14 @@ class Trainer:
 
 
 def default_run_dir(cfg: TrainConfig, store: str | Path = "runs") -> Path:
-    """``<store>/<dataset>-<method>-<setting>-s<seed>-<hash of run_fields>``: one directory per run identity."""
+    """``<store>/<dataset>-<method>-<setting>-s<seed>-i<iterations>-<hash>``: one directory per run identity
+    and length, the hash taken over ``run_fields`` and ``iterations``. A store entry is a result after
+    that many G updates: a 400-update run never stands in for a 200-update one. (An explicit
+    ``out_dir`` with ``resume=True`` still extends a run.)"""
     import hashlib
-    key = hashlib.sha256(json.dumps(cfg.run_fields(), sort_keys=True).encode()).hexdigest()[:10]
-    return Path(store) / f"{cfg.dataset}-{cfg.method}-{cfg.setting}-s{cfg.seed}-{key}"
+    fields = {**cfg.run_fields(), "iterations": cfg.iterations}
+    key = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]
+    return Path(store) / f"{cfg.dataset}-{cfg.method}-{cfg.setting}-s{cfg.seed}-i{cfg.iterations}-{key}"
 
 
 def train(cfg: TrainConfig) -> TrainResult:

@@ -1,6 +1,7 @@
 """Sweeps: the run store trains each configuration once, reuses, resumes, and reports failures by run."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pandas as pd
@@ -35,13 +36,13 @@ def test_run_store_trains_once_then_reuses_and_resumes(fmnist_dir, tmp_path):
     assert again.counts() == {"reused": 4, "resumed": 0, "trained": 0}
     pd.testing.assert_frame_equal(again.table.drop(columns="status"), first.table.drop(columns="status"))
 
-    longer = [c.__class__(**{**c.__dict__, "iterations": 4}) for c in cfgs[:1]]  # same identity, more updates
-    assert sweep.state(longer[0], tmp_path) == "partial"
-    resumed = sweep.run_sweep(longer, tmp_path, workers=0, log=lambda _: None)
-    assert resumed.counts() == {"reused": 0, "resumed": 1, "trained": 0}
-    assert resumed.final["step"].tolist() == [4]
+    # A longer run is another store entry: its metrics are after 4 G updates, never the 2-update run's.
+    longer = dataclasses.replace(cfgs[0], iterations=4)
+    assert sweep.state(longer, tmp_path) == "missing" and "-i4-" in default_run_dir(longer, tmp_path).name
+    extra = sweep.run_sweep([longer], tmp_path, workers=0, log=lambda _: None)
+    assert extra.counts() == {"reused": 0, "resumed": 0, "trained": 1} and extra.final["step"].tolist() == [4]
     after = torch.load(default_run_dir(cfgs[0], tmp_path) / "checkpoint.pt", weights_only=True)["G"]
-    assert any(not torch.equal(after[k], weights[k]) for k in weights)
+    assert all(torch.equal(after[k], weights[k]) for k in weights)  # the 2-update run is untouched
 
 
 def test_a_killed_run_without_status_is_resumed(fmnist_dir, tmp_path):
