@@ -57,7 +57,7 @@ table7.to_csv(f"{out_dir}/table7.csv")
 with open(f"{out_dir}/table7.md", "w") as f:
     f.write(f"Table 7 — ours: {caption}; {plots.metric_label(IS)}, {plots.metric_label(FID)}. "
             "Paper: CIFAR-10, Inception features, 100k G updates. Empty: the paper's run collapsed.\n\n"
-            + table7.round(2).to_markdown(missingval="") + "\n")
+            + table7.round(2).fillna("").to_markdown() + "\n")
 table7
 
 # %%

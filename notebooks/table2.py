@@ -64,5 +64,5 @@ header = (f"Table 2. Ours: {caption}; best setting by IS per method; {plots.metr
           "Values are not comparable across the two; rankings are.\n\n")
 Path(out_dir).mkdir(parents=True, exist_ok=True)
 table.to_csv(f"{out_dir}/table2.csv")
-Path(out_dir, "table2.md").write_text(header + table.round(2).to_markdown(missingval="") + "\n")
+Path(out_dir, "table2.md").write_text(header + table.round(2).fillna("").to_markdown() + "\n")
 claims.record(out_dir, runs=result.counts(), caption=caption, real=real)
