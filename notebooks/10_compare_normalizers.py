@@ -34,12 +34,11 @@ store = "../runs"
 out_dir = "../figures/10_compare_normalizers"
 
 # %%
-from snlab import compare, experiments, plots, sweep
+from snlab import compare, experiments, plots
 from snlab.settings import get_setting
 
-configs = (experiments.settings_grid(preset, dataset, [seed], iterations)
-           + experiments.ndis_sweep(preset, dataset, [seed], iterations))
-table = sweep.stored(configs, store)
+table = compare.stored_runs(experiments.settings_grid(preset, dataset, [seed], iterations),
+                            experiments.ndis_sweep(preset, dataset, [seed], iterations), store)
 if table.empty:
     raise FileNotFoundError(f"no stored runs for preset {preset!r}, dataset {dataset!r} in {store}: run "
                             "`make reproduce ONLY=fig01` (and fig11) first")

@@ -35,7 +35,7 @@ out_dir = "../figures/fig03_singular_values"
 # %%
 import pandas as pd
 
-from snlab import claims, experiments, plots, spectral, sweep
+from snlab import claims, experiments, plots, results, spectral, sweep
 from snlab.train import load_run
 
 configs = experiments.settings_grid(preset, dataset, seeds, iterations, methods, settings, data_dir=data_dir,
@@ -46,9 +46,8 @@ caption = experiments.describe(configs)
 result = sweep.run_sweep(configs, store, workers)
 final = result.final
 IS = plots.metric_column(final, "IS")
-best = final[final["seed"] == seeds[0]].loc[lambda d: d["method"].isin(methods)]
-best = best.sort_values(IS).groupby("method").tail(1).set_index("method").loc[methods]
-best[["setting", IS]]
+best = results.best_runs(final, IS, by=("method",)).loc[methods]
+best[["setting", IS, "seeds"]]
 
 # %%
 frames = []

@@ -15,8 +15,8 @@
 
 # %% [markdown]
 # # Fig 4: IS and FID against the relative width of D's last layer (orthonormal vs SN, setting C)
-# D's final conv widens by `final_width` × its original width (input and output of that layer scale
-# together, SPEC §6). The paper: orthonormal regularization degrades as the layer widens (it forces
+# D's last conv has `final_width` × its original output channels (and the dense layer after it
+# as many inputs; SPEC §6). The paper: orthonormal regularization degrades as the layer widens (it forces
 # every singular value to 1), SN stays flat. Lines are the mean over seeds, bands ± 1 std.
 
 # %% tags=["parameters"]

@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 params["preset"] = args["preset"]
             rows = reproduce(args["only"], params)
             print(f"total: {sum(r['seconds'] for r in rows):.0f} s for {len(rows)} notebooks")
-            write_claims(params)
+            write_claims()
         elif command == "download":
             print(f"{args['dataset']} ready under {data.download(args['dataset'], args['data_dir'])}")
         else:

@@ -26,6 +26,15 @@ def _spectra(run_dir: str) -> pd.DataFrame:
     return normalized_spectra(load_run(run_dir).discriminator)
 
 
+def stored_runs(grid, ndis, store: str | Path) -> pd.DataFrame:
+    """The stored runs of the A–F ``grid`` plus those of the ``ndis`` sweep at an n_dis other than their
+    setting's (the rest would duplicate grid cells with another run length); nothing is trained."""
+    from snlab.sweep import stored
+
+    return pd.concat([stored(grid, store), stored([c for c in ndis if c.n_dis != SETTINGS[c.setting].n_dis], store)],
+                     ignore_index=True)
+
+
 def options(table: pd.DataFrame) -> dict:
     """Widget choices from a stored table: methods, (setting, n_dis) pairs, D layers."""
     layers = [c.removeprefix("sigma_") for c in table.columns if c.startswith("sigma_")]

@@ -41,7 +41,7 @@ def settings_grid(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0,
                   methods=SETTINGS_METHODS, settings=tuple(SETTINGS), **fields) -> list[TrainConfig]:
     """Figs 1–3, 6, Table 2: every method × setting × seed, IS/FID at the last step."""
     return grid(_base(preset, dataset, iterations, SWEEP_ITERATIONS, **fields),
-                method=list(methods), setting=list(settings), seed=list(seeds))
+                method=methods, setting=settings, seed=seeds)
 
 
 def final_width_sweep(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2),
@@ -49,14 +49,14 @@ def final_width_sweep(preset: str = "cpu", dataset: str = "fashion_mnist", seeds
                       **fields) -> list[TrainConfig]:
     """Fig 4: setting C, D's last layer ``final_width`` × its original width, per method and seed."""
     return grid(_base(preset, dataset, iterations, SWEEP_ITERATIONS, setting="C", **fields),
-                method=list(methods), final_width=list(widths), seed=list(seeds))
+                method=methods, final_width=widths, seed=seeds)
 
 
 def ndis_sweep(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2), iterations: int | None = None,
                n_dis=N_DIS, methods=("wn", "sn"), **fields) -> list[TrainConfig]:
     """Fig 11: setting D's Adam parameters with n_dis varied, a fixed count of G updates."""
     return grid(_base(preset, dataset, iterations, NDIS_ITERATIONS, setting="D", **fields),
-                method=list(methods), n_dis=list(n_dis), seed=list(seeds))
+                method=methods, n_dis=n_dis, seed=seeds)
 
 
 def reparam_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0,), iterations: int | None = None,
@@ -66,7 +66,7 @@ def reparam_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0,)
     base = _base(preset, dataset, iterations, SWEEP_ITERATIONS, setting=setting, loss="wasserstein",
                  gradient_penalty=True, log_heldout_loss=True, **fields)
     base["eval_every"] = base["checkpoint_every"]
-    return grid(base, method=list(methods), seed=list(seeds))
+    return grid(base, method=methods, seed=seeds)
 
 
 def describe(configs: list[TrainConfig]) -> str:

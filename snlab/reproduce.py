@@ -61,11 +61,10 @@ def reproduce(only: list[str] | None = None, parameters: dict | None = None, log
     return summary
 
 
-def write_claims(parameters: dict | None = None, figures: Path = FIGURES, log=print) -> Path:
+def write_claims(figures: Path = FIGURES, log=print) -> Path:
     """``figures/CLAIMS.md`` from the claim records the notebooks left in ``figures/*/metrics.json``."""
     from snlab.claims import write_markdown
 
-    p = parameters or {}
-    path = write_markdown(figures, p.get("preset", "cpu"), p.get("dataset", "fashion_mnist"))
+    path = write_markdown(figures)
     log(f"claims: {path}")
     return path

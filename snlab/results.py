@@ -9,8 +9,8 @@ import pandas as pd
 from snlab.train import run_status
 
 #: Config fields copied onto every history row (the config's ``lr`` as ``base_lr``: history has the current lr).
-CONFIG_COLUMNS = ("dataset", "method", "setting", "loss", "preset", "arch", "n_dis", "base_lr", "beta1", "beta2",
-                  "batch_size", "width", "final_width", "seed")
+CONFIG_COLUMNS = ("dataset", "method", "setting", "loss", "preset", "arch", "iterations", "n_dis", "base_lr", "beta1",
+                  "beta2", "batch_size", "width", "final_width", "seed")
 
 
 def collect(store: str | Path = "runs") -> pd.DataFrame:
@@ -38,8 +38,17 @@ def collect(store: str | Path = "runs") -> pd.DataFrame:
 
 
 def best_runs(final: pd.DataFrame, metric: str, by=("method", "loss")) -> pd.DataFrame:
-    """The run with the highest ``metric`` (an IS column) per ``by`` group: each method at its best setting."""
-    return final.sort_values(metric).groupby(list(by)).tail(1).set_index(list(by))
+    """Each ``by`` group (a method) at its best setting: the setting with the highest ``metric`` (an IS
+    column) averaged over seeds, diverged runs (no value) left out. One row per group: ``setting``,
+    the seed-mean of every metric column, ``seeds`` and ``run`` (the lowest seed's run at that setting).
+    """
+    by = list(by)
+    metrics = [c for c in final.columns if c.startswith(("IS_", "FID_"))]
+    ok = final.dropna(subset=[metric])
+    means = ok.groupby(by + ["setting"])[metrics].mean().join(ok.groupby(by + ["setting"]).size().rename("seeds"))
+    best = means.reset_index().sort_values(metric).groupby(by).tail(1)
+    first = ok.sort_values("seed").groupby(by + ["setting"])["run"].first().rename("run")
+    return best.join(first, on=by + ["setting"]).set_index(by)
 
 
 def table2_comparison(final: pd.DataFrame, real: dict, is_col: str, fid_col: str) -> pd.DataFrame:

@@ -29,6 +29,9 @@ def grid(base: dict | None = None, **axes) -> list[TrainConfig]:
     ``grid(dict(preset="cpu"), method=["sn", "wn"], seed=[0, 1])`` → 4 configs, method-major.
     Every config is validated here, so a bad name fails before anything trains.
     """
+    for name, values in axes.items():
+        if not isinstance(values, (list, tuple)):
+            raise ValueError(f"{name} takes a list of values, e.g. [0, 1, 2]; got {values!r}")
     names = list(axes)
     return [TrainConfig(**{**(base or {}), **dict(zip(names, values))})
             for values in itertools.product(*(axes[n] for n in names))]
@@ -96,6 +99,7 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
     sweep raises at the end, naming each failed run and its error.
     """
     store = Path(store)
+    configs = list({default_run_dir(c, store): c for c in configs}.values())  # one entry per run directory
     todo, reused, resumed = [], 0, 0
     for cfg in configs:
         s = state(cfg, store)

@@ -107,7 +107,9 @@ class TrainConfig:
         for name in ("lr", "beta1", "beta2", "n_dis"):
             if getattr(self, name) is None:
                 setattr(self, name, getattr(setting, name))
-        self.final_width = float(self.final_width)  # 1 and 1.0 are one run
+        for f in dataclasses.fields(self):  # 1 and 1.0 are one run (and one run-directory key)
+            if f.type in ("float", "float | None") and isinstance(getattr(self, f.name), int):
+                setattr(self, f.name, float(getattr(self, f.name)))
         for name in ("iterations", "batch_size", "log_every", "checkpoint_every", "n_dis"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -141,10 +143,10 @@ class TrainConfig:
     #: Fields that say where a run goes, how it is shown or measured, or how long it runs: they may
     #: change when a run is resumed, and do not enter its identity.
     NOT_IDENTITY = ("out_dir", "resume", "progress", "device", "data_dir", "download", "iterations", "checkpoint_every",
-                    "sample_every", "eval_every", "eval_samples", "eval_extractor", "log_operator_norms")
+                    "sample_every", "eval_every", "eval_samples", "eval_extractor")
     #: Logging that adds history columns a run without it lacks: part of the identity when on (off, it is
     #: left out, so turning such an option into a field never changes existing run keys).
-    IDENTITY_WHEN_ON = ("log_heldout_loss",)
+    IDENTITY_WHEN_ON = ("log_heldout_loss", "log_operator_norms")
 
     def run_fields(self) -> dict:
         """The fields that determine the run's result: its identity for resuming and for run-directory keys.
@@ -392,13 +394,18 @@ class Trainer:
         atomic_save(self.state_dict(), run_dir / "checkpoint.pt")
 
 
+#: Fields that say how a run's metrics were measured: part of a store key, not of the resume identity.
+EVAL_FIELDS = ("eval_every", "eval_samples", "eval_extractor")
+
+
 def default_run_dir(cfg: TrainConfig, store: str | Path = "runs") -> Path:
-    """``<store>/<dataset>-<method>-<setting>-s<seed>-i<iterations>-<hash>``: one directory per run identity
-    and length, the hash taken over ``run_fields`` and ``iterations``. A store entry is a result after
-    that many G updates: a 400-update run never stands in for a 200-update one. (An explicit
+    """``<store>/<dataset>-<method>-<setting>-s<seed>-i<iterations>-<hash>``: one directory per run identity,
+    length and evaluation protocol (the hash covers ``run_fields``, ``iterations`` and the eval fields).
+    A store entry is a result after that many G updates, measured that way: a 400-update run never
+    stands in for a 200-update one, nor a run evaluated on 5,000 samples for one on 10,000. (An explicit
     ``out_dir`` with ``resume=True`` still extends a run.)"""
     import hashlib
-    fields = {**cfg.run_fields(), "iterations": cfg.iterations}
+    fields = {**cfg.run_fields(), **{k: getattr(cfg, k) for k in ("iterations", *EVAL_FIELDS)}}
     key = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]
     return Path(store) / f"{cfg.dataset}-{cfg.method}-{cfg.setting}-s{cfg.seed}-i{cfg.iterations}-{key}"
 

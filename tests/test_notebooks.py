@@ -5,6 +5,8 @@ import json
 from pathlib import Path
 
 import jupytext
+import numpy as np
+import pandas as pd
 import papermill
 import pytest
 
@@ -111,12 +113,15 @@ def test_sweep_notebooks_share_one_run_store_and_write_their_figures(tmp_path, f
             assert metrics["runs"] == {"reused": 6, "resumed": 0, "trained": 2}
     table = (tmp_path / "table2" / "table2.md").read_text()
     assert "| SN-GANs " in table and "7.42" in table and "Fashion-MNIST classifier" in table
+    ours = pd.read_csv(tmp_path / "table2" / "table2.csv", index_col="row")
+    assert np.isfinite(ours.loc[["SN-GANs", "Weight Norm.", "Real data"], "our IS_fmnist"]).all()
+    assert ours.loc["SN-GANs", "our setting"] in ("A", "D")
     _run("10_compare_normalizers.ipynb", tmp_path, preset="smoke", store=str(tmp_path / "runs"), interactive=False,
          methods=["wn", "sn"], setting="D", out_dir=str(tmp_path / "compare"))
     assert (tmp_path / "compare" / "compare_D_conv6.png").stat().st_size > 1000
     _widget_redraws_from_the_store(tmp_path / "runs", monkeypatch)
     from snlab.claims import write_markdown
-    text = write_markdown(tmp_path, "smoke", "fashion_mnist").read_text()
+    text = write_markdown(tmp_path).read_text()
     assert text.count("not measured") == 2  # C1 (fig09) and C5 (fig10) are not in this test
 
 
@@ -133,11 +138,11 @@ def _widget_redraws_from_the_store(store, monkeypatch):
     import matplotlib
 
     matplotlib.use("Agg")
-    from snlab import compare, experiments, sweep
+    from snlab import compare, experiments
 
     calls, real = [], compare.figure
     monkeypatch.setattr(compare, "figure", lambda *a: calls.append(a[2:]) or real(*a))
-    table = sweep.stored(experiments.settings_grid("smoke") + experiments.ndis_sweep("smoke"), store)
+    table = compare.stored_runs(experiments.settings_grid("smoke"), experiments.ndis_sweep("smoke"), store)
     ui = compare.widget(table, store, ["wn", "sn"], "D", "conv6")
     methods, condition, layer = ui.children[:3]
     assert set(methods.options) == {"clip", "wn", "sn"}

@@ -22,6 +22,13 @@ def test_grid_is_the_product_and_validates_names():
     assert [(c.method, c.seed) for c in cfgs] == [(m, s) for m in ("sn", "wn") for s in (0, 1, 2)]
     with pytest.raises(ValueError, match="valid: A, B, C, D, E, F"):
         sweep.grid(dict(preset="smoke"), setting=["A", "G"])
+    with pytest.raises(ValueError, match=r"seed takes a list of values, e\.g\. \[0, 1, 2\]; got 0"):
+        sweep.grid(dict(preset="smoke"), seed=0)
+
+
+def test_duplicate_configs_train_once(fmnist_dir, tmp_path):
+    cfgs = _configs(fmnist_dir, method=["sn"], final_width=[1, 1.0])
+    assert sweep.run_sweep(cfgs, tmp_path, workers=0, log=lambda _: None).counts()["trained"] == 1
 
 
 def test_run_store_trains_once_then_reuses_and_resumes(fmnist_dir, tmp_path):
@@ -106,9 +113,19 @@ def test_gradient_penalty_override_and_heldout_logging_leave_the_run_otherwise_a
     assert json.loads((tmp_path / "c" / "config.json").read_text())["gradient_penalty"] is True
 
 
+def test_best_runs_average_seeds_and_skip_diverged_runs():
+    final = pd.DataFrame({"method": "sn", "loss": "standard", "run": list("abcde"),
+                          "setting": ["A", "A", "C", "C", "D"], "seed": [0, 1, 0, 1, 0],
+                          "IS_x": [5.0, 1.0, 3.0, 3.2, float("nan")], "FID_x": [1, 2, 3, 4, 5]})
+    best = results.best_runs(final, "IS_x").loc[("sn", "standard")]
+    assert best["setting"] == "C" and best["IS_x"] == pytest.approx(3.1) and best["seeds"] == 2 and best["run"] == "c"
+
+
 def test_table2_comparison_puts_our_best_setting_beside_the_paper():
-    final = pd.DataFrame({"method": ["sn", "sn", "wn", "sn"], "loss": ["standard", "standard", "standard", "hinge"],
-                          "setting": ["A", "C", "B", "C"], "IS_x": [3.0, 4.0, 2.0, 5.0], "FID_x": [30, 20, 50, 10]})
+    final = pd.DataFrame({"method": ["sn", "sn", "wn", "sn", "sn"],
+                          "loss": ["standard", "standard", "standard", "hinge", "standard"],
+                          "setting": ["A", "C", "B", "C", "D"], "IS_x": [3.0, 4.0, 2.0, 5.0, float("nan")],
+                          "FID_x": [30, 20, 50, 10, float("nan")], "seed": 0, "run": list("abcde")})
     t = results.table2_comparison(final, {"IS_x": 9.0, "FID_x": 1.0}, "IS_x", "FID_x")
     assert t.loc["SN-GANs", ["our setting", "our IS_x", "our FID_x"]].tolist() == ["C", 4.0, 20]
     assert t.loc["SN-GANs, hinge Eq.(17)", "our setting"] == "C" and t.loc["Weight Norm.", "our IS_x"] == 2.0
