@@ -26,6 +26,11 @@ def singular_values(module: nn.Module) -> dict[str, np.ndarray]:
     return {name: torch.linalg.svdvals(w).numpy() for name, w in effective_weights(module).items()}
 
 
+def layer_label(name: str) -> str:
+    """A layer's column-friendly name: "features.conv0" → "conv0" (standard CNN), "blocks.1.conv2" → "blocks_1_conv2"."""
+    return name.removeprefix("features.").replace(".", "_")
+
+
 def normalized_spectra(module: nn.Module) -> pd.DataFrame:
     """Fig 3: squared singular values of every layer's effective weight, divided by the largest.
 
@@ -34,7 +39,7 @@ def normalized_spectra(module: nn.Module) -> pd.DataFrame:
     rows = []
     for name, s in singular_values(module).items():
         s2 = s**2 / s[0] ** 2
-        rows.append(pd.DataFrame({"layer": name.split(".")[-1], "index": np.arange(len(s2)), "s2": s2}))
+        rows.append(pd.DataFrame({"layer": layer_label(name), "index": np.arange(len(s2)), "s2": s2}))
     return pd.concat(rows, ignore_index=True)
 
 

@@ -23,7 +23,7 @@ from snlab.losses import get_loss, gradient_penalty
 from snlab.methods import get_method
 from snlab.models import ARCHS, build_models, generate
 from snlab.settings import get_preset, get_setting
-from snlab.spectral import OperatorNorms, spectral_norms
+from snlab.spectral import OperatorNorms, layer_label, spectral_norms
 
 #: Fields a preset fills when the config leaves them None (``snlab.settings.PRESETS``).
 PRESET_FIELDS = ("iterations", "batch_size", "width", "lr_decay", "log_every", "sample_every", "checkpoint_every",
@@ -358,11 +358,11 @@ class Trainer:
         row = {"step": self.step, "loss_d": loss_d, "loss_g": loss_g, "seconds": round(self.seconds, 3),
                "lr": self.opt_g.param_groups[0]["lr"]}
         if with_sigmas:  # a diverged D has non-finite weights, which SVD rejects
-            row.update({f"sigma_{name.split('.')[-1]}": s for name, s in spectral_norms(self.D).items()})
+            row.update({f"sigma_{layer_label(name)}": s for name, s in spectral_norms(self.D).items()})
             if cfg.log_heldout_loss:
                 row.update(self._heldout_losses())
             if cfg.log_operator_norms:
-                row.update({f"opnorm_{name.split('.')[-1]}": s for name, s in self._opnorms(self.D).items()})
+                row.update({f"opnorm_{layer_label(name)}": s for name, s in self._opnorms(self.D).items()})
             if cfg.eval_every and (self.step % cfg.eval_every == 0 or self.step == cfg.iterations):
                 row.update(self._evaluate())
         return row

@@ -63,7 +63,7 @@ def test_mlp_pair():
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(arch="resnt"), "valid: standard, mlp"),
+    (dict(arch="resnt"), "valid: standard, resnet, mlp"),
     (dict(method="spectral"), "valid: none, sn, wn, clip"),
     (dict(n_classes=10), "unconditional"),
     (dict(resolution=64), "resolution must be one of"),

@@ -135,7 +135,7 @@ def test_nan_loss_is_recorded_as_diverged(fmnist_dir, tmp_path, monkeypatch):
     ("dataset", "mnist", "valid: fashion_mnist, cifar10"),
     ("preset", "huge", "valid: smoke, cpu, paper"),
     ("loss", "hing", "valid: standard, hinge, wasserstein"),
-    ("arch", "resnt", "valid: standard, mlp"),
+    ("arch", "resnt", "valid: standard, resnet, mlp"),
     ("device", "tpu", "valid: auto, cpu, cuda"),
     ("iterations", 0, "iterations must be >= 1"),
 ])

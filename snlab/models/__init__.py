@@ -6,9 +6,9 @@ from torch import nn
 
 from snlab import normalizers
 from snlab.methods import get_method
-from snlab.models import mlp, standard
+from snlab.models import mlp, resnet, standard
 
-ARCHS = ("standard", "mlp")
+ARCHS = ("standard", "resnet", "mlp")
 
 
 def build_models(arch: str = "standard", method: str = "sn", resolution: int = 32, channels: int = 3,
@@ -18,14 +18,24 @@ def build_models(arch: str = "standard", method: str = "sn", resolution: int = 3
 
     G maps z (B, z_dim) to images (B, channels, resolution, resolution) in [−1, 1] (or points
     (B, 2) for ``arch="mlp"``, where resolution, channels and width are ignored); D maps them to
-    scores (B,). ``width`` multiplies every channel count; ``final_width`` D's last conv (Fig 4).
+    scores (B,). ``width`` multiplies every channel count; ``final_width`` D's last conv (Fig 4,
+    standard CNN only). ``n_classes > 0`` (ResNet only) makes them conditional: ``G(z, y)`` with
+    conditional BN and ``D(x, y)`` with a projection head whose class embedding SN also normalizes.
     """
     spec = get_method(method)
     if arch not in ARCHS:
         raise ValueError(f"unknown arch {arch!r}; valid: {', '.join(ARCHS)}")
-    if n_classes:
-        raise ValueError(f"arch {arch!r} is unconditional: n_classes must be 0, got {n_classes}")
-    if arch == "mlp":
+    if n_classes and arch != "resnet":
+        raise ValueError(f"arch {arch!r} is unconditional: n_classes must be 0, got {n_classes} (use arch='resnet')")
+    if arch == "resnet":
+        if spec.features:
+            raise ValueError(f"method {method!r} (feature normalization in D) is defined for the standard CNN only; "
+                             "the paper's ResNet D has no normalization layers")
+        if final_width != 1.0:
+            raise ValueError("final_width (Fig 4) applies to the standard CNN only")
+        G = resnet.Generator(resolution, channels, width, n_classes, z_dim)
+        D = resnet.Discriminator(resolution, channels, width, n_classes)
+    elif arch == "mlp":
         if spec.features:
             raise ValueError(f"method {method!r} normalizes conv feature maps; arch 'mlp' has none")
         G, D = mlp.Generator(z_dim), mlp.Discriminator(lrelu_slope=lrelu_slope)
@@ -38,6 +48,10 @@ def build_models(arch: str = "standard", method: str = "sn", resolution: int = 3
         normalizers.clip_(D, clip_value)
     if spec.weight:
         normalizers.normalize_(D, spec.weight, n_power_iterations)
+        if n_classes and spec.weight.startswith("sn"):  # the projection's class embedding (SNEmbedID)
+            from torch.nn.utils import parametrize
+            cls = normalizers.PARAMETRIZATIONS[spec.weight]
+            parametrize.register_parametrization(D.embed, "weight", cls(D.embed.weight, 0, n_power_iterations))
     return G, D
 
 
