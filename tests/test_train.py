@@ -64,9 +64,10 @@ def _assert_bitwise(a, b):
 
 
 def test_resume_with_more_iterations_is_bitwise_identical(fmnist_dir, tmp_path):
-    full = snlab.train(_cfg(fmnist_dir, tmp_path / "full", iterations=6))
-    snlab.train(_cfg(fmnist_dir, tmp_path / "split", iterations=3))
-    resumed = snlab.train(_cfg(fmnist_dir, tmp_path / "split", iterations=6, resume=True))
+    # Bitwise is a CPU guarantee (cuDNN's backward kernels are not deterministic), so the device is pinned.
+    full = snlab.train(_cfg(fmnist_dir, tmp_path / "full", iterations=6, device="cpu"))
+    snlab.train(_cfg(fmnist_dir, tmp_path / "split", iterations=3, device="cpu"))
+    resumed = snlab.train(_cfg(fmnist_dir, tmp_path / "split", iterations=6, resume=True, device="cpu"))
     _assert_bitwise(full, resumed)
     assert list(resumed.history["step"]) == [1, 2, 3, 4, 5, 6]
     pd.testing.assert_frame_equal(full.history.drop(columns="seconds"), resumed.history.drop(columns="seconds"))
@@ -74,7 +75,7 @@ def test_resume_with_more_iterations_is_bitwise_identical(fmnist_dir, tmp_path):
 
 def test_resume_after_kill_is_bitwise_identical(fmnist_dir, tmp_path):
     args = ["--preset", "smoke", "--iterations", "40", "--checkpoint-every", "1", "--data-dir", str(fmnist_dir),
-            "--method", "sn", "--setting", "A", "--no-progress"]
+            "--method", "sn", "--setting", "A", "--no-progress", "--device", "cpu"]  # bitwise: a CPU guarantee
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "snlab", "train", "--out", str(killed), *args], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -89,7 +90,7 @@ def test_resume_after_kill_is_bitwise_identical(fmnist_dir, tmp_path):
     assert not (killed / "status.json").exists(), "the run finished before it could be killed"
     step = torch.load(killed / "checkpoint.pt", weights_only=True)["step"]
     assert 0 < step < 40
-    cfg = dict(iterations=40, checkpoint_every=1, method="sn", setting="A")
+    cfg = dict(iterations=40, checkpoint_every=1, method="sn", setting="A", device="cpu")
     resumed = snlab.train(_cfg(fmnist_dir, killed, resume=True, **cfg))
     full = snlab.train(_cfg(fmnist_dir, tmp_path / "full", **cfg))
     _assert_bitwise(full, resumed)
