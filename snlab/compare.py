@@ -16,7 +16,8 @@ import seaborn as sns
 
 from snlab.methods import METHOD_SPECS
 from snlab.plots import metric_column, metric_label
-from snlab.settings import SETTINGS
+from snlab.results import last_rows
+from snlab.settings import SETTINGS, get_setting
 from snlab.spectral import normalized_spectra
 from snlab.train import load_run
 
@@ -49,6 +50,7 @@ def figure(table: pd.DataFrame, store: str | Path, methods, setting: str, n_dis:
     if not names:
         raise ValueError(f"no stored run of {', '.join(methods)} at setting {setting} with n_dis={n_dis}")
     labels = {m: METHOD_SPECS[m].label for m in methods}
+    label_of = runs.drop_duplicates("run").set_index("run")["method"].map(labels)  # run → method label
     palette = dict(zip(labels.values(), sns.color_palette(n_colors=len(labels))))
     fig = plt.figure(figsize=(max(12, 2 * len(names)), 7.5))
     grid = fig.add_gridspec(2, max(3, len(names)))
@@ -58,7 +60,7 @@ def figure(table: pd.DataFrame, store: str | Path, methods, setting: str, n_dis:
         if samples:
             ax.imshow(mpimg.imread(samples[-1]), cmap="gray")
         ax.set_axis_off()
-        ax.set_title(labels[runs.loc[runs["run"] == name, "method"].iloc[0]], fontsize=9)
+        ax.set_title(label_of[name], fontsize=9)
     ax = fig.add_subplot(grid[1, 0])
     sns.lineplot(runs.assign(method=runs["method"].map(labels)), x="step", y=f"sigma_{layer}", hue="method",
                  palette=palette, ax=ax)
@@ -67,11 +69,10 @@ def figure(table: pd.DataFrame, store: str | Path, methods, setting: str, n_dis:
     for name in names:
         s = _spectra(str(Path(store, name)))
         s = s[s["layer"] == layer]
-        label = labels[runs.loc[runs["run"] == name, "method"].iloc[0]]
-        ax.plot(s["index"], s["s2"], label=label, color=palette[label])
+        ax.plot(s["index"], s["s2"], label=label_of[name], color=palette[label_of[name]])
     ax.set(xlabel="index of singular value", ylabel=f"s² / max s² of {layer}")
     ax = fig.add_subplot(grid[1, 2:])
-    final = table[table["method"].isin(methods)].sort_values("step").groupby("run").tail(1)
+    final = last_rows(table[table["method"].isin(methods)])
     final = final[final["n_dis"] == final["setting"].map(lambda s: SETTINGS[s].n_dis)]  # the A–F grid only
     fid = metric_column(final, "FID")
     sns.barplot(final.assign(method=final["method"].map(labels)), x="setting", y=fid, hue="method",
@@ -89,8 +90,6 @@ def widget(table: pd.DataFrame, store: str | Path, methods, setting: str, layer:
     widgets (nteract/papermill#723), which is why the notebook takes ``interactive=False`` there.
     """
     import ipywidgets as w
-
-    from snlab.settings import get_setting
 
     choices = options(table)
     pick = w.SelectMultiple(options=choices["methods"], value=tuple(methods), description="methods", rows=8)

@@ -28,10 +28,10 @@ EVAL_SAMPLES = {"smoke": 64}
 
 
 def _base(preset: str, dataset: str, iterations: int | None, table: dict, **fields) -> dict:
-    get_preset(preset)  # a clear error for an unknown preset before the tables are indexed
+    spec = get_preset(preset)  # a clear error for an unknown preset before the tables are indexed
     iterations = iterations or table[preset]
-    samples = EVAL_SAMPLES.get(preset, get_preset(preset)["eval_samples"])
-    log_every = get_preset(preset)["log_every"]
+    samples = EVAL_SAMPLES.get(preset, spec["eval_samples"])
+    log_every = spec["log_every"]
     checkpoint_every = max(1, iterations // 4 // log_every) * log_every  # a killed sweep loses ≤ ¼ of a run
     return dict(preset=preset, dataset=dataset, iterations=iterations, eval_every=iterations,
                 eval_samples=samples, sample_every=iterations, checkpoint_every=checkpoint_every, **fields)

@@ -37,6 +37,11 @@ def collect(store: str | Path = "runs") -> pd.DataFrame:
     return df[first + [c for c in df.columns if c not in first]]
 
 
+def last_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The last logged row of each run of a ``collect`` table (one row per run, in first-seen run order)."""
+    return table.sort_values("step").groupby("run", sort=False).tail(1).reset_index(drop=True)
+
+
 def best_runs(final: pd.DataFrame, metric: str, by=("method", "loss")) -> pd.DataFrame:
     """Each ``by`` group (a method) at its best setting: the setting with the highest ``metric`` (an IS
     column) averaged over seeds, diverged runs (no value) left out. One row per group: ``setting``,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from snlab.results import collect
+from snlab.results import collect, last_rows
 from snlab.train import TrainConfig, default_run_dir, run_status, train
 
 
@@ -57,7 +56,7 @@ class SweepResult:
 
     @property
     def final(self) -> pd.DataFrame:
-        return self.table.sort_values("step").groupby("run", sort=False).tail(1).reset_index(drop=True)
+        return last_rows(self.table)
 
     def counts(self) -> dict:
         return {"reused": self.reused, "resumed": self.resumed, "trained": self.trained}
