@@ -11,9 +11,13 @@ import snlab
 from snlab import normalizers
 
 
-@pytest.mark.parametrize("resolution,channels,n_classes", list(itertools.product((32, 48, 128), (1, 3), (0, 10))))
-def test_shapes(resolution, channels, n_classes):
-    G, D = snlab.build_models("resnet", "sn", resolution, channels, width=1 / 16, n_classes=n_classes)
+CASES = [(r, c, 0, "projection") for r, c in itertools.product((32, 48, 128), (1, 3))]
+CASES += [(r, c, 10, head) for r, c, head in itertools.product((32, 48, 128), (1, 3), ("projection", "concat"))]
+
+
+@pytest.mark.parametrize("resolution,channels,n_classes,head", CASES)
+def test_shapes(resolution, channels, n_classes, head):
+    G, D = snlab.build_models("resnet", "sn", resolution, channels, width=1 / 16, n_classes=n_classes, head=head)
     z = torch.randn(2, 128)
     y = torch.tensor([0, 7]) if n_classes else None
     x = G(z, y) if n_classes else G(z)
@@ -61,6 +65,16 @@ def test_full_width_parameter_counts_match_the_tables(resolution, n_classes):
         assert count == [4_276_739, 1_053_825]
 
 
+def test_concat_discriminator_parameter_count_matches_table_6c():
+    """Table 6c: the label embedded to 128 dims and concatenated after the third block (256 ch), so block 4
+    takes 256 + 128 = 384 channels: conv3×3 384→384, conv3×3 384→512, shortcut 384→512, instead of the
+    unconditional 256→256, 256→512, 256→512; the embedding is 1000 × 128 and there is no projection."""
+    _, D = snlab.build_models("resnet", "none", 128, 3, 1.0, n_classes=1000, head="concat")
+    unconditional = _expected(128)[1]
+    block4 = lambda c: _conv(3, c, c) + _conv(3, c, 512) + _conv(1, c, 512)  # noqa: E731
+    assert sum(p.numel() for p in D.parameters()) == unconditional - block4(256) + block4(384) + 1000 * 128
+
+
 def test_conditional_models_use_the_label():
     torch.manual_seed(0)
     G, D = snlab.build_models("resnet", "sn", 32, 1, width=0.125, n_classes=10)
@@ -76,6 +90,10 @@ def test_conditional_models_use_the_label():
     assert torch.equal(same, G(z, torch.zeros(4, dtype=torch.long)))
     assert not torch.allclose(same, G(z, torch.full((4,), 3)))
     assert parametrize.is_parametrized(D.embed, "weight")  # SNEmbedID: the projection is normalized too
+    _, Dc = snlab.build_models("resnet", "sn", 32, 1, width=0.125, n_classes=10, head="concat")
+    Dc.eval()
+    assert not torch.allclose(Dc(x, torch.zeros(4, dtype=torch.long)), Dc(x, torch.full((4,), 3)))
+    assert parametrize.is_parametrized(Dc.embed, "weight")
     with pytest.raises(ValueError, match=r"needs labels: D\(x, y\)"):
         D(x)
     G0, _ = snlab.build_models("resnet", "sn", 32, 1, width=0.125)
@@ -96,6 +114,8 @@ def test_bad_resnet_requests_are_refused_clearly():
         snlab.build_models("resnet", "sn", 64, 3)
     with pytest.raises(ValueError, match="standard CNN only"):
         snlab.build_models("resnet", "bn", 32, 3)
+    with pytest.raises(ValueError, match="valid: projection, concat"):
+        snlab.build_models("resnet", "sn", 32, 3, n_classes=10, head="film")
     with pytest.raises(ValueError, match="use arch='resnet'"):
         snlab.build_models("standard", "sn", 32, 3, n_classes=10)
 

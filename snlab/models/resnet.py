@@ -5,7 +5,9 @@ G: dense → ResBlocks "up" (BN-ReLU-upsample-conv3×3-BN-ReLU-conv3×3, shortcu
 D: an "optimized" first block (conv-ReLU-conv-avgpool, shortcut avgpool + conv1×1), then
 pre-activation blocks (ReLU-conv-ReLU-conv[-avgpool], hidden width = input width, shortcut
 conv1×1[-avgpool] when the width changes or the block downsamples), ReLU, global sum pooling,
-dense → 1, plus the projection ⟨embed(y), h⟩ when conditional (Miyato & Koyama 2018).
+dense → 1. Conditional heads: "projection" adds ⟨embed(y), h⟩ (Miyato & Koyama 2018);
+"concat" (Table 6c) tiles a 128-d (× width) class embedding over the feature map and concatenates it
+after D's third block.
 Init as the official code: Glorot-uniform with gain √2 for residual convs, 1 for shortcuts,
 dense layers and the embedding. Table 5 (48 px) has no official code; it follows the table.
 """
@@ -121,30 +123,52 @@ class Generator(nn.Module):
         return torch.tanh(self.out(F.relu(self.bn(h))))
 
 
-class Discriminator(nn.Module):
-    """Images (B, channels, R, R) [, y (B,)] → scores (B,): dense(h) [+ ⟨embed(y), h⟩], h the sum-pooled features."""
+HEADS = ("projection", "concat")
+#: The concat head's class-embedding size (Table 6c) and the block after which it is concatenated.
+CONCAT_DIM, CONCAT_AFTER = 128, 3
 
-    def __init__(self, resolution: int = 32, channels: int = 3, width: float = 1.0, n_classes: int = 0):
+
+class Discriminator(nn.Module):
+    """Images (B, channels, R, R) [, y (B,)] → scores (B,).
+
+    dense(h), h the ReLU'd, sum-pooled features; conditional (``n_classes > 0``) with ``head``
+    "projection": + ⟨embed(y), h⟩; "concat": embed(y) (B, 128·width) tiled to (B, 128·width, H, W) and
+    concatenated to the features after the third block. Either way the class embedding is ``self.embed``.
+    """
+
+    def __init__(self, resolution: int = 32, channels: int = 3, width: float = 1.0, n_classes: int = 0,
+                 head: str = "projection"):
         super().__init__()
         if resolution not in D_SPECS:
             raise ValueError(f"ResNet resolution must be one of {sorted(D_SPECS)}, got {resolution}")
-        self.n_classes = n_classes
+        if head not in HEADS:
+            raise ValueError(f"unknown conditional head {head!r}; valid: {', '.join(HEADS)}")
+        self.n_classes, self.head = n_classes, head
+        concat = scaled(CONCAT_DIM, width) if n_classes and head == "concat" else 0
         blocks, c_in = [], channels
         for i, (c_out, down) in enumerate(D_SPECS[resolution]):
             c_out = scaled(c_out, width)
-            blocks.append(DBlock(c_in, c_out, down, optimized=i == 0))
+            blocks.append(DBlock(c_in + (concat if i == CONCAT_AFTER else 0), c_out, down, optimized=i == 0))
             c_in = c_out
-        self.blocks = nn.Sequential(*blocks)
+        self.blocks = nn.ModuleList(blocks)
         self.fc = _glorot(nn.Linear(c_in, 1), 1.0)
         if n_classes:
-            self.embed = nn.Embedding(n_classes, c_in)
+            self.embed = nn.Embedding(n_classes, concat or c_in)
             nn.init.xavier_uniform_(self.embed.weight)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         _check_labels(self.n_classes, y, "D(x, y)")
-        h = F.relu(self.blocks(x)).sum(dim=(2, 3))
+        h = x
+        for i, block in enumerate(self.blocks):
+            if i == CONCAT_AFTER and self.n_classes and self.head == "concat":
+                e = self.embed(y)[:, :, None, None].expand(-1, -1, *h.shape[2:])
+                h = torch.cat([h, e], 1)
+            h = block(h)
+        h = F.relu(h).sum(dim=(2, 3))
         out = self.fc(h).squeeze(1)
-        return out + (self.embed(y) * h).sum(1) if self.n_classes else out
+        if self.n_classes and self.head == "projection":
+            out = out + (self.embed(y) * h).sum(1)
+        return out
 
 
 def _check_labels(n_classes: int, y: torch.Tensor | None, call: str) -> None:
