@@ -3,24 +3,32 @@
 Image datasets are read with torchvision's own dataset classes and kept whole in memory as uint8
 (N, C, R, R): at these sizes random batches from one tensor are far cheaper on 2 cores than a
 DataLoader. Batches are drawn with replacement from a ``torch.Generator`` whose state is saved in
-checkpoints, so training resumes exactly.
+checkpoints, so training resumes exactly. ImageNet (1.28M images, 49 KB each at 128 px) does not
+fit in memory: its ``images`` is a ``LazyImages`` that decodes the files a batch draws.
 
 Fashion-MNIST is found, in order, in ``data_dir``, the repository's ``data/`` (or ``$SNLAB_DATA``),
 Debian's ``dataset-fashion-mnist`` package (``/usr/share/datasets/fashion-mnist``), and only then
 downloaded (``download=True``). Its 28×28 images are zero-padded by 2 pixels to 32×32 (padding keeps
 every pixel; resizing would blur the garments).
+
+ImageNet (ILSVRC2012) cannot be downloaded by torchvision: it is read from ``<data_dir>/imagenet/{train,val}/
+<wnid>/*.JPEG`` (ImageFolder layout), preprocessed as SPEC §4 (see ``LazyImages``).
 """
 from __future__ import annotations
 
 import gzip
+import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
 
 from snlab import mixture
+from snlab.files import atomic_write_text
 
 REPO_DATA = Path(__file__).resolve().parent.parent / "data"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -46,7 +54,15 @@ DATASETS = {d.name: d for d in (
     DatasetInfo("stl10", 48, 3, 10, ("unlabeled", "train", "test", "train+unlabeled")),
     DatasetInfo("ring8", 0, 0, 0, ("train",)),
     DatasetInfo("grid25", 0, 0, 0, ("train",)),
+    DatasetInfo("imagenet", 128, 3, 1000, ("train", "val")),
 )}
+IMAGENET_SIDE = 256  # SPEC §4: keep images with both sides ≥ 256, resize the short side to 256, centre-crop 256
+IMAGENET_FETCH = (
+    "snlab and torchvision cannot download ImageNet (download=True and `python -m snlab download imagenet` "
+    "do not fetch it). Register at https://image-net.org, download ILSVRC2012_img_train.tar and "
+    "ILSVRC2012_img_val.tar by hand, extract each class tar of the train tarball into {root}/train/<wnid>/ and "
+    "the val images into {root}/val/, then sort val into <wnid>/ class folders (e.g. with valprep.sh from "
+    "https://github.com/soumith/imagenetloader.torch).")
 
 
 def dataset_info(name: str) -> DatasetInfo:
@@ -66,12 +82,47 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     return ((images + 1) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
 
 
+class LazyImages:
+    """Image files that index like a uint8 (N, 3, R, R) tensor, decoded on access: ``images[i]`` is
+    (3, R, R); ``images[:n]`` and ``images[idx]`` (int64 tensor or list) are (n, 3, R, R).
+
+    Each file is preprocessed as SPEC §4 for ImageNet: short side bilinearly resized to 256, centre
+    crop 256×256, bilinear resize to R×R; resizes are antialiased, as PIL's bilinear downscaling is.
+    """
+
+    def __init__(self, folder: Path, paths: list[str], resolution: int):
+        self.folder, self.paths, self.resolution = folder, paths, resolution  # paths relative to folder
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.paths), 3, self.resolution, self.resolution)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, key) -> torch.Tensor:
+        idx = range(len(self.paths))[key] if isinstance(key, slice) else torch.as_tensor(key).tolist()
+        if isinstance(idx, int):
+            return self._decode(self.paths[idx])
+        with ThreadPoolExecutor(os.cpu_count()) as pool:  # PIL decoding and torch resizing release the GIL
+            return torch.stack(list(pool.map(self._decode, [self.paths[i] for i in idx])))
+
+    def _decode(self, path: str) -> torch.Tensor:
+        from PIL import Image
+        from torchvision.transforms.v2 import functional as TF
+
+        with Image.open(self.folder / path) as im:
+            x = TF.pil_to_tensor(im.convert("RGB"))  # ImageNet holds some grey and CMYK JPEGs
+        x = TF.center_crop(TF.resize(x, IMAGENET_SIDE, antialias=True), IMAGENET_SIDE)
+        return TF.resize(x, [self.resolution, self.resolution], antialias=True)
+
+
 @dataclass(frozen=True)
 class ImageData:
-    """``images`` uint8 (N, C, R, R); ``labels`` int64 (N,)."""
+    """``images`` uint8 (N, C, R, R), a tensor or (ImageNet) a ``LazyImages``; ``labels`` int64 (N,)."""
 
     name: str
-    images: torch.Tensor
+    images: torch.Tensor | LazyImages
     labels: torch.Tensor
     n_classes: int
     split: str = ""
@@ -85,8 +136,13 @@ class ImageData:
 
     def sample(self, n: int, generator: torch.Generator | None = None, device: str | torch.device = "cpu") -> torch.Tensor:
         """``n`` images drawn with replacement, float (n, C, R, R) in [−1, 1] on ``device``."""
+        return self.sample_labeled(n, generator, device)[0]
+
+    def sample_labeled(self, n: int, generator: torch.Generator | None = None,
+                       device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+        """As ``sample`` (the same draws from ``generator``), with the images' labels: int64 (n,) on ``device``."""
         idx = torch.randint(len(self.images), (n,), generator=generator)
-        return to_float(self.images[idx].to(device, non_blocking=True))
+        return to_float(self.images[idx].to(device, non_blocking=True)), self.labels[idx].to(device)
 
 
 def default_data_dir() -> Path:
@@ -111,6 +167,8 @@ def load_dataset(name: str, split: str | None = None, data_dir: str | os.PathLik
         return _fashion_mnist(root, split, download, explicit=data_dir is not None)
     if name == "cifar10":
         return _cifar10(root, split, download)
+    if name == "imagenet":
+        return _imagenet(root, split)
     return _stl10(root, split, download)
 
 
@@ -172,6 +230,42 @@ def _stl10(root: Path, split: str, download: bool) -> ImageData:
     small = torch.cat([F.interpolate(c.float(), size=48, mode="area").round_().to(torch.uint8)
                        for c in images.split(10_000)])
     return ImageData("stl10", small, torch.from_numpy(ds.labels).long(), 10, split)
+
+
+def _imagenet(root: Path, split: str) -> ImageData:
+    """ImageNet from ``root/imagenet/<split>/<wnid>/*`` (val sorted into class folders, e.g. by valprep.sh),
+    labels in sorted-wnid order as ``ImageFolder``. The size filter reads every header once (PIL reads
+    sizes without decoding) and is cached in ``root/imagenet/index-<split>.json``; delete it to rescan."""
+    folder = root / "imagenet" / split
+    if not folder.is_dir() or not any(folder.iterdir()):
+        raise _missing(f"ImageNet {split} split", [folder / "<wnid>" / "*.JPEG"],
+                       IMAGENET_FETCH.format(root=folder.parent))
+    cache = folder.parent / f"index-{split}.json"
+    if cache.exists():
+        index = json.loads(cache.read_text())
+    else:
+        index = _index_image_folder(folder)
+        atomic_write_text(json.dumps(index), cache)
+    info = DATASETS["imagenet"]
+    images = LazyImages(folder, index["paths"], info.resolution)
+    return ImageData("imagenet", images, torch.tensor(index["labels"], dtype=torch.long), info.n_classes, split)
+
+
+def _index_image_folder(folder: Path) -> dict:
+    """The images of an ImageFolder tree with both sides ≥ 256 (SPEC §4): ``{"classes": sorted wnids,
+    "paths": relative to folder, "labels": class indices}``."""
+    from PIL import Image
+    from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
+
+    classes, class_to_idx = find_classes(folder)
+    index = {"classes": classes, "paths": [], "labels": []}
+    for path, label in tqdm(make_dataset(folder, class_to_idx, IMG_EXTENSIONS), desc=f"indexing {folder}",
+                            unit="img", mininterval=5.0):
+        with Image.open(path) as im:
+            if min(im.size) >= IMAGENET_SIDE:
+                index["paths"].append(Path(path).relative_to(folder).as_posix())
+                index["labels"].append(label)
+    return index
 
 
 def download(name: str, data_dir: str | os.PathLike | None = None) -> Path:

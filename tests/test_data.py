@@ -1,12 +1,15 @@
 """Dataset loaders on the real Debian files when present, and on small files in the real formats."""
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torchvision import datasets
+from torchvision.transforms.v2 import functional as TF
 
 from snlab import data, mixture
 from tests.conftest import write_fashion_mnist
@@ -98,8 +101,73 @@ def test_missing_cifar_stl_name_file_and_command(tmp_path, name, missing, comman
     assert str(tmp_path / missing) in str(e.value) and command in str(e.value)
 
 
+# (w, h) of each file, written in unsorted class order; the "small" ones have a side < 256 and are dropped.
+IMAGENET_FILES = {"n03/a.JPEG": (300, 280), "n03/small.JPEG": (200, 200), "n01/wide.png": (512, 300),
+                  "n01/small.JPEG": (255, 400), "n02/tall.JPEG": (256, 400), "n02/b.png": (260, 256)}
+IMAGENET_KEPT = ["n01/wide.png", "n02/b.png", "n02/tall.JPEG", "n03/a.JPEG"]  # ImageFolder order
+
+
+@pytest.fixture
+def imagenet_dir(tmp_path):
+    rng = np.random.default_rng(0)
+    for rel, (w, h) in IMAGENET_FILES.items():
+        path = tmp_path / "imagenet" / "train" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(path, "PNG" if rel.endswith("png") else "JPEG")
+    return tmp_path
+
+
+def test_imagenet_folder_is_filtered_labeled_and_indexed_once(imagenet_dir, monkeypatch):
+    ds = data.load_dataset("imagenet", data_dir=imagenet_dir)
+    assert len(ds) == 4 and ds.shape == (3, 128, 128) and ds.n_classes == 1000 and ds.split == "train"
+    assert ds.labels.tolist() == [0, 1, 1, 2] and ds.labels.dtype == torch.long  # sorted wnids n01, n02, n03
+    index = json.loads((imagenet_dir / "imagenet" / "index-train.json").read_text())
+    assert index == {"classes": ["n01", "n02", "n03"], "paths": IMAGENET_KEPT, "labels": [0, 1, 1, 2]}
+    monkeypatch.setattr(Image, "open", lambda *a, **k: pytest.fail("rescanned the image headers"))
+    again = data.load_dataset("imagenet", data_dir=imagenet_dir)
+    assert again.images.paths == IMAGENET_KEPT and torch.equal(again.labels, ds.labels)
+
+
+def test_imagenet_preprocessing_matches_torchvision_by_hand(imagenet_dir):
+    ds = data.load_dataset("imagenet", data_dir=imagenet_dir)
+    # wide.png is 512×300: short side 300 → 256 makes it 436 wide; the centre 256 columns start at 90.
+    x = torch.from_numpy(np.array(Image.open(imagenet_dir / "imagenet/train/n01/wide.png"))).permute(2, 0, 1)
+    crop = TF.resize(x, [256, 436], antialias=True)[:, :, 90:346]
+    assert torch.equal(ds.images[0], TF.resize(crop, [128, 128], antialias=True))
+    batch = ds.images[:2]
+    assert batch.shape == (2, 3, 128, 128) and batch.dtype == torch.uint8 and len(ds.images) == 4
+    assert torch.equal(ds.images[torch.tensor([3, 0])], torch.stack([ds.images[3], batch[0]]))
+
+
+def test_imagenet_batches_draw_once_and_match_labels(imagenet_dir):
+    ds = data.load_dataset("imagenet", data_dir=imagenet_dir)
+    x = ds.sample(6, torch.Generator().manual_seed(1))
+    xl, y = ds.sample_labeled(6, torch.Generator().manual_seed(1))
+    idx = torch.randint(4, (6,), generator=torch.Generator().manual_seed(1))
+    assert x.shape == (6, 3, 128, 128) and x.dtype == torch.float32 and x.min() >= -1 and x.max() <= 1
+    assert torch.equal(x, xl) and torch.equal(x, data.to_float(ds.images[idx])) and torch.equal(y, ds.labels[idx])
+
+
+@pytest.mark.parametrize("split,make_empty", [("train", False), ("train", True), ("val", False)])
+def test_missing_imagenet_names_the_folder_and_how_to_get_it(tmp_path, imagenet_dir, split, make_empty):
+    root = tmp_path if split == "val" else tmp_path / "other"
+    if make_empty:
+        (root / "imagenet" / split).mkdir(parents=True)
+    with pytest.raises(FileNotFoundError) as e:
+        data.load_dataset("imagenet", split, data_dir=root)
+    assert str(root / "imagenet" / split / "<wnid>") in str(e.value) and "https://image-net.org" in str(e.value)
+
+
+def test_imagenet_cannot_be_downloaded(tmp_path):
+    for fetch in (lambda: data.load_dataset("imagenet", data_dir=tmp_path, download=True),
+                  lambda: data.download("imagenet", tmp_path)):
+        with pytest.raises(FileNotFoundError, match="torchvision cannot download ImageNet"):
+            fetch()
+
+
 def test_unknown_dataset_and_split():
-    with pytest.raises(ValueError, match="valid: fashion_mnist, cifar10, stl10, ring8, grid25"):
+    with pytest.raises(ValueError, match="valid: fashion_mnist, cifar10, stl10, ring8, grid25, imagenet"):
         data.load_dataset("mnist")
     with pytest.raises(ValueError, match="valid: train, test"):
         data.load_dataset("cifar10", "unlabeled")
