@@ -1,12 +1,19 @@
-"""Metric formulas against closed forms (Gaussians for FID, ideal classifiers for IS)."""
+"""Metric formulas against closed forms (Gaussians for FID, ideal classifiers for IS); intra-FID by hand."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from snlab.metrics import frechet_distance, inception_score
+import scipy.linalg
+
+import snlab
+from snlab.data import load_dataset, to_uint8
+from snlab.metrics import frechet_distance, inception_score, intra_class_fid, intra_fid
+from snlab.metrics.classifier import FMNISTExtractor
+from snlab.metrics.evaluation import _generated, training_metrics
 from snlab.metrics.scores import gaussian_stats, kernel_distance, precision_recall
+from snlab.models import generate
 
 
 def _rotation(d, seed):
@@ -76,3 +83,87 @@ def test_kid_and_precision_recall_separate_same_from_shifted():
     p_same, r_same = precision_recall(same, real)
     p_far, r_far = precision_recall(shifted, real)
     assert p_same > 0.8 and r_same > 0.8 and p_far < 0.1 and r_far < 0.1
+
+
+def _fid_by_hand(x, y, symmetric=False):
+    """‖μx − μy‖² + tr(Σx + Σy − 2(ΣxΣy)^½) with numpy/scipy; ``symmetric`` takes tr((Σx^½ Σy Σx^½)^½),
+    the same trace, stable for the rank-deficient Σ of a few samples of many features."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    sx, sy = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+    if symmetric:
+        w, v = np.linalg.eigh(sx)
+        root = v @ np.diag(np.sqrt(np.clip(w, 0, None))) @ v.T
+        cross = np.sqrt(np.clip(np.linalg.eigvalsh(root @ sy @ root), 0, None)).sum()
+    else:
+        cross = np.trace(scipy.linalg.sqrtm(sx @ sy).real)
+    return np.sum((x.mean(0) - y.mean(0)) ** 2) + np.trace(sx) + np.trace(sy) - 2 * cross
+
+
+def test_intra_fid_is_the_mean_of_per_class_fids_by_hand():
+    rng = np.random.default_rng(0)
+    gen = [rng.normal(size=(50, 3)), rng.normal(size=(50, 3)) * 2.0 + 1.0]
+    real = [rng.normal(size=(50, 3)) @ rng.normal(size=(3, 3)), rng.normal(size=(50, 3)) - 0.5]
+    by_hand = [_fid_by_hand(g, r) for g, r in zip(gen, real)]
+    mean, per_class = intra_fid([torch.from_numpy(g) for g in gen], [torch.from_numpy(r) for r in real])
+    assert per_class == pytest.approx(by_hand, rel=1e-8)
+    assert mean == pytest.approx(np.mean(by_hand), rel=1e-8)
+    with pytest.raises(ValueError, match="class 1 has 50 generated and 1 real"):
+        intra_fid([torch.from_numpy(g) for g in gen], [torch.from_numpy(real[0]), torch.from_numpy(real[1][:1])])
+
+
+@pytest.fixture(scope="module")
+def conditional_G():
+    torch.manual_seed(0)
+    return snlab.build_models("resnet", "sn", 32, 1, width=0.125, n_classes=10)[0]
+
+
+def test_intra_class_fid_of_a_conditional_resnet(conditional_G, fmnist_eval_dir, tmp_path):
+    n = 6
+    r = intra_class_fid(conditional_G, "fashion_mnist", "fmnist", n, seed=3, data_dir=fmnist_eval_dir,
+                        cache_dir=tmp_path, verbose=False)
+    per_class = r["intraFID_fmnist_per_class"]
+    assert len(per_class) == 10 and np.isfinite(r["intraFID_fmnist"])
+    assert r["intraFID_fmnist"] == pytest.approx(np.mean(per_class), rel=1e-12)
+    assert (r["real_split"], r["n_per_class"], r["extractor"], r["comparable_to_paper"]) == ("train", n, "fmnist", False)
+    # Class 4 from scratch: samples 4n..5n of the seeded z stream with y = 4, against the train images labelled 4.
+    net, c = FMNISTExtractor(), 4
+    z = torch.randn(10 * n, conditional_G.z_dim, generator=torch.Generator().manual_seed(3))[c * n:(c + 1) * n]
+    fake = net(to_uint8(generate(conditional_G, z, torch.full((n,), c))))[1]
+    train = load_dataset("fashion_mnist", "train", fmnist_eval_dir)
+    real = net(train.images[train.labels == c])[1]
+    assert r["n_real"][c] == len(real)
+    assert per_class[c] == pytest.approx(_fid_by_hand(fake, real, symmetric=True), rel=1e-4)
+
+
+def test_intra_class_fid_refuses_unconditional_generators_and_too_few_images(conditional_G, fmnist_eval_dir):
+    kw = dict(dataset="fashion_mnist", extractor="fmnist", n_per_class=4, data_dir=fmnist_eval_dir, verbose=False)
+    for arch in ("resnet", "standard"):  # the standard G has no n_classes attribute at all
+        with pytest.raises(ValueError, match="conditional generator"):
+            intra_class_fid(snlab.build_models(arch, "sn", 32, 1, width=0.125)[0], **kw)
+    with pytest.raises(ValueError, match="too few images of classes"):
+        intra_class_fid(conditional_G, **kw, n_real_per_class=1000)
+    with pytest.raises(ValueError, match="n_per_class must be at least 2"):
+        intra_class_fid(conditional_G, **{**kw, "n_per_class": 1})
+
+
+def test_generated_samples_are_generate_of_the_seeded_z_stream(conditional_G):
+    """Unconditional: exactly ``generate(G, z)``; conditional: the same z, labels from their own stream."""
+    G = snlab.build_models("standard", "sn", 32, 1, width=0.125)[0]
+    y = torch.randint(10, (10,), generator=torch.Generator().manual_seed(8))  # seed + 1
+    for g, labels in ((G, None), (conditional_G, y)):
+        z_stream = torch.Generator().manual_seed(7)
+        for i, batch in enumerate(_generated(g, 10, seed=7, batch_size=4)):
+            z = torch.randn(len(batch), g.z_dim, generator=z_stream)
+            expected = generate(g, z) if labels is None else generate(g, z, labels[4 * i:4 * i + len(z)])
+            assert torch.equal(batch, to_uint8(expected))
+
+
+def test_training_metrics_of_a_conditional_generator(conditional_G, fmnist_eval_dir):
+    """``evaluate`` runs on a conditional G; ``intra_fid=True`` adds intra-FID at n_samples // n_classes per class."""
+    kw = dict(source=conditional_G, dataset="fashion_mnist", extractor="fmnist", n_samples=40, seed=0,
+              data_dir=fmnist_eval_dir)
+    plain, with_intra = training_metrics(**kw), training_metrics(**kw, intra_fid=True)
+    assert set(plain) == {"IS_fmnist", "IS_fmnist_std", "FID_fmnist"}
+    assert np.isfinite(plain["FID_fmnist"]) and plain["IS_fmnist"] >= 1
+    assert with_intra == {**plain, "intraFID_fmnist": pytest.approx(intra_class_fid(
+        conditional_G, "fashion_mnist", "fmnist", 4, data_dir=fmnist_eval_dir, verbose=False)["intraFID_fmnist"])}

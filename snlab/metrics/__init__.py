@@ -1,5 +1,6 @@
-"""Sample-quality metrics: IS, FID, KID, precision/recall, with the paper's protocol as default (SPEC §7)."""
-from snlab.metrics.evaluation import EXTRACTOR_LABELS, EXTRACTORS, PAPER_PROTOCOL, evaluate
-from snlab.metrics.scores import frechet_distance, inception_score
+"""Sample-quality metrics: IS, FID, intra-FID, KID, precision/recall; the paper's protocol by default (SPEC §7)."""
+from snlab.metrics.evaluation import EXTRACTOR_LABELS, EXTRACTORS, PAPER_PROTOCOL, evaluate, intra_class_fid
+from snlab.metrics.scores import frechet_distance, inception_score, intra_fid
 
-__all__ = ["evaluate", "frechet_distance", "inception_score", "EXTRACTORS", "EXTRACTOR_LABELS", "PAPER_PROTOCOL"]
+__all__ = ["evaluate", "intra_class_fid", "frechet_distance", "inception_score", "intra_fid", "EXTRACTORS",
+           "EXTRACTOR_LABELS", "PAPER_PROTOCOL"]

@@ -5,6 +5,9 @@ KID and precision/recall of the first 5,000 of those samples against 10,000 real
 test split. Every result carries the protocol with it, and metric names carry the extractor:
 ``IS_inception``, ``FID_fmnist`` … Only the Inception path on CIFAR-10 / STL-10 with the paper's
 sample counts is marked ``comparable_to_paper``.
+
+``intra_class_fid``: for a conditional generator, the mean over classes of the FID between samples
+of class c and the real images of class c (the projection paper's intra-FID, SPEC §7).
 """
 from __future__ import annotations
 
@@ -28,6 +31,8 @@ EXTRACTOR_LABELS = {"inception": "Inception-v3 (TF port)", "fmnist": "Fashion-MN
 #: Offline extractors by dataset, used by ``extractor="auto"`` when Inception weights are absent.
 OFFLINE = {"fashion_mnist": "fmnist"}
 PAPER_PROTOCOL = {"n_samples": 50_000, "is_splits": 10, "fid_samples": 5_000, "n_real": 10_000, "real_split": "test"}
+#: Intra-FID as the projection paper: 5,000 samples per class against each class's whole training split.
+INTRA_FID_PROTOCOL = {"n_per_class": 5_000, "real_split": "train", "n_real_per_class": None}
 
 
 def resolve_extractor(name: str, dataset: str, inception_weights=None, verbose: bool = True) -> str:
@@ -74,15 +79,26 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("SNLAB_CACHE", default_data_dir() / "cache"))
 
 
-def _real_features(dataset: str, split: str, extractor_name: str, extractor, n: int | None, data_dir,
-                   cache_dir: Path, batch_size: int) -> torch.Tensor:
-    """Pool features of the first ``n`` images of a split (all when None), cached on disk.
+def _setup(generator, dataset: str, extractor: str, real_split: str, inception_weights, download_weights: bool,
+           verbose: bool):
+    """(extractor name, extractor on ``generator``'s device), once ``real_split`` is known to exist."""
+    info = dataset_info(dataset)
+    if real_split not in info.splits:
+        raise ValueError(f"unknown split {real_split!r} for {dataset}; valid: {', '.join(info.splits)}")
+    name = resolve_extractor(extractor, dataset, inception_weights, verbose)
+    device = next(generator.parameters()).device if isinstance(generator, torch.nn.Module) else torch.device("cpu")
+    return name, _load_extractor(name, inception_weights, download_weights).to(device)
+
+
+def _real_features(data: ImageData, extractor_name: str, extractor, n: int | None, cache_dir: Path,
+                   batch_size: int) -> torch.Tensor:
+    """Pool features (n, F) of the first ``n`` images of a dataset split (all when None), cached on disk.
 
     The cache key holds (dataset, split, extractor, n), a SHA-256 of the images themselves and of the
     extractor's weights, so another copy of a dataset (a test fixture, a different download) or
     rebuilt weights never reuse these features.
     """
-    data = load_dataset(dataset, split, data_dir)
+    dataset, split = data.name, data.split
     if n is not None and len(data) < n:
         raise ValueError(f"{dataset} split {split!r} has {len(data)} images, fewer than n_real={n}")
     images = data.images[:n]
@@ -98,14 +114,29 @@ def _real_features(dataset: str, split: str, extractor_name: str, extractor, n: 
 
 
 @torch.no_grad()
-def _generated(generator, n: int, seed: int, batch_size: int):
-    """Batches of uint8 samples from ``generator`` in eval mode, z ~ N(0, I) from ``seed``."""
+def _generated(generator, n: int, seed: int, batch_size: int, labels: torch.Tensor | None = None):
+    """Batches of uint8 samples (B, C, R, R) from ``generator`` in eval mode, z ~ N(0, I) from ``seed``.
+
+    A conditional generator (``n_classes > 0``) gets class ``labels`` (n,), by default uniform over its
+    classes from a generator of their own (seeded ``seed + 1``), so z does not depend on them and an
+    unconditional generator's samples are those of ``generate(G, z)``.
+    """
     from snlab.models import generate
 
+    n_classes = getattr(generator, "n_classes", 0)
+    if n_classes and labels is None:
+        labels = torch.randint(n_classes, (n,), generator=torch.Generator().manual_seed(seed + 1))
     gen = torch.Generator().manual_seed(seed)
     for start in range(0, n, batch_size):
         z = torch.randn(min(batch_size, n - start), generator.z_dim, generator=gen)
-        yield to_uint8(generate(generator, z))
+        yield to_uint8(generate(generator, z, None if labels is None else labels[start:start + len(z)]))
+
+
+def _write(result: dict, out: str | Path | None) -> dict:
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(result, indent=2))
+    return result
 
 
 def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto", n_samples: int = 50_000,
@@ -115,7 +146,8 @@ def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto",
              out: str | Path | None = None, verbose: bool = True) -> dict:
     """Metrics of ``generator`` against ``dataset``.
 
-    ``generator`` maps z (B, 128) to images (B, C, R, R) in [−1, 1]; it may also be real images
+    ``generator`` maps z (B, 128) [, y (B,) uniform random labels when conditional] to images
+    (B, C, R, R) in [−1, 1]; it may also be real images
     (``ImageData``, of which the first ``n_samples`` are used: the "real data" rows of Table 2).
     IS over all ``n_samples`` images in ``is_splits`` chunks; FID, KID and precision /
     recall of the first ``fid_samples`` against the first ``n_real`` images of ``real_split`` (all
@@ -123,17 +155,12 @@ def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto",
     Returns a flat dict of metrics (suffixed with the extractor) and the protocol; writes it as
     JSON to ``out`` when given.
     """
-    info = dataset_info(dataset)
-    if real_split not in info.splits:
-        raise ValueError(f"unknown split {real_split!r} for {dataset}; valid: {', '.join(info.splits)}")
     if fid_samples > n_samples:
         raise ValueError(f"fid_samples ({fid_samples}) cannot exceed n_samples ({n_samples})")
     start = time.perf_counter()
-    name = resolve_extractor(extractor, dataset, inception_weights, verbose)
-    device = next(generator.parameters()).device if isinstance(generator, torch.nn.Module) else torch.device("cpu")
-    net = _load_extractor(name, inception_weights, download_weights).to(device)
+    name, net = _setup(generator, dataset, extractor, real_split, inception_weights, download_weights, verbose)
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    real = _real_features(dataset, real_split, name, net, n_real, data_dir, cache_dir, batch_size)
+    real = _real_features(load_dataset(dataset, real_split, data_dir), name, net, n_real, cache_dir, batch_size)
     if isinstance(generator, ImageData):
         if len(generator) < n_samples:
             raise ValueError(f"{generator.name} has {len(generator)} images, fewer than n_samples={n_samples}")
@@ -156,16 +183,64 @@ def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto",
     protocol["comparable_to_paper"] = bool(name == "inception" and dataset in ("cifar10", "stl10") and all(
         protocol[k] == v for k, v in PAPER_PROTOCOL.items()))
     result.update(protocol, seconds=round(time.perf_counter() - start, 3))
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(json.dumps(result, indent=2))
-    return result
+    return _write(result, out)
 
 
-def training_metrics(source, dataset: str, extractor: str, n_samples: int, seed: int, data_dir=None) -> dict:
+def intra_class_fid(generator, dataset: str = "fashion_mnist", extractor: str = "auto", n_per_class: int = 5_000,
+                    seed: int = 0, *, real_split: str = "train", n_real_per_class: int | None = None,
+                    batch_size: int = 500, data_dir=None, cache_dir=None, inception_weights=None,
+                    download_weights: bool = False, out: str | Path | None = None, verbose: bool = True) -> dict:
+    """Intra-FID of a conditional ``generator`` (``n_classes > 0``): mean over classes c of the FID
+    between ``n_per_class`` samples G(z, c) and the real images of class c (SPEC §7).
+
+    The real images of class c are those labelled c in ``real_split``, by default the *training*
+    split, as the projection paper (per-class training statistics); the first ``n_real_per_class``
+    of them when given. z ~ N(0, I) from ``seed``, one stream for all classes (class 0's samples
+    first). Returns ``intraFID_<extractor>`` (the mean), ``intraFID_<extractor>_per_class`` (a list
+    of n_classes FIDs) and the protocol (``n_real``: real images used per class); writes it as JSON
+    to ``out`` when given.
+    """
+    n_classes = getattr(generator, "n_classes", 0) if isinstance(generator, torch.nn.Module) else 0
+    if not n_classes:
+        raise ValueError("intra-FID needs a conditional generator (n_classes > 0)")
+    if n_classes != dataset_info(dataset).n_classes:
+        raise ValueError(f"the generator has {n_classes} classes; {dataset} has {dataset_info(dataset).n_classes}")
+    if n_per_class < 2:
+        raise ValueError(f"n_per_class must be at least 2 for a covariance, got {n_per_class}")
+    start = time.perf_counter()
+    name, net = _setup(generator, dataset, extractor, real_split, inception_weights, download_weights, verbose)
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    data = load_dataset(dataset, real_split, data_dir)
+    real_all = _real_features(data, name, net, None, cache_dir, batch_size)
+    rows = [(data.labels == c).nonzero().squeeze(1)[:n_real_per_class] for c in range(n_classes)]
+    short = {c: len(r) for c, r in enumerate(rows) if len(r) < max(2, n_real_per_class or 0)}
+    if short:
+        raise ValueError(f"{dataset} split {real_split!r} has too few images of classes {short} (class: count) "
+                         f"for n_real_per_class={n_real_per_class} (FID needs at least 2 per class)")
+    labels = torch.arange(n_classes).repeat_interleave(n_per_class)
+    _, feats = extract(net, _generated(generator, len(labels), seed, batch_size, labels), len(labels), "generator")
+    mean, per_class = scores.intra_fid(feats.split(n_per_class), [real_all[r] for r in rows])
+    protocol = {"source": "generator", "dataset": dataset, "extractor": name, "extractor_label": EXTRACTOR_LABELS[name],
+                "n_classes": n_classes, "n_per_class": n_per_class, "real_split": real_split,
+                "n_real_per_class": n_real_per_class, "n_real": [len(r) for r in rows], "seed": seed}
+    protocol["comparable_to_paper"] = bool(name == "inception" and all(
+        protocol[k] == v for k, v in INTRA_FID_PROTOCOL.items()))
+    result = {f"intraFID_{name}": mean, f"intraFID_{name}_per_class": per_class, **protocol,
+              "seconds": round(time.perf_counter() - start, 3)}
+    return _write(result, out)
+
+
+def training_metrics(source, dataset: str, extractor: str, n_samples: int, seed: int, data_dir=None,
+                     intra_fid: bool = False) -> dict:
     """The protocol of the IS/FID logged during training (and of the "real data" row beside it): IS over
-    ``n_samples`` in up to 10 splits, FID of the same samples against the whole test split.
-    Returns only the ``IS_*`` / ``FID_*`` entries."""
+    ``n_samples`` in up to 10 splits, FID of the same samples against the whole test split; with
+    ``intra_fid`` (a conditional generator), ``intraFID_*`` of ``n_samples // n_classes`` samples per class
+    against the training split. Returns only the ``IS_*`` / ``FID_*`` (/ ``intraFID_*``) entries."""
     m = evaluate(source, dataset, extractor, n_samples, seed=seed, is_splits=min(10, n_samples),
                  fid_samples=n_samples, n_real=None, kid=False, prc=False, data_dir=data_dir, verbose=False)
-    return {k: v for k, v in m.items() if k.startswith(("IS_", "FID_"))}
+    result = {k: v for k, v in m.items() if k.startswith(("IS_", "FID_"))}
+    if intra_fid:
+        n_per_class = n_samples // max(getattr(source, "n_classes", 0), 1)  # no classes: intra_class_fid raises
+        intra = intra_class_fid(source, dataset, m["extractor"], n_per_class, seed, data_dir=data_dir, verbose=False)
+        result[f"intraFID_{intra['extractor']}"] = intra[f"intraFID_{intra['extractor']}"]
+    return result

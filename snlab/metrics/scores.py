@@ -1,4 +1,4 @@
-"""Score formulas on features: IS, FID, KID, precision/recall, delegated to torch-fidelity's own code.
+"""Score formulas on features: IS, FID, intra-FID, KID, precision/recall, delegated to torch-fidelity's code.
 
 torch-fidelity reproduces the TensorFlow reference implementations; we call its feature-to-metric
 functions so that the Inception path and the offline classifier path share one implementation.
@@ -43,6 +43,25 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     """
     stat = lambda mu, s: {"mu": np.asarray(mu, np.float64), "sigma": np.asarray(s, np.float64)}  # noqa: E731
     return fid_statistics_to_metric(stat(mu1, sigma1), stat(mu2, sigma2), verbose=False)["frechet_inception_distance"]
+
+
+def intra_fid(features_gen, features_real) -> tuple[float, list[float]]:
+    """Intra-FID (Miyato & Koyama 2018): (mean over classes, per-class list) of the FID between
+    Gaussians fitted to each class's generated features (N_c, F) and real features (M_c, F).
+
+    ``features_gen`` and ``features_real`` are sequences indexed by class; every class needs at
+    least 2 rows on each side (a covariance).
+    """
+    if len(features_gen) != len(features_real):
+        raise ValueError(f"{len(features_gen)} generated classes but {len(features_real)} real ones")
+    fids = []
+    for c, (gen, real) in enumerate(zip(features_gen, features_real)):
+        if min(len(gen), len(real)) < 2:
+            raise ValueError(f"class {c} has {len(gen)} generated and {len(real)} real feature rows; "
+                             "FID needs at least 2 of each")
+        g, r = gaussian_stats(torch.as_tensor(gen)), gaussian_stats(torch.as_tensor(real))
+        fids.append(frechet_distance(g["mu"], g["sigma"], r["mu"], r["sigma"]))
+    return float(np.mean(fids)), fids
 
 
 def kernel_distance(features_gen: torch.Tensor, features_real: torch.Tensor, subsets: int = 100,

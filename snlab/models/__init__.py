@@ -12,15 +12,17 @@ ARCHS = ("standard", "resnet", "mlp")
 
 
 def build_models(arch: str = "standard", method: str = "sn", resolution: int = 32, channels: int = 3,
-                 width: float = 1.0, n_classes: int = 0, *, final_width: float = 1.0, lrelu_slope: float = 0.1,
-                 n_power_iterations: int = 1, clip_value: float = 0.01, z_dim: int = 128) -> tuple[nn.Module, nn.Module]:
+                 width: float = 1.0, n_classes: int = 0, *, head: str = "projection", final_width: float = 1.0,
+                 lrelu_slope: float = 0.1, n_power_iterations: int = 1, clip_value: float = 0.01,
+                 z_dim: int = 128) -> tuple[nn.Module, nn.Module]:
     """(G, D) for ``arch`` with ``method`` applied to every conv/linear layer of D.
 
     G maps z (B, z_dim) to images (B, channels, resolution, resolution) in [−1, 1] (or points
     (B, 2) for ``arch="mlp"``, where resolution, channels and width are ignored); D maps them to
     scores (B,). ``width`` multiplies every channel count; ``final_width`` D's last conv (Fig 4,
     standard CNN only). ``n_classes > 0`` (ResNet only) makes them conditional: ``G(z, y)`` with
-    conditional BN and ``D(x, y)`` with a projection head whose class embedding SN also normalizes.
+    conditional BN and ``D(x, y)`` with a ``head`` "projection" or "concat" (Table 6c), whose class
+    embedding SN and SN-γ also normalize (SNEmbedID; the other methods leave it as it is).
     """
     spec = get_method(method)
     if arch not in ARCHS:
@@ -34,7 +36,7 @@ def build_models(arch: str = "standard", method: str = "sn", resolution: int = 3
         if final_width != 1.0:
             raise ValueError("final_width (Fig 4) applies to the standard CNN only")
         G = resnet.Generator(resolution, channels, width, n_classes, z_dim)
-        D = resnet.Discriminator(resolution, channels, width, n_classes)
+        D = resnet.Discriminator(resolution, channels, width, n_classes, head)
     elif arch == "mlp":
         if spec.features:
             raise ValueError(f"method {method!r} normalizes conv feature maps; arch 'mlp' has none")
@@ -48,7 +50,7 @@ def build_models(arch: str = "standard", method: str = "sn", resolution: int = 3
         normalizers.clip_(D, clip_value)
     if spec.weight:
         normalizers.normalize_(D, spec.weight, n_power_iterations)
-        if n_classes and spec.weight.startswith("sn"):  # the projection's class embedding (SNEmbedID)
+        if n_classes and spec.weight.startswith("sn"):  # the class embedding (SNEmbedID)
             from torch.nn.utils import parametrize
             cls = normalizers.PARAMETRIZATIONS[spec.weight]
             parametrize.register_parametrization(D.embed, "weight", cls(D.embed.weight, 0, n_power_iterations))
@@ -56,11 +58,13 @@ def build_models(arch: str = "standard", method: str = "sn", resolution: int = 3
 
 
 @torch.no_grad()
-def generate(generator: nn.Module, z: torch.Tensor) -> torch.Tensor:
-    """G(z) in eval mode (BN running statistics, as Chainer's sampling), on CPU; G's mode is restored."""
+def generate(generator: nn.Module, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    """G(z), or G(z, y) for a conditional G with class labels y int64 (B,), in eval mode (BN running
+    statistics, as Chainer's sampling), on CPU; G's mode is restored."""
     was_training = generator.training
     generator.eval()
     try:
-        return generator(z.to(next(generator.parameters()).device)).cpu()
+        device = next(generator.parameters()).device
+        return (generator(z.to(device)) if y is None else generator(z.to(device), y.to(device))).cpu()
     finally:
         generator.train(was_training)
