@@ -6,12 +6,15 @@ import dataclasses
 import sys
 
 from snlab import bench, data
+from snlab.settings import CONFIGS
 from snlab.train import TrainConfig, train
 
 
 def _train_parser(sub) -> None:
     p = sub.add_parser("train", help="train one GAN run into a run directory")
     p.add_argument("--out", dest="out_dir", help="run directory (default: runs/<config hash>)")
+    p.add_argument("--config", default=None, help="start from a named paper configuration: "
+                   + ", ".join(CONFIGS) + " (other options override its fields)")
     for f in dataclasses.fields(TrainConfig):
         if f.name in ("out_dir", "resume", "progress", "download"):
             continue
@@ -99,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     command = args.pop("command")
     try:
         if command == "train":
-            result = train(TrainConfig(**args))
+            name = args.pop("config")
+            result = train(TrainConfig.named(name, **args) if name else TrainConfig(**args))
             print(f"{result.status}: {result.run_dir} ({len(result.history)} history rows)")
         elif command == "train-classifier":
             from snlab.metrics import classifier

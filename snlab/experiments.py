@@ -5,7 +5,7 @@ makes the run store hand every notebook the same runs. Run lengths per preset ar
 """
 from __future__ import annotations
 
-from snlab.settings import SETTINGS, get_preset
+from snlab.settings import TABLE1, get_preset
 from snlab.sweep import grid
 from snlab.train import TrainConfig
 
@@ -38,7 +38,7 @@ def _base(preset: str, dataset: str, iterations: int | None, table: dict, **fiel
 
 
 def settings_grid(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0,), iterations: int | None = None,
-                  methods=SETTINGS_METHODS, settings=tuple(SETTINGS), **fields) -> list[TrainConfig]:
+                  methods=SETTINGS_METHODS, settings=TABLE1, **fields) -> list[TrainConfig]:
     """Figs 1–3, 6, Table 2: every method × setting × seed, IS/FID at the last step."""
     return grid(_base(preset, dataset, iterations, SWEEP_ITERATIONS, **fields),
                 method=methods, setting=settings, seed=seeds)

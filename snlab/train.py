@@ -22,7 +22,7 @@ from snlab.files import atomic_save, atomic_write_text
 from snlab.losses import get_loss, gradient_penalty
 from snlab.methods import get_method
 from snlab.models import ARCHS, build_models, generate
-from snlab.settings import get_preset, get_setting
+from snlab.settings import get_config, get_preset, get_setting
 from snlab.spectral import OperatorNorms, layer_label, spectral_norms
 
 #: Fields a preset fills when the config leaves them None (``snlab.settings.PRESETS``).
@@ -48,8 +48,13 @@ class TrainConfig:
     gradient_penalty: bool | None = None
     preset: str = "cpu"
     arch: str = "standard"
+    #: "" (unconditional), or a class-conditional ResNet with D's head "projection" or "concat" (Table 6c):
+    #: G(z, y) with y uniform over classes, D(x, y) on labeled real batches.
+    conditional: str = ""
     iterations: int | None = None
     batch_size: int | None = None
+    #: Samples per G update (None: ``batch_size``); the official ResNet configs use 128 against D's 64.
+    g_batch_size: int | None = None
     width: float | None = None
     final_width: float = 1.0
     #: Overrides of the setting's Adam α, β1, β2 and n_dis (None: the setting's; Fig 11 varies n_dis).
@@ -58,6 +63,8 @@ class TrainConfig:
     beta2: float | None = None
     n_dis: int | None = None
     lr_decay: bool | None = None
+    #: G update from which ``lr_decay`` decays linearly to 0 at ``iterations`` (ImageNet: 400k of 450k).
+    lr_decay_start: int = 0
     seed: int = 0
     out_dir: str | None = None
     device: str = "auto"
@@ -113,6 +120,11 @@ class TrainConfig:
         for name in ("iterations", "batch_size", "log_every", "checkpoint_every", "n_dis"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        self._check_conditional()
+        if self.g_batch_size is not None and self.g_batch_size < 1:
+            raise ValueError(f"g_batch_size must be >= 1 (or None: batch_size), got {self.g_batch_size}")
+        if not 0 <= self.lr_decay_start < self.iterations:
+            raise ValueError(f"lr_decay_start must be in [0, iterations={self.iterations}), got {self.lr_decay_start}")
         if self.checkpoint_every % self.log_every:
             raise ValueError(f"checkpoint_every ({self.checkpoint_every}) must be a multiple of log_every "
                              f"({self.log_every}), so a resumed run logs the same rows")
@@ -140,13 +152,37 @@ class TrainConfig:
         if not point_data and self.arch == "mlp":
             raise ValueError(f"arch 'mlp' is for the 2-D point datasets (ring8, grid25), not {self.dataset!r}")
 
+    @classmethod
+    def named(cls, name: str, **overrides) -> TrainConfig:
+        """One of the paper's named configurations (``snlab.settings.CONFIGS``), ``overrides`` applied."""
+        return cls(**{**get_config(name), **overrides})
+
+    def _check_conditional(self) -> None:
+        from snlab.models.resnet import HEADS
+        if not self.conditional:
+            return
+        if self.conditional not in HEADS:
+            raise ValueError(f"unknown conditional head {self.conditional!r}; valid: '' (unconditional), "
+                             f"{', '.join(HEADS)}")
+        info = dataset_info(self.dataset)
+        if self.arch != "resnet":
+            raise ValueError(f"conditional runs need arch='resnet' (conditional BN, projection/concat D), "
+                             f"not {self.arch!r}")
+        if not info.n_classes or info.splits[0] == "unlabeled":
+            raise ValueError(f"dataset {self.dataset!r} trains on unlabeled data: it cannot be conditional")
+        if self.gradient_penalty:
+            raise ValueError("a gradient penalty with a conditional D is not defined by the paper (it would need "
+                             "labels for the interpolates); use an unconditional run or a method without GP")
+        if self.log_heldout_loss:
+            raise ValueError("log_heldout_loss is for unconditional runs (Fig 15)")
+
     #: Fields that say where a run goes, how it is shown or measured, or how long it runs: they may
     #: change when a run is resumed, and do not enter its identity.
     NOT_IDENTITY = ("out_dir", "resume", "progress", "device", "data_dir", "download", "iterations", "checkpoint_every",
                     "sample_every", "eval_every", "eval_samples", "eval_extractor")
-    #: Logging that adds history columns a run without it lacks: part of the identity when on (off, it is
-    #: left out, so turning such an option into a field never changes existing run keys).
-    IDENTITY_WHEN_ON = ("log_heldout_loss", "log_operator_norms")
+    #: Fields added after runs were stored (logging options, conditioning, the ResNet configs' extras):
+    #: part of the identity when set, left out when off (falsy), so existing run keys never change.
+    IDENTITY_WHEN_ON = ("log_heldout_loss", "log_operator_norms", "conditional", "g_batch_size", "lr_decay_start")
 
     def run_fields(self) -> dict:
         """The fields that determine the run's result: its identity for resuming and for run-directory keys.
@@ -181,9 +217,10 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _save_samples(G, z: torch.Tensor, path: Path) -> None:
-    """Fixed-z samples in eval mode: an image grid, or a scatter plot for 2-D points."""
-    x = generate(G, z)
+def _save_samples(G, z: torch.Tensor, path: Path, y: torch.Tensor | None = None) -> None:
+    """Fixed-z samples in eval mode: an image grid (8 per row; conditional: one class per row), or a
+    scatter plot for 2-D points."""
+    x = generate(G, z, y)
     path.parent.mkdir(parents=True, exist_ok=True)
     if x.dim() == 4:
         from torchvision.utils import save_image
@@ -198,6 +235,7 @@ def _build(cfg: TrainConfig):
     info = dataset_info(cfg.dataset)
     torch.manual_seed(cfg.seed)
     return build_models(cfg.arch, cfg.method, info.resolution, info.channels, cfg.width,
+                        info.n_classes if cfg.conditional else 0, head=cfg.conditional or "projection",
                         final_width=cfg.final_width, lrelu_slope=cfg.lrelu_slope,
                         n_power_iterations=cfg.n_power_iterations, clip_value=cfg.clip_value)
 
@@ -228,7 +266,8 @@ class Trainer:
 
     Update order (as both official repositories, SPEC §4): each iteration does one G step on fresh
     z, then ``n_dis`` D steps, each on a fresh real batch and fresh (detached) fakes. z ~ N(0, I).
-    Real batches, z and the penalty's ε all come from one seeded ``torch.Generator`` (CPU), which
+    Conditional runs draw real batches with their labels and each fake's class uniformly, after its z.
+    Real batches, z, fake labels and the penalty's ε all come from one seeded ``torch.Generator`` (CPU), which
     the checkpoint saves with everything else, so a resumed run is bitwise the uninterrupted one on CPU.
     """
 
@@ -247,7 +286,11 @@ class Trainer:
         self.opt_g = torch.optim.Adam(self.G.parameters(), cfg.lr, betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), cfg.lr, betas)
         self.rng = torch.Generator().manual_seed(cfg.seed)
-        self.fixed_z = torch.randn(64, G.z_dim, generator=torch.Generator().manual_seed(cfg.seed + 10_000))
+        self.n_classes = dataset_info(cfg.dataset).n_classes if cfg.conditional else 0
+        # Sample grids: 64 fixed z; conditional runs show 8 per class for the first 10 classes, a class per row.
+        self.fixed_y = torch.arange(min(self.n_classes, 10)).repeat_interleave(8) if self.n_classes else None
+        self.fixed_z = torch.randn(64 if self.fixed_y is None else len(self.fixed_y), G.z_dim,
+                                   generator=torch.Generator().manual_seed(cfg.seed + 10_000))
         self.step, self.seconds, self.rows = 0, 0.0, []
         info = dataset_info(cfg.dataset)
         # Warm-started between log steps; a resumed run restarts the estimate (weights are unaffected).
@@ -260,22 +303,33 @@ class Trainer:
                              "z": torch.randn(512, G.z_dim, generator=fixed).to(self.device)}
 
     # -- one iteration -------------------------------------------------------------------------
-    def _z(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.G.z_dim, generator=self.rng).to(self.device)
+    def _fakes(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(z (n, z_dim), y (n,) uniform classes, or None when unconditional), on the device."""
+        z = torch.randn(n, self.G.z_dim, generator=self.rng).to(self.device)
+        y = torch.randint(self.n_classes, (n,), generator=self.rng).to(self.device) if self.n_classes else None
+        return z, y
 
     def _set_lr(self) -> None:
-        if self.cfg.lr_decay:
-            lr = self.cfg.lr * (1 - self.step / self.cfg.iterations)
+        cfg = self.cfg
+        if cfg.lr_decay and self.step >= cfg.lr_decay_start:
+            lr = cfg.lr * (cfg.iterations - self.step) / (cfg.iterations - cfg.lr_decay_start)
             for opt in (self.opt_g, self.opt_d):
                 for group in opt.param_groups:
                     group["lr"] = lr
 
     def d_step(self) -> torch.Tensor:
         cfg, D = self.cfg, self.D
-        real = self.data.sample(cfg.batch_size, self.rng, self.device)
-        with torch.no_grad():
-            fake = self.G(self._z(cfg.batch_size))
-        loss = self.loss.d(D(real), D(fake))
+        if self.n_classes:
+            real, y_real = self.data.sample_labeled(cfg.batch_size, self.rng, self.device)
+            z, y = self._fakes(cfg.batch_size)
+            with torch.no_grad():
+                fake = self.G(z, y)
+            loss = self.loss.d(D(real, y_real), D(fake, y))
+        else:
+            real = self.data.sample(cfg.batch_size, self.rng, self.device)
+            with torch.no_grad():
+                fake = self.G(self._fakes(cfg.batch_size)[0])
+            loss = self.loss.d(D(real), D(fake))
         if cfg.gradient_penalty:
             loss = loss + cfg.gp_lambda * gradient_penalty(D, real, fake, self.rng)
         if self.method.orthonormal:
@@ -289,7 +343,8 @@ class Trainer:
 
     def g_step(self) -> torch.Tensor:
         self.D.requires_grad_(False)  # no D gradients are needed for G's update
-        loss = self.loss.g(self.D(self.G(self._z(self.cfg.batch_size))))
+        z, y = self._fakes(self.cfg.g_batch_size or self.cfg.batch_size)
+        loss = self.loss.g(self.D(self.G(z)) if y is None else self.D(self.G(z, y), y))
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
@@ -344,7 +399,7 @@ class Trainer:
                     status = "diverged"
                     break
             if cfg.sample_every and (self.step % cfg.sample_every == 0 or last):
-                _save_samples(self.G, self.fixed_z, run_dir / "samples" / f"step_{self.step:07d}.png")
+                _save_samples(self.G, self.fixed_z, run_dir / "samples" / f"step_{self.step:07d}.png", self.fixed_y)
             if self.step % cfg.checkpoint_every == 0 or last:
                 self._checkpoint(run_dir)
         bar.close()
@@ -383,7 +438,8 @@ class Trainer:
         draws only from ``self.rng``, so evaluating does not change the run."""
         from snlab.metrics.evaluation import training_metrics
         cfg = self.cfg
-        return training_metrics(self.G, cfg.dataset, cfg.eval_extractor, cfg.eval_samples, cfg.seed, cfg.data_dir)
+        return training_metrics(self.G, cfg.dataset, cfg.eval_extractor, cfg.eval_samples, cfg.seed, cfg.data_dir,
+                                intra_fid=bool(self.n_classes))
 
     def _write_history(self, run_dir: Path) -> None:
         atomic_write_text(pd.DataFrame(self.rows).to_csv(index=False), run_dir / "history.csv")
