@@ -1,0 +1,107 @@
+"""Conditional training (#5): labels reach G and D, runs finish and resume exactly, the paper's named
+ResNet configurations, and the refusals."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import snlab
+from snlab.data import load_dataset, to_uint8
+from snlab.train import Trainer
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _cfg(data_dir, out, **kw):
+    fields = dict(preset="smoke", arch="resnet", setting="resnet", loss="hinge", conditional="projection",
+                  data_dir=str(data_dir), out_dir=str(out), progress=False, device="cpu")
+    return snlab.TrainConfig(**{**fields, **kw})
+
+
+@pytest.mark.parametrize("head", ["projection", "concat"])
+def test_conditional_smoke_run_logs_intra_fid_and_a_class_per_row(head, fmnist_eval_dir, tmp_path):
+    r = snlab.train(_cfg(fmnist_eval_dir, tmp_path, conditional=head, eval_every=4, eval_samples=40,
+                         sample_every=4, eval_extractor="fmnist"))
+    last = r.history.iloc[-1]
+    assert r.status == "complete" and r.discriminator.head == head and r.generator.n_classes == 10
+    assert {"IS_fmnist", "FID_fmnist", "intraFID_fmnist"} <= set(r.history.columns)
+    assert torch.isfinite(torch.tensor([last["IS_fmnist"], last["FID_fmnist"], last["intraFID_fmnist"]])).all()
+    from PIL import Image
+    with Image.open(tmp_path / "samples" / "step_0000004.png") as grid:  # 8 columns × 10 class rows of 32 px + 2 px padding
+        assert grid.size == (8 * 34 + 2, 10 * 34 + 2)
+
+
+def test_d_sees_each_real_image_with_its_own_label_and_g_the_fakes_labels(fmnist_dir, tmp_path):
+    trainer = Trainer(_cfg(fmnist_dir, tmp_path, g_batch_size=12))
+    calls = []
+    d_forward, g_forward = trainer.D.forward, trainer.G.forward
+    trainer.D.forward = lambda x, y: calls.append(("D", x.detach(), y)) or d_forward(x, y)
+    trainer.G.forward = lambda z, y: calls.append(("G", z, y)) or g_forward(z, y)
+    trainer.d_step()
+    (_, _, y_gen), (_, real, y_real), (_, _, y_fake) = calls
+    assert len(real) == 8 and torch.equal(y_gen, y_fake)  # D judges each fake under the label G drew it for
+    data = load_dataset("fashion_mnist", data_dir=fmnist_dir)
+    for x, y in zip(to_uint8(real), y_real):
+        matches = (data.images == x).flatten(1).all(1)
+        assert matches.any() and y in data.labels[matches]
+    calls.clear()
+    trainer.g_step()
+    (_, z, y_g), (_, _, y_d) = calls
+    assert len(z) == 12 and torch.equal(y_g, y_d)  # g_batch_size: G's step has its own batch size
+
+
+def test_conditional_resume_is_bitwise_identical(fmnist_dir, tmp_path):
+    full = snlab.train(_cfg(fmnist_dir, tmp_path / "full", iterations=6, conditional="concat"))
+    snlab.train(_cfg(fmnist_dir, tmp_path / "split", iterations=3, conditional="concat"))
+    resumed = snlab.train(_cfg(fmnist_dir, tmp_path / "split", iterations=6, conditional="concat", resume=True))
+    for a, b in ((full.generator, resumed.generator), (full.discriminator, resumed.discriminator)):
+        sa, sb = a.state_dict(), b.state_dict()
+        assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_lr_decays_linearly_to_zero_from_lr_decay_start(fmnist_dir, tmp_path):
+    r = snlab.train(_cfg(fmnist_dir, tmp_path, iterations=8, lr_decay=True, lr_decay_start=4, conditional=""))
+    lr = snlab.SETTINGS["resnet"].lr
+    # The lr logged at step s is the one its update used: α until step 4, then α·(8 − (s−1))/(8 − 4).
+    assert r.history["lr"].tolist() == pytest.approx([lr] * 5 + [lr * 3 / 4, lr * 2 / 4, lr * 1 / 4])
+
+
+def test_named_configs_follow_spec_section_4():
+    c = snlab.TrainConfig.named("resnet_cifar10")
+    assert (c.arch, c.dataset, c.loss, c.iterations, c.lr_decay, c.lr_decay_start) == ("resnet", "cifar10", "hinge",
+                                                                                      50_000, True, 0)
+    assert (c.lr, c.beta1, c.beta2, c.n_dis, c.batch_size, c.g_batch_size, c.width) == (2e-4, 0.0, 0.9, 5, 64, 128, 1.0)
+    i = snlab.TrainConfig.named("imagenet_projection", seed=3)
+    assert (i.dataset, i.conditional, i.iterations, i.lr_decay_start, i.seed) == ("imagenet", "projection", 450_000,
+                                                                                  400_000, 3)
+    assert snlab.TrainConfig.named("imagenet_concat").conditional == "concat"
+    assert snlab.TrainConfig.named("imagenet_unconditional").conditional == ""
+    with pytest.raises(ValueError, match="valid: resnet_cifar10, resnet_stl10, imagenet_projection"):
+        snlab.TrainConfig.named("resnet_cifar100")
+
+
+@pytest.mark.parametrize("fields,match", [
+    (dict(conditional="film"), "valid: '' \\(unconditional\\), projection, concat"),
+    (dict(arch="standard"), "conditional runs need arch='resnet'"),
+    (dict(dataset="stl10"), "trains on unlabeled data"),
+    (dict(method="wgan-gp", loss=None), "gradient penalty with a conditional D"),
+    (dict(log_heldout_loss=True), "unconditional runs"),
+    (dict(lr_decay_start=4), r"lr_decay_start must be in \[0, iterations=4\)"),
+    (dict(g_batch_size=0), "g_batch_size must be >= 1"),
+])
+def test_conditional_refusals(fields, match, tmp_path):
+    with pytest.raises(ValueError, match=match):
+        _cfg(tmp_path, tmp_path, **fields)
+
+
+def test_imagenet_run_without_data_says_where_to_put_it(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "snlab", "train", "--config", "imagenet_projection", "--data-dir",
+                          str(tmp_path), "--out", str(tmp_path / "run"), "--no-progress"], cwd=REPO,
+                         capture_output=True, text=True, env=os.environ | {"PYTHONWARNINGS": "ignore"})
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert str(tmp_path / "imagenet" / "train") in out.stderr and "image-net.org" in out.stderr
