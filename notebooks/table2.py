@@ -20,8 +20,9 @@
 # FID of training against test images, same sample count). The paper's columns come from
 # `snlab.paper` (camera-ready Table 2: CIFAR-10 and STL-10, Inception features, 100k G updates,
 # IS over 50k samples, FID 5k vs 10k). **Ours are not comparable in value**: another dataset, other
-# features, far fewer updates; compare the ranking. Rows we do not run here (ResNet: issue #5;
-# "2x updates") keep empty cells.
+# features, far fewer updates; compare the ranking. The ResNet rows are the unconditional ResNet with
+# the hinge loss and the ResNet setting (α = 2e-4, β = (0, 0.9), n_dis = 5), over `resnet_seeds` (the
+# paper's ± is across seeds; ours too, in the `sd` columns). The "2x updates" rows keep empty cells.
 
 # %% tags=["parameters"]
 preset = "cpu"
@@ -30,6 +31,7 @@ seeds = [0]
 iterations = None
 methods = ["clip", "gan-gp", "wgan-gp", "bn", "ln", "wn", "orthonormal", "sn"]
 settings = ["A", "B", "C", "D", "E", "F"]
+resnet_seeds = [0, 1, 2]  # [] leaves the ResNet rows empty
 store = "../runs"
 workers = None
 device = "auto"
@@ -42,11 +44,15 @@ from pathlib import Path
 from snlab import claims, data, experiments, plots, results, sweep
 from snlab.metrics.evaluation import training_metrics
 
-configs = (experiments.settings_grid(preset, dataset, seeds, iterations, methods, settings, data_dir=data_dir,
-                                     device=device)
-           + experiments.settings_grid(preset, dataset, seeds, iterations, ["sn"], settings, loss="hinge",
-                                       data_dir=data_dir, device=device))
-caption = experiments.describe(configs)
+standard = (experiments.settings_grid(preset, dataset, seeds, iterations, methods, settings, data_dir=data_dir,
+                                      device=device)
+            + experiments.settings_grid(preset, dataset, seeds, iterations, ["sn"], settings, loss="hinge",
+                                        data_dir=data_dir, device=device))
+resnet = experiments.resnet_rows(preset, dataset, resnet_seeds, iterations, data_dir=data_dir, device=device) \
+    if resnet_seeds else []
+configs = standard + resnet
+caption = experiments.describe(standard)
+resnet_caption = f"hinge, G batch {resnet[0].g_batch_size} · {experiments.describe(resnet)}" if resnet else "not run"
 
 # %%
 result = sweep.run_sweep(configs, store, workers)
@@ -58,11 +64,12 @@ table = results.table2_comparison(final, real, IS, FID)
 table.round(2)
 
 # %%
-header = (f"Table 2. Ours: {caption}; best setting by IS per method; {plots.metric_label(IS)}, "
+header = (f"Table 2. Ours: {caption}; best setting by IS per method; ResNet rows: {resnet_caption} "
+          f"(sd: across seeds); {plots.metric_label(IS)}, "
           f"{plots.metric_label(FID)}, {configs[0].eval_samples} samples against the test split. "
           "Paper: Inception features, CIFAR-10 / STL-10, 100k G updates (camera-ready numbers, SPEC §5). "
           "Values are not comparable across the two; rankings are.\n\n")
 Path(out_dir).mkdir(parents=True, exist_ok=True)
 table.to_csv(f"{out_dir}/table2.csv")
 Path(out_dir, "table2.md").write_text(header + table.round(2).fillna("").to_markdown() + "\n")
-claims.record(out_dir, runs=result.counts(), caption=caption, real=real)
+claims.record(out_dir, runs=result.counts(), caption=caption, resnet_caption=resnet_caption, real=real)

@@ -65,6 +65,15 @@ IMAGENET_FETCH = (
     "https://github.com/soumith/imagenetloader.torch).")
 
 
+#: Class names in label order, for sample grids (ImageNet's are the wnids of its index file).
+CLASS_NAMES = {
+    "fashion_mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                      "Ankle boot"),
+    "cifar10": ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+    "stl10": ("airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck"),
+}
+
+
 def dataset_info(name: str) -> DatasetInfo:
     try:
         return DATASETS[name]

@@ -5,7 +5,7 @@ makes the run store hand every notebook the same runs. Run lengths per preset ar
 """
 from __future__ import annotations
 
-from snlab.settings import TABLE1, get_preset
+from snlab.settings import CONFIGS, TABLE1, get_preset
 from snlab.sweep import grid
 from snlab.train import TrainConfig
 
@@ -23,6 +23,11 @@ REPARAM_METHODS = ("wgan-gp", "frobenius", "wn", "sn-gamma")
 #: an hour on 2 cores (the A–F grid alone is 48 runs); captions state the count.
 SWEEP_ITERATIONS = {"smoke": 2, "cpu": 400, "paper": 100_000}
 NDIS_ITERATIONS = {"smoke": 2, "cpu": 200, "paper": 10_000}
+#: G updates of the conditional runs (Figs 5, 13b); paper: ImageNet's 450k. cpu: IS/FID/intra-FID
+#: curves in about 20 minutes on 2 cores (0.7 s per G update of a ResNet at n_dis = 5, width 1/8).
+CONDITIONAL_ITERATIONS = {"smoke": 2, "cpu": 1500, "paper": 450_000}
+#: Points on the conditional runs' metric curves.
+CONDITIONAL_EVALS = 6
 #: Samples for the end-of-run IS/FID (the smoke preset evaluates too, small, so tests see the columns).
 EVAL_SAMPLES = {"smoke": 64}
 
@@ -60,13 +65,51 @@ def ndis_sweep(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1,
 
 
 def reparam_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0,), iterations: int | None = None,
-                 methods=REPARAM_METHODS, setting: str = "A", **fields) -> list[TrainConfig]:
+                 methods=REPARAM_METHODS, setting: str = "A", arch: str = "standard", **fields) -> list[TrainConfig]:
     """Fig 15 / Table 7: WGAN-GP (gradient penalty, Wasserstein loss) with D reparametrized, setting A;
-    held-out critic loss logged, IS/FID four times per run."""
-    base = _base(preset, dataset, iterations, SWEEP_ITERATIONS, setting=setting, loss="wasserstein",
-                 gradient_penalty=True, log_heldout_loss=True, **fields)
-    base["eval_every"] = base["checkpoint_every"]
+    held-out critic loss logged, IS/FID four times per run. ``arch="resnet"``: Table 7's ResNet rows, as
+    Gulrajani's ResNet WGAN-GP (the ResNet setting, one batch size for G and D; at the paper preset 100k
+    G updates with linear decay)."""
+    wgan = dict(loss="wasserstein", gradient_penalty=True, log_heldout_loss=True, **fields)
+    if arch == "resnet":
+        base = {**_resnet(preset, dataset, iterations, SWEEP_ITERATIONS, "", **wgan), "g_batch_size": None}
+        if preset == "paper":
+            base.update(iterations=iterations or SWEEP_ITERATIONS["paper"], eval_every=SWEEP_ITERATIONS["paper"] // 4)
+    else:
+        base = _base(preset, dataset, iterations, SWEEP_ITERATIONS, setting=setting, **wgan)
+    if preset != "paper" or arch != "resnet":
+        base["eval_every"] = base["checkpoint_every"]
     return grid(base, method=methods, seed=seeds)
+
+
+def _resnet(preset: str, dataset: str, iterations: int | None, table: dict, conditional: str, **fields) -> dict:
+    """The ResNet runs' fields: at the paper preset the named config (``settings.CONFIGS``) for the dataset;
+    smaller presets keep its setting, hinge loss and G batch twice D's, without LR decay (short runs)."""
+    if preset == "paper":
+        named = {"imagenet": f"imagenet_{conditional or 'unconditional'}", "stl10": "resnet_stl10"}
+        base = {**CONFIGS[named.get(dataset, "resnet_cifar10")], "dataset": dataset, "conditional": conditional}
+        return {**base, **({"iterations": iterations} if iterations else {}), **fields}
+    base = _base(preset, dataset, iterations, table,
+                 **{"arch": "resnet", "setting": "resnet", "loss": "hinge", "conditional": conditional, **fields})
+    return {**base, "g_batch_size": 2 * base.get("batch_size", get_preset(preset)["batch_size"])}
+
+
+def conditional_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0,), iterations: int | None = None,
+                     methods=("sn", "orthonormal"), head: str = "projection", **fields) -> list[TrainConfig]:
+    """Figs 5 / 13b: a class-conditional ResNet GAN (``head`` "projection" or "concat"), SN vs orthonormal,
+    IS, FID and intra-FID logged ``CONDITIONAL_EVALS`` times per run (paper preset: every 10k updates)."""
+    base = _resnet(preset, dataset, iterations, CONDITIONAL_ITERATIONS, head, **fields)
+    if preset != "paper":
+        log_every = get_preset(preset)["log_every"]
+        base["eval_every"] = max(1, base["iterations"] // CONDITIONAL_EVALS // log_every) * log_every
+    return grid(base, method=methods, seed=seeds)
+
+
+def resnet_rows(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2), iterations: int | None = None,
+                methods=("orthonormal", "sn"), **fields) -> list[TrainConfig]:
+    """Table 2's ResNet rows: unconditional ResNet, hinge loss, the ResNet setting, per method and seed
+    (the paper's ± is across seeds)."""
+    return grid(_resnet(preset, dataset, iterations, SWEEP_ITERATIONS, "", **fields), method=methods, seed=seeds)
 
 
 def describe(configs: list[TrainConfig]) -> str:

@@ -80,7 +80,7 @@ def metric_label(column: str) -> str:
     return f"{metric} ({EXTRACTOR_LABELS.get(extractor, extractor)})"
 
 
-def _method_label(method: str) -> str:
+def method_label(method: str) -> str:
     from snlab.methods import METHOD_SPECS
     return METHOD_SPECS[method].label
 
@@ -91,8 +91,8 @@ def settings_bars(final: pd.DataFrame, metric: str, methods, title: str = ""):
     FID goes on a log axis, as the paper's Fig 2. A run without a value (diverged) is marked "×".
     """
     col = metric_column(final, metric)
-    d = final.assign(label=final["method"].map(_method_label))
-    order = [_method_label(m) for m in methods]
+    d = final.assign(label=final["method"].map(method_label))
+    order = [method_label(m) for m in methods]
     settings = sorted(d["setting"].unique())
     fig, ax = plt.subplots(figsize=(10, 3.6))
     sns.barplot(d, x="label", y=col, hue="setting", order=order, hue_order=settings, errorbar=None,
@@ -133,7 +133,7 @@ def seed_bands(final: pd.DataFrame, x: str, metrics=("IS", "FID"), xlabel: str =
                logx: bool = False):
     """Figs 4, 11: each metric against ``x``, a line per method: mean over seeds, band ± 1 std."""
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.4))
-    d = final.assign(method=final["method"].map(_method_label))
+    d = final.assign(method=final["method"].map(method_label))
     for ax, metric in zip(axes, metrics):
         col = metric_column(d, metric)
         sns.lineplot(d, x=x, y=col, hue="method", errorbar="sd", marker="o", ax=ax, legend=ax is axes[-1])
@@ -177,7 +177,7 @@ def image_table(images: dict, crop: int | None = None, title: str = ""):
 
 def heldout_curves(table: pd.DataFrame, title: str = ""):
     """Fig 15: D's loss on training vs held-out real data (left) and IS (right) against G updates, per method."""
-    d = table.assign(method=table["method"].map(_method_label))
+    d = table.assign(method=table["method"].map(method_label))
     long = d.melt(["step", "method"], ["critic_train", "critic_heldout"], var_name="data", value_name="critic")
     long["data"] = long["data"].map({"critic_train": "train", "critic_heldout": "held-out (test)"})
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -194,17 +194,40 @@ def heldout_curves(table: pd.DataFrame, title: str = ""):
     return fig
 
 
-def metric_curves(history: pd.DataFrame, title: str = ""):
-    """IS and FID against G updates, from the ``IS_<extractor>`` / ``FID_<extractor>`` history columns.
+def metric_curves(history: pd.DataFrame, title: str = "", metrics=("IS", "FID"), hue: str | None = None):
+    """IS, FID (and e.g. "intraFID") against G updates, from the ``<metric>_<extractor>`` columns; one line
+    per ``hue`` value (e.g. "method") when given.
 
     Axis labels name the feature extractor, e.g. "FID (Fashion-MNIST classifier features)".
     """
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    for ax, metric in zip(axes, ("IS", "FID")):
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.2), squeeze=False)
+    for i, (ax, metric) in enumerate(zip(axes[0], metrics)):
         col = metric_column(history, metric)
         rows = history.dropna(subset=[col])
-        ax.plot(rows["step"], rows[col], marker="o")
+        if hue == "method":
+            rows = rows.assign(method=rows["method"].map(method_label))
+        sns.lineplot(rows, x="step", y=col, hue=hue, marker="o", ax=ax, legend="auto" if hue and i == 0 else False)
         ax.set(xlabel="generator updates", ylabel=metric_label(col))
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def class_grids(grids: dict, class_names, title: str = ""):
+    """Class-conditional sample grids side by side: ``grids`` maps a panel title (a method) → a PNG as the
+    training loop writes it for conditional runs (8 samples per row, one class per row, 2-pixel padding);
+    rows are labelled with ``class_names``."""
+    import matplotlib.image as mpimg
+
+    fig, axes = plt.subplots(1, len(grids), figsize=(3.2 * len(grids), 4.2), squeeze=False)
+    for ax, (label, path) in zip(axes[0], grids.items()):
+        img = mpimg.imread(path)
+        tile = (img.shape[1] - 2) // 8
+        n_rows = (img.shape[0] - 2) // tile
+        ax.imshow(img, cmap="gray")
+        ax.set_xticks([])
+        ax.set_yticks([2 + tile * (r + 0.5) for r in range(n_rows)], list(class_names)[:n_rows], fontsize=7)
+        ax.set_title(label, fontsize=9)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig

@@ -84,9 +84,21 @@ def test_c5_and_c7():
     assert claims.c7_overfit(table, "1")["verdict"] == "not reproduced"
 
 
+def test_c8_needs_both_a_higher_is_and_a_lower_intra_fid():
+    def table(sn_is, sn_intra):
+        rows = [("sn", "r1", 1, 1.0, 300.0), ("sn", "r1", 2, sn_is, sn_intra), ("orthonormal", "r2", 1, 1.0, 300.0),
+                ("orthonormal", "r2", 2, 3.0, 100.0)]
+        return pd.DataFrame(rows, columns=["method", "run", "step", "IS_x", "intraFID_x"])
+    assert claims.c8_conditional(table(3.5, 90.0), "IS_x", "intraFID_x", "1")["verdict"] == "reproduced"
+    assert claims.c8_conditional(table(3.5, 110.0), "IS_x", "intraFID_x", "1")["verdict"] == "not reproduced"
+    assert claims.c8_conditional(table(2.5, 90.0), "IS_x", "intraFID_x", "1")["verdict"] == "not reproduced"
+    only_sn = table(3.5, 90.0).query("method == 'sn'")
+    assert claims.c8_conditional(only_sn, "IS_x", "intraFID_x", "1")["verdict"] == "not measured"
+
+
 def test_claims_markdown_lists_every_claim(tmp_path):
     claims.record(tmp_path / "fig09", [claims.c1_sigma(_history([1.0, 1.01]), "1")], caption="x")
     text = claims.write_markdown(tmp_path).read_text()
     for cid in claims.CLAIMS:
         assert f"**{cid}**" in text
-    assert "**reproduced**" in text and text.count("not measured") == 6 and "`fig09`" in text
+    assert "**reproduced**" in text and text.count("not measured") == 7 and "`fig09`" in text

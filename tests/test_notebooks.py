@@ -94,10 +94,11 @@ def test_sweep_notebooks_share_one_run_store_and_write_their_figures(tmp_path, f
     jobs = [("fig01_fig02_settings", dict(grid, workers=2), ["fig01_inception_score.png", "fig02_fid.png", "results.csv"]),
             ("fig03_singular_values", grid, ["fig03.png"]),
             ("fig06_samples", grid, ["fig06.png"]),
-            ("table2", dict(grid, workers=0), ["table2.md", "table2.csv"]),
+            ("table2", dict(grid, workers=0, resnet_seeds=[0, 1]), ["table2.md", "table2.csv"]),
             ("fig04_final_width", dict(widths=[0.5, 8], seeds=[0, 1], workers=2), ["fig04.png"]),
             ("fig11_ndis", dict(n_dis=[1, 2], seeds=[0, 1], workers=2), ["fig11.png"]),
-            ("fig15_table7_reparam", dict(workers=2), ["fig15.png", "table7.md"])]
+            ("fig15_table7_reparam", dict(workers=2, resnet=True), ["fig15.png", "fig15_resnet.png", "table7.md"]),
+            ("fig05_fig13_conditional", dict(workers=2), ["fig05_fig13.png", "samples.png"])]
     for name, params, files in jobs:
         out = tmp_path / name
         _run(f"{name}.ipynb", tmp_path, **common, **params, out_dir=str(out))
@@ -109,13 +110,21 @@ def test_sweep_notebooks_share_one_run_store_and_write_their_figures(tmp_path, f
             assert [c["id"] for c in metrics["claims"]] == ["C2"]
         if name in ("fig03_singular_values", "fig06_samples"):  # the grid's runs, not trained again
             assert metrics["runs"] == {"reused": 6, "resumed": 0, "trained": 0}
-        if name == "table2":  # plus SN with the hinge loss at both settings
-            assert metrics["runs"] == {"reused": 6, "resumed": 0, "trained": 2}
+        if name == "table2":  # plus SN with the hinge loss at both settings, and the ResNet rows' 2 methods × 2 seeds
+            assert metrics["runs"] == {"reused": 6, "resumed": 0, "trained": 2 + 4}
+        if name == "fig05_fig13_conditional":
+            assert [c["id"] for c in metrics["claims"]] == ["C8"] and metrics["claims"][0]["verdict"] != "not measured"
     table = (tmp_path / "table2" / "table2.md").read_text()
     assert "| SN-GANs " in table and "7.42" in table and "Fashion-MNIST classifier" in table
     ours = pd.read_csv(tmp_path / "table2" / "table2.csv", index_col="row")
     assert np.isfinite(ours.loc[["SN-GANs", "Weight Norm.", "Real data"], "our IS_fmnist"]).all()
     assert ours.loc["SN-GANs", "our setting"] in ("A", "D")
+    assert np.isfinite(ours.loc["SN-GANs, hinge", ["our IS_fmnist", "our IS_fmnist sd"]]).all()
+    assert ours.loc["SN-GANs, hinge", "our seeds"] == 2 and ours.loc["SN-GANs, hinge", "our setting"] == "resnet"
+    table7 = pd.read_csv(tmp_path / "fig15_table7_reparam" / "table7.csv", index_col=0)
+    assert np.isfinite(table7.loc[["CNN baseline", "ResNet baseline", "ResNet + SN"], "IS_fmnist"]).all()
+    curves = pd.read_csv(tmp_path / "fig05_fig13_conditional" / "final.csv", index_col="method")
+    assert np.isfinite(curves.loc[["sn", "orthonormal"], "intraFID_fmnist"]).all()
     _run("10_compare_normalizers.ipynb", tmp_path, preset="smoke", store=str(tmp_path / "runs"), interactive=False,
          methods=["wn", "sn"], setting="D", out_dir=str(tmp_path / "compare"))
     assert (tmp_path / "compare" / "compare_D_conv6.png").stat().st_size > 1000
