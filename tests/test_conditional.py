@@ -105,3 +105,15 @@ def test_imagenet_run_without_data_says_where_to_put_it(tmp_path):
                          capture_output=True, text=True, env=os.environ | {"PYTHONWARNINGS": "ignore"})
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert str(tmp_path / "imagenet" / "train") in out.stderr and "image-net.org" in out.stderr
+
+
+def test_figure_runs_use_the_named_configs_at_the_paper_preset():
+    from snlab import experiments
+    imagenet = experiments.conditional_runs("paper", "imagenet", head="concat")
+    assert [c.method for c in imagenet] == ["sn", "orthonormal"]
+    assert all(c.conditional == "concat" and c.iterations == 450_000 and c.lr_decay_start == 400_000 for c in imagenet)
+    stl = experiments.resnet_rows("paper", "stl10", seeds=[0])
+    assert all(c.dataset == "stl10" and c.iterations == 50_000 and c.g_batch_size == 128 and not c.conditional
+               for c in stl)
+    cpu = experiments.conditional_runs("cpu")[0]  # short runs: no decay, G batch twice D's, 6 metric points
+    assert (cpu.arch, cpu.lr_decay, cpu.g_batch_size, cpu.iterations // cpu.eval_every) == ("resnet", False, 64, 6)
