@@ -38,6 +38,8 @@ data_dir = None
 out_dir = "../figures/fig05_fig13_conditional"
 
 # %%
+from pathlib import Path
+
 import pandas as pd
 
 from snlab import claims, data, experiments, paper, plots, sweep
@@ -51,27 +53,30 @@ caption
 # %%
 result = sweep.run_sweep(configs, store, workers)
 table = result.table
-fig = plots.metric_curves(table, caption, metrics=("IS", "FID", "intraFID"), hue="method")
-plots.save(fig, f"{out_dir}/fig05_fig13.png")
+# Training-time intra-FID needs 50 samples per class (ImageNet at the paper preset: run intra_class_fid after).
+metrics = [m for m in ("IS", "FID", "intraFID") if any(c.startswith(f"{m}_") for c in table.columns)]
+fig = plots.metric_curves(table, caption, metrics=metrics, hue="method")
+plots.save(fig, f"{out_dir}/curves_{head}.png")
 
 # %%
 final = result.final
-IS, FID, INTRA = (plots.metric_column(final, m) for m in ("IS", "FID", "intraFID"))
-ours = final.groupby("method")[[IS, FID, INTRA]].mean()
+columns = [plots.metric_column(final, m) for m in metrics]
+ours = final.groupby("method")[columns].mean()
 is_paper, intra_paper = paper.CONDITIONAL_IMAGENET[head]
-ours["paper IS (SN, ImageNet, Inception)"] = pd.Series({"sn": is_paper})
-ours["paper intra-FID (SN, ImageNet)"] = pd.Series({"sn": intra_paper})
-ours.to_csv(f"{out_dir}/final.csv")
+ours["paper IS (SN, ImageNet 450k, Inception)"] = pd.Series({"sn": is_paper})
+ours["paper intra-FID (SN, ImageNet 450k)"] = pd.Series({"sn": intra_paper})
+ours.to_csv(f"{out_dir}/final_{head}.csv")
 ours.round(2)
 
 # %%
-grids = {plots.method_label(m): f"{store}/{run}/samples/step_{step:07d}.png"
-         for m, run, step in final[["method", "run", "step"]].itertuples(index=False)}
+grids = {plots.method_label(m): grid for m, run in final[["method", "run"]].itertuples(index=False)
+         if (grid := max(Path(store, run, "samples").glob("step_*.png"), default=None))}  # the last one saved
 names = data.CLASS_NAMES.get(dataset, [str(c) for c in range(10)])
-fig = plots.class_grids(grids, names, title=f"G(z, y) after the last update, one class per row — {caption}")
-plots.save(fig, f"{out_dir}/samples.png", dpi=100)
+fig = plots.class_grids(grids, names, title=f"G(z, y) at the last saved step, one class per row — {caption}")
+plots.save(fig, f"{out_dir}/samples_{head}.png", dpi=100)
 
 # %%
-claim = claims.c8_conditional(table, IS, INTRA, seeds=f"{len(seeds)} ({caption})")
+INTRA = columns[2] if len(columns) == 3 else None
+claim = claims.c8_conditional(table, columns[0], INTRA, seeds=f"{len(seeds)} ({caption})")
 claims.record(out_dir, [claim], runs=result.counts(), caption=caption, final=ours.to_dict())
 claim

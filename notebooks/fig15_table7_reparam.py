@@ -45,7 +45,8 @@ caption = f"WGAN-GP, setting A · {experiments.describe(configs)}"
 resnet = preset == "paper" if resnet is None else resnet
 resnet_configs = experiments.reparam_runs(preset, dataset, seeds, iterations, ["wgan-gp", "sn-gamma"], arch="resnet",
                                           data_dir=data_dir, device=device) if resnet else []
-resnet_caption = f"ResNet WGAN-GP · {experiments.describe(resnet_configs)}" if resnet else "not run"
+resnet_caption = (f"WGAN-GP with SN-GAN's ResNet (Table 4), not Gulrajani's · {experiments.describe(resnet_configs)}"
+                  if resnet else "not run")
 caption
 
 # %%
@@ -77,5 +78,5 @@ table7
 # %%
 final.to_csv(f"{out_dir}/results.csv", index=False)
 claim = claims.c7_overfit(table, seeds=f"{len(seeds)} ({caption})")
-claims.record(out_dir, [claim], runs=result.counts(), caption=caption)
+claims.record(out_dir, [claim], runs=result.counts(), caption=caption, resnet_caption=resnet_caption)
 claim

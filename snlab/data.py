@@ -46,6 +46,11 @@ class DatasetInfo:
     n_classes: int
     splits: tuple[str, ...]
 
+    @property
+    def heldout_split(self) -> str:
+        """The split FID is measured against: "test", or ImageNet's "val"."""
+        return "val" if "val" in self.splits else "test"
+
 
 DATASETS = {d.name: d for d in (
     DatasetInfo("fashion_mnist", 32, 1, 10, ("train", "test")),
@@ -65,7 +70,7 @@ IMAGENET_FETCH = (
     "https://github.com/soumith/imagenetloader.torch).")
 
 
-#: Class names in label order, for sample grids (ImageNet's are the wnids of its index file).
+#: Class names in label order, for sample grids (others are shown by label index).
 CLASS_NAMES = {
     "fashion_mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                       "Ankle boot"),
@@ -256,19 +261,25 @@ def _imagenet(root: Path, split: str) -> ImageData:
         index = _index_image_folder(folder)
         atomic_write_text(json.dumps(index), cache)
     info = DATASETS["imagenet"]
-    images = LazyImages(folder, index["paths"], info.resolution)
-    return ImageData("imagenet", images, torch.tensor(index["labels"], dtype=torch.long), info.n_classes, split)
+    # A fixed shuffle: the index is in class order, so the first n images (an FID reference, the real-data
+    # row) would otherwise cover only the first classes.
+    order = torch.randperm(len(index["paths"]), generator=torch.Generator().manual_seed(0)).tolist()
+    images = LazyImages(folder, [index["paths"][i] for i in order], info.resolution)
+    labels = torch.tensor(index["labels"], dtype=torch.long)[order]
+    return ImageData("imagenet", images, labels, info.n_classes, split)
 
 
 def _index_image_folder(folder: Path) -> dict:
     """The images of an ImageFolder tree with both sides ≥ 256 (SPEC §4): ``{"classes": sorted wnids,
-    "paths": relative to folder, "labels": class indices}``."""
+    "paths": relative to folder, "labels": class indices}``. Classes are the training split's when it
+    is there, so a val tree lacking a class does not shift the labels of the others."""
     from PIL import Image
     from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
 
-    classes, class_to_idx = find_classes(folder)
+    train = folder.parent / "train"
+    classes, class_to_idx = find_classes(train if train.is_dir() else folder)
     index = {"classes": classes, "paths": [], "labels": []}
-    for path, label in tqdm(make_dataset(folder, class_to_idx, IMG_EXTENSIONS), desc=f"indexing {folder}",
+    for path, label in tqdm(make_dataset(folder, class_to_idx, IMG_EXTENSIONS, allow_empty=True), desc=f"indexing {folder}",
                             unit="img", mininterval=5.0):
         with Image.open(path) as im:
             if min(im.size) >= IMAGENET_SIDE:

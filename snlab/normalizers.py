@@ -1,8 +1,11 @@
 """Weight normalizers for the discriminator, and the per-layer penalties the paper compares with SN.
 
 Every normalizer is a ``torch.nn.utils.parametrize`` parametrization of a layer's ``weight``,
-so a normalized layer is still an ``nn.Conv2d`` / ``nn.Linear`` / ``nn.ConvTranspose2d``; its raw
-weight lives at ``layer.parametrizations.weight.original`` and ``layer.weight`` is W̄.
+so a normalized layer is still an ``nn.Conv2d`` / ``nn.Linear`` / ``nn.ConvTranspose2d`` /
+``nn.Embedding``; its raw weight lives at ``layer.parametrizations.weight.original`` and
+``layer.weight`` is W̄. A conditional D's class embedding (n_classes × d) is a weight layer like the
+others: SN normalizes it as the official SNEmbedID does, and every other method treats it as it
+treats a linear layer (so orthonormal regularization constrains it too, for a like-for-like comparison).
 
 A weight of shape (d_out, d_in, kh, kw) is treated as the d_out × (d_in·kh·kw) matrix
 ``W.reshape(d_out, -1)`` (SPEC §1, "conv reshape"); for ``ConvTranspose2d`` d_out is dim 1.
@@ -20,7 +23,7 @@ from torch.nn.utils import parametrize
 EPS = 1e-12
 
 #: Layers whose weight a normalizer applies to.
-WEIGHT_LAYERS = (nn.Conv2d, nn.Linear, nn.ConvTranspose2d)
+WEIGHT_LAYERS = (nn.Conv2d, nn.Linear, nn.ConvTranspose2d, nn.Embedding)
 
 
 def output_dim(layer: nn.Module) -> int:

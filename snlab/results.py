@@ -9,8 +9,8 @@ import pandas as pd
 from snlab.train import run_status
 
 #: Config fields copied onto every history row (the config's ``lr`` as ``base_lr``: history has the current lr).
-CONFIG_COLUMNS = ("dataset", "method", "setting", "loss", "preset", "arch", "conditional", "iterations", "n_dis", "base_lr", "beta1",
-                  "beta2", "batch_size", "width", "final_width", "seed")
+CONFIG_COLUMNS = ("dataset", "method", "setting", "loss", "preset", "arch", "conditional", "iterations", "n_dis",
+                  "base_lr", "beta1", "beta2", "batch_size", "width", "final_width", "seed")
 
 
 def collect(store: str | Path = "runs") -> pd.DataFrame:
@@ -81,7 +81,8 @@ def table2_comparison(final: pd.DataFrame, real: dict, is_col: str, fid_col: str
         elif iterations == 100_000 and (arch, method, loss) in best.index:
             run = best.loc[(arch, method, loss)]
             ours.update({"our setting": run["setting"], "our seeds": run["seeds"]})
-            ours.update({f"our {c}{sd}": run[f"{'sd_' if sd else ''}{c}"] for c in (is_col, fid_col) for sd in ("", " sd")})
+            for c in (is_col, fid_col):
+                ours.update({f"our {c}": run[c], f"our {c} sd": run[f"sd_{c}"]})
         rows.append({"row": row, **ours,
                      **{f"paper {m} {d}": paper.loc[row].get((m, d)) for m in ("IS", "FID") for d in ("cifar10", "stl10")}})
     return pd.DataFrame(rows).set_index("row")

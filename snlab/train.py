@@ -35,8 +35,8 @@ class TrainConfig:
     """Everything that defines a run. ``None`` fields come from ``preset``; ``loss=None`` from the method.
 
     iterations counts generator updates; each is followed by ``n_dis`` D updates.
-    lr_decay decays both learning rates linearly to 0 over ``iterations`` (so a decayed run cannot be
-    extended on resume).
+    lr_decay decays both learning rates linearly to 0 at ``iterations``, from G update ``lr_decay_start``
+    (so a decayed run cannot be extended on resume).
     log_every / sample_every / checkpoint_every are in G updates (0 disables samples).
     """
 
@@ -123,7 +123,11 @@ class TrainConfig:
         self._check_conditional()
         if self.g_batch_size is not None and self.g_batch_size < 1:
             raise ValueError(f"g_batch_size must be >= 1 (or None: batch_size), got {self.g_batch_size}")
-        if not 0 <= self.lr_decay_start < self.iterations:
+        if self.g_batch_size == self.batch_size:
+            self.g_batch_size = None  # one run, one key
+        if not self.lr_decay:
+            self.lr_decay_start = 0  # unused without decay
+        elif not 0 <= self.lr_decay_start < self.iterations:
             raise ValueError(f"lr_decay_start must be in [0, iterations={self.iterations}), got {self.lr_decay_start}")
         if self.checkpoint_every % self.log_every:
             raise ValueError(f"checkpoint_every ({self.checkpoint_every}) must be a multiple of log_every "
@@ -173,8 +177,8 @@ class TrainConfig:
         if self.gradient_penalty:
             raise ValueError("a gradient penalty with a conditional D is not defined by the paper (it would need "
                              "labels for the interpolates); use an unconditional run or a method without GP")
-        if self.log_heldout_loss:
-            raise ValueError("log_heldout_loss is for unconditional runs (Fig 15)")
+        if self.log_heldout_loss or self.log_operator_norms:
+            raise ValueError("log_heldout_loss and log_operator_norms are for unconditional runs (Figs 15, 9)")
 
     #: Fields that say where a run goes, how it is shown or measured, or how long it runs: they may
     #: change when a run is resumed, and do not enter its identity.
@@ -297,7 +301,8 @@ class Trainer:
         self._opnorms = OperatorNorms((info.channels, info.resolution, info.resolution), cfg.seed)
         if cfg.log_heldout_loss:  # fixed batches from their own generator: training's RNG stream is untouched
             fixed = torch.Generator().manual_seed(cfg.seed + 20_000)
-            heldout = load_dataset(cfg.dataset, split="test", data_dir=cfg.data_dir, download=cfg.download)
+            heldout = load_dataset(cfg.dataset, dataset_info(cfg.dataset).heldout_split, cfg.data_dir,
+                                   download=cfg.download)
             self._heldout = {"train": self.data.sample(512, fixed, self.device),
                              "heldout": heldout.sample(512, fixed, self.device),
                              "z": torch.randn(512, G.z_dim, generator=fixed).to(self.device)}
@@ -312,7 +317,7 @@ class Trainer:
     def _set_lr(self) -> None:
         cfg = self.cfg
         if cfg.lr_decay and self.step >= cfg.lr_decay_start:
-            lr = cfg.lr * (cfg.iterations - self.step) / (cfg.iterations - cfg.lr_decay_start)
+            lr = cfg.lr * (1 - (self.step - cfg.lr_decay_start) / (cfg.iterations - cfg.lr_decay_start))
             for opt in (self.opt_g, self.opt_d):
                 for group in opt.param_groups:
                     group["lr"] = lr

@@ -92,6 +92,13 @@ def test_c8_needs_both_a_higher_is_and_a_lower_intra_fid():
     assert claims.c8_conditional(table(3.5, 90.0), "IS_x", "intraFID_x", "1")["verdict"] == "reproduced"
     assert claims.c8_conditional(table(3.5, 110.0), "IS_x", "intraFID_x", "1")["verdict"] == "not reproduced"
     assert claims.c8_conditional(table(2.5, 90.0), "IS_x", "intraFID_x", "1")["verdict"] == "not reproduced"
+    assert claims.c8_conditional(table(float("nan"), float("nan")), "IS_x", "intraFID_x", "1")["verdict"] == \
+        "not reproduced"  # SN diverged
+    diverged_ortho = table(1.5, 250.0)
+    diverged_ortho.loc[3, ["IS_x", "intraFID_x"]] = float("nan")
+    c8 = claims.c8_conditional(diverged_ortho, "IS_x", "intraFID_x", "1")
+    assert c8["verdict"] == "reproduced" and "1 run(s) diverged" in c8["measured"]
+    assert claims.c8_conditional(table(3.5, 110.0), "IS_x", None, "1")["verdict"] == "reproduced"  # IS only
     only_sn = table(3.5, 90.0).query("method == 'sn'")
     assert claims.c8_conditional(only_sn, "IS_x", "intraFID_x", "1")["verdict"] == "not measured"
 

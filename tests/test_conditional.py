@@ -25,14 +25,15 @@ def _cfg(data_dir, out, **kw):
 
 @pytest.mark.parametrize("head", ["projection", "concat"])
 def test_conditional_smoke_run_logs_intra_fid_and_a_class_per_row(head, fmnist_eval_dir, tmp_path):
-    r = snlab.train(_cfg(fmnist_eval_dir, tmp_path, conditional=head, eval_every=4, eval_samples=40,
+    r = snlab.train(_cfg(fmnist_eval_dir, tmp_path, conditional=head, eval_every=4, eval_samples=500,
                          sample_every=4, eval_extractor="fmnist"))
     last = r.history.iloc[-1]
     assert r.status == "complete" and r.discriminator.head == head and r.generator.n_classes == 10
     assert {"IS_fmnist", "FID_fmnist", "intraFID_fmnist"} <= set(r.history.columns)
     assert torch.isfinite(torch.tensor([last["IS_fmnist"], last["FID_fmnist"], last["intraFID_fmnist"]])).all()
     from PIL import Image
-    with Image.open(tmp_path / "samples" / "step_0000004.png") as grid:  # 8 columns × 10 class rows of 32 px + 2 px padding
+    # 8 columns × 10 class rows of 32 px, 2 px padding
+    with Image.open(tmp_path / "samples" / "step_0000004.png") as grid:
         assert grid.size == (8 * 34 + 2, 10 * 34 + 2)
 
 
@@ -91,7 +92,8 @@ def test_named_configs_follow_spec_section_4():
     (dict(dataset="stl10"), "trains on unlabeled data"),
     (dict(method="wgan-gp", loss=None), "gradient penalty with a conditional D"),
     (dict(log_heldout_loss=True), "unconditional runs"),
-    (dict(lr_decay_start=4), r"lr_decay_start must be in \[0, iterations=4\)"),
+    (dict(log_operator_norms=True), "unconditional runs"),
+    (dict(lr_decay=True, lr_decay_start=4), r"lr_decay_start must be in \[0, iterations=4\)"),
     (dict(g_batch_size=0), "g_batch_size must be >= 1"),
 ])
 def test_conditional_refusals(fields, match, tmp_path):
@@ -117,3 +119,14 @@ def test_figure_runs_use_the_named_configs_at_the_paper_preset():
                for c in stl)
     cpu = experiments.conditional_runs("cpu")[0]  # short runs: no decay, G batch twice D's, 6 metric points
     assert (cpu.arch, cpu.lr_decay, cpu.g_batch_size, cpu.iterations // cpu.eval_every) == ("resnet", False, 64, 6)
+
+
+def test_equivalent_configs_share_a_run_key_and_old_keys_are_unchanged(tmp_path):
+    from snlab.train import default_run_dir
+    base = dict(preset="cpu", arch="resnet", setting="resnet")
+    assert default_run_dir(snlab.TrainConfig(**base, g_batch_size=32)) == default_run_dir(snlab.TrainConfig(**base))
+    assert snlab.TrainConfig(**base, lr_decay_start=100).lr_decay_start == 0  # no decay: the start is moot
+    # The key of a Figs 1–2 grid run stored before #5 added fields must not move (the store would retrain it).
+    old = snlab.TrainConfig(method="sn", setting="C", preset="cpu", iterations=400, eval_every=400, eval_samples=5000,
+                            sample_every=400, checkpoint_every=100)
+    assert default_run_dir(old).name == "fashion_mnist-sn-C-s0-i400-5ad4cf75f5"

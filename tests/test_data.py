@@ -11,6 +11,7 @@ from PIL import Image
 from torchvision import datasets
 from torchvision.transforms.v2 import functional as TF
 
+import snlab
 from snlab import data, mixture
 from tests.conftest import write_fashion_mnist
 
@@ -121,12 +122,14 @@ def imagenet_dir(tmp_path):
 def test_imagenet_folder_is_filtered_labeled_and_indexed_once(imagenet_dir, monkeypatch):
     ds = data.load_dataset("imagenet", data_dir=imagenet_dir)
     assert len(ds) == 4 and ds.shape == (3, 128, 128) and ds.n_classes == 1000 and ds.split == "train"
-    assert ds.labels.tolist() == [0, 1, 1, 2] and ds.labels.dtype == torch.long  # sorted wnids n01, n02, n03
+    assert ds.labels.dtype == torch.long
+    # Sorted wnids n01, n02, n03 → labels 0, 1, 2; the dataset's order is a fixed shuffle of the index's.
+    assert sorted(zip(ds.images.paths, ds.labels.tolist())) == list(zip(IMAGENET_KEPT, [0, 1, 1, 2]))
     index = json.loads((imagenet_dir / "imagenet" / "index-train.json").read_text())
     assert index == {"classes": ["n01", "n02", "n03"], "paths": IMAGENET_KEPT, "labels": [0, 1, 1, 2]}
     monkeypatch.setattr(Image, "open", lambda *a, **k: pytest.fail("rescanned the image headers"))
     again = data.load_dataset("imagenet", data_dir=imagenet_dir)
-    assert again.images.paths == IMAGENET_KEPT and torch.equal(again.labels, ds.labels)
+    assert again.images.paths == ds.images.paths and torch.equal(again.labels, ds.labels)
 
 
 def test_imagenet_preprocessing_matches_torchvision_by_hand(imagenet_dir):
@@ -134,7 +137,7 @@ def test_imagenet_preprocessing_matches_torchvision_by_hand(imagenet_dir):
     # wide.png is 512×300: short side 300 → 256 makes it 436 wide; the centre 256 columns start at 90.
     x = torch.from_numpy(np.array(Image.open(imagenet_dir / "imagenet/train/n01/wide.png"))).permute(2, 0, 1)
     crop = TF.resize(x, [256, 436], antialias=True)[:, :, 90:346]
-    assert torch.equal(ds.images[0], TF.resize(crop, [128, 128], antialias=True))
+    assert torch.equal(ds.images[ds.images.paths.index("n01/wide.png")], TF.resize(crop, [128, 128], antialias=True))
     batch = ds.images[:2]
     assert batch.shape == (2, 3, 128, 128) and batch.dtype == torch.uint8 and len(ds.images) == 4
     assert torch.equal(ds.images[torch.tensor([3, 0])], torch.stack([ds.images[3], batch[0]]))
@@ -185,3 +188,19 @@ def test_mixture_coverage(make, k):
 def test_ring8_geometry():
     means = mixture.ring8().means
     torch.testing.assert_close(means.norm(dim=1), torch.full((8,), 2.0))
+
+
+def test_imagenet_val_labels_follow_the_training_classes(imagenet_dir):
+    """A val tree lacking class n02 keeps n03 at label 2, as in train."""
+    val = imagenet_dir / "imagenet" / "val" / "n03"
+    val.mkdir(parents=True)
+    Image.fromarray(np.zeros((256, 256, 3), np.uint8)).save(val / "v.JPEG")
+    ds = data.load_dataset("imagenet", "val", data_dir=imagenet_dir)
+    assert ds.labels.tolist() == [2] and data.dataset_info("imagenet").heldout_split == "val"
+
+
+def test_an_imagenet_run_trains_on_labeled_batches(imagenet_dir, tmp_path):
+    r = snlab.train(snlab.TrainConfig(dataset="imagenet", preset="smoke", arch="resnet", setting="resnet", loss="hinge",
+                                      conditional="projection", width=1 / 16, iterations=1, batch_size=4,
+                                      data_dir=str(imagenet_dir), out_dir=str(tmp_path / "run"), progress=False))
+    assert r.status == "complete" and r.generator.n_classes == 1000

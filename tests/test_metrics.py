@@ -159,11 +159,13 @@ def test_generated_samples_are_generate_of_the_seeded_z_stream(conditional_G):
 
 
 def test_training_metrics_of_a_conditional_generator(conditional_G, fmnist_eval_dir):
-    """``evaluate`` runs on a conditional G; ``intra_fid=True`` adds intra-FID at n_samples // n_classes per class."""
-    kw = dict(source=conditional_G, dataset="fashion_mnist", extractor="fmnist", n_samples=40, seed=0,
+    """``evaluate`` runs on a conditional G; ``intra_fid=True`` adds intra-FID at n_samples // n_classes per class,
+    only from ``MIN_TRAINING_PER_CLASS`` (50) samples per class on."""
+    kw = dict(source=conditional_G, dataset="fashion_mnist", extractor="fmnist", n_samples=500, seed=0,
               data_dir=fmnist_eval_dir)
     plain, with_intra = training_metrics(**kw), training_metrics(**kw, intra_fid=True)
     assert set(plain) == {"IS_fmnist", "IS_fmnist_std", "FID_fmnist"}
     assert np.isfinite(plain["FID_fmnist"]) and plain["IS_fmnist"] >= 1
     assert with_intra == {**plain, "intraFID_fmnist": pytest.approx(intra_class_fid(
-        conditional_G, "fashion_mnist", "fmnist", 4, data_dir=fmnist_eval_dir, verbose=False)["intraFID_fmnist"])}
+        conditional_G, "fashion_mnist", "fmnist", 50, data_dir=fmnist_eval_dir, verbose=False)["intraFID_fmnist"])}
+    assert "intraFID_fmnist" not in training_metrics(**{**kw, "n_samples": 490}, intra_fid=True)  # 49 per class

@@ -98,7 +98,7 @@ def test_sweep_notebooks_share_one_run_store_and_write_their_figures(tmp_path, f
             ("fig04_final_width", dict(widths=[0.5, 8], seeds=[0, 1], workers=2), ["fig04.png"]),
             ("fig11_ndis", dict(n_dis=[1, 2], seeds=[0, 1], workers=2), ["fig11.png"]),
             ("fig15_table7_reparam", dict(workers=2, resnet=True), ["fig15.png", "fig15_resnet.png", "table7.md"]),
-            ("fig05_fig13_conditional", dict(workers=2), ["fig05_fig13.png", "samples.png"])]
+            ("fig05_fig13_conditional", dict(workers=2), ["curves_projection.png", "samples_projection.png"])]
     for name, params, files in jobs:
         out = tmp_path / name
         _run(f"{name}.ipynb", tmp_path, **common, **params, out_dir=str(out))
@@ -123,7 +123,7 @@ def test_sweep_notebooks_share_one_run_store_and_write_their_figures(tmp_path, f
     assert ours.loc["SN-GANs, hinge", "our seeds"] == 2 and ours.loc["SN-GANs, hinge", "our setting"] == "resnet"
     table7 = pd.read_csv(tmp_path / "fig15_table7_reparam" / "table7.csv", index_col=0)
     assert np.isfinite(table7.loc[["CNN baseline", "ResNet baseline", "ResNet + SN"], "IS_fmnist"]).all()
-    curves = pd.read_csv(tmp_path / "fig05_fig13_conditional" / "final.csv", index_col="method")
+    curves = pd.read_csv(tmp_path / "fig05_fig13_conditional" / "final_projection.csv", index_col="method")
     assert np.isfinite(curves.loc[["sn", "orthonormal"], "intraFID_fmnist"]).all()
     _run("10_compare_normalizers.ipynb", tmp_path, preset="smoke", store=str(tmp_path / "runs"), interactive=False,
          methods=["wn", "sn"], setting="D", out_dir=str(tmp_path / "compare"))

@@ -31,8 +31,12 @@ EXTRACTOR_LABELS = {"inception": "Inception-v3 (TF port)", "fmnist": "Fashion-MN
 #: Offline extractors by dataset, used by ``extractor="auto"`` when Inception weights are absent.
 OFFLINE = {"fashion_mnist": "fmnist"}
 PAPER_PROTOCOL = {"n_samples": 50_000, "is_splits": 10, "fid_samples": 5_000, "n_real": 10_000, "real_split": "test"}
-#: Intra-FID as the projection paper: 5,000 samples per class against each class's whole training split.
-INTRA_FID_PROTOCOL = {"n_per_class": 5_000, "real_split": "train", "n_real_per_class": None}
+#: Intra-FID as the projection paper: 5,000 samples per class against each class's whole training split
+#: (the paper reports it on ImageNet only).
+INTRA_FID_PROTOCOL = {"dataset": "imagenet", "n_per_class": 5_000, "real_split": "train", "n_real_per_class": None}
+#: Training-time intra-FID is logged only with at least this many samples per class: ImageNet's
+#: 5,000 eval samples would give 5 per class (a rank-4 covariance in 2,048 dimensions, a meaningless number).
+MIN_TRAINING_PER_CLASS = 50
 
 
 def resolve_extractor(name: str, dataset: str, inception_weights=None, verbose: bool = True) -> str:
@@ -94,20 +98,25 @@ def _real_features(data: ImageData, extractor_name: str, extractor, n: int | Non
                    batch_size: int) -> torch.Tensor:
     """Pool features (n, F) of the first ``n`` images of a dataset split (all when None), cached on disk.
 
-    The cache key holds (dataset, split, extractor, n), a SHA-256 of the images themselves and of the
-    extractor's weights, so another copy of a dataset (a test fixture, a different download) or
-    rebuilt weights never reuse these features.
+    The cache key holds (dataset, split, extractor, n), a SHA-256 of the images themselves (of their
+    file paths for ImageNet, whose images are decoded only batch by batch) and of the extractor's
+    weights, so another copy of a dataset (a test fixture, a different download) or rebuilt weights
+    never reuse these features.
     """
     dataset, split = data.name, data.split
     if n is not None and len(data) < n:
         raise ValueError(f"{dataset} split {split!r} has {len(data)} images, fewer than n_real={n}")
-    images = data.images[:n]
-    digest = hashlib.sha256(images.contiguous().numpy().tobytes()).hexdigest()[:12]
+    n = len(data) if n is None else n
+    images = data.images
+    content = images[:n].contiguous().numpy().tobytes() if isinstance(images, torch.Tensor) else \
+        "\n".join(images.paths[:n]).encode()
+    digest = hashlib.sha256(content).hexdigest()[:12]
     weights = extractor.weights_sha256[:8]
-    path = cache_dir / f"real-{dataset}-{split}-{extractor_name}-{len(images)}-{digest}-w{weights}.pt"
+    path = cache_dir / f"real-{dataset}-{split}-{extractor_name}-{n}-{digest}-w{weights}.pt"
     if path.exists():
         return torch.load(path, weights_only=True)
-    _, feats = extract(extractor, images.split(batch_size), len(images), f"real {dataset}/{split}")
+    batches = (images[i:min(i + batch_size, n)] for i in range(0, n, batch_size))
+    _, feats = extract(extractor, batches, n, f"real {dataset}/{split}")
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_save(feats, path)
     return feats
@@ -141,7 +150,7 @@ def _write(result: dict, out: str | Path | None) -> dict:
 
 def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto", n_samples: int = 50_000,
              seed: int = 0, *, is_splits: int = 10, fid_samples: int = 5_000, n_real: int | None = 10_000,
-             real_split: str = "test", kid: bool = True, prc: bool = True, batch_size: int = 500,
+             real_split: str | None = None, kid: bool = True, prc: bool = True, batch_size: int = 500,
              data_dir=None, cache_dir=None, inception_weights=None, download_weights: bool = False,
              out: str | Path | None = None, verbose: bool = True) -> dict:
     """Metrics of ``generator`` against ``dataset``.
@@ -151,12 +160,14 @@ def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto",
     (``ImageData``, of which the first ``n_samples`` are used: the "real data" rows of Table 2).
     IS over all ``n_samples`` images in ``is_splits`` chunks; FID, KID and precision /
     recall of the first ``fid_samples`` against the first ``n_real`` images of ``real_split`` (all
-    of them when None). Real features are cached under ``cache_dir`` (default ``default_cache_dir()``).
+    of them when None; the split defaults to the held-out one: test, or ImageNet's val). Real
+    features are cached under ``cache_dir`` (default ``default_cache_dir()``).
     Returns a flat dict of metrics (suffixed with the extractor) and the protocol; writes it as
     JSON to ``out`` when given.
     """
     if fid_samples > n_samples:
         raise ValueError(f"fid_samples ({fid_samples}) cannot exceed n_samples ({n_samples})")
+    real_split = real_split or dataset_info(dataset).heldout_split
     start = time.perf_counter()
     name, net = _setup(generator, dataset, extractor, real_split, inception_weights, download_weights, verbose)
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
@@ -233,14 +244,15 @@ def intra_class_fid(generator, dataset: str = "fashion_mnist", extractor: str = 
 def training_metrics(source, dataset: str, extractor: str, n_samples: int, seed: int, data_dir=None,
                      intra_fid: bool = False) -> dict:
     """The protocol of the IS/FID logged during training (and of the "real data" row beside it): IS over
-    ``n_samples`` in up to 10 splits, FID of the same samples against the whole test split; with
+    ``n_samples`` in up to 10 splits, FID of the same samples against the whole held-out split; with
     ``intra_fid`` (a conditional generator), ``intraFID_*`` of ``n_samples // n_classes`` samples per class
-    against the training split. Returns only the ``IS_*`` / ``FID_*`` (/ ``intraFID_*``) entries."""
+    against the training split, when that is at least ``MIN_TRAINING_PER_CLASS`` (else left out: run
+    ``intra_class_fid`` on the final G). Returns only the ``IS_*`` / ``FID_*`` (/ ``intraFID_*``) entries."""
     m = evaluate(source, dataset, extractor, n_samples, seed=seed, is_splits=min(10, n_samples),
                  fid_samples=n_samples, n_real=None, kid=False, prc=False, data_dir=data_dir, verbose=False)
     result = {k: v for k, v in m.items() if k.startswith(("IS_", "FID_"))}
-    if intra_fid:
-        n_per_class = n_samples // max(getattr(source, "n_classes", 0), 1)  # no classes: intra_class_fid raises
+    n_per_class = n_samples // max(getattr(source, "n_classes", 0), 1)  # no classes: intra_class_fid raises
+    if intra_fid and n_per_class >= MIN_TRAINING_PER_CLASS:
         intra = intra_class_fid(source, dataset, m["extractor"], n_per_class, seed, data_dir=data_dir, verbose=False)
         result[f"intraFID_{intra['extractor']}"] = intra[f"intraFID_{intra['extractor']}"]
     return result

@@ -22,7 +22,7 @@ def build_models(arch: str = "standard", method: str = "sn", resolution: int = 3
     scores (B,). ``width`` multiplies every channel count; ``final_width`` D's last conv (Fig 4,
     standard CNN only). ``n_classes > 0`` (ResNet only) makes them conditional: ``G(z, y)`` with
     conditional BN and ``D(x, y)`` with a ``head`` "projection" or "concat" (Table 6c), whose class
-    embedding SN and SN-γ also normalize (SNEmbedID; the other methods leave it as it is).
+    embedding ``method`` treats as one more weight layer (SN: SNEmbedID; ``normalizers.WEIGHT_LAYERS``).
     """
     spec = get_method(method)
     if arch not in ARCHS:
@@ -49,11 +49,7 @@ def build_models(arch: str = "standard", method: str = "sn", resolution: int = 3
     if spec.clip:
         normalizers.clip_(D, clip_value)
     if spec.weight:
-        normalizers.normalize_(D, spec.weight, n_power_iterations)
-        if n_classes and spec.weight.startswith("sn"):  # the class embedding (SNEmbedID)
-            from torch.nn.utils import parametrize
-            cls = normalizers.PARAMETRIZATIONS[spec.weight]
-            parametrize.register_parametrization(D.embed, "weight", cls(D.embed.weight, 0, n_power_iterations))
+        normalizers.normalize_(D, spec.weight, n_power_iterations)  # the class embedding too (SNEmbedID)
     return G, D
 
 
