@@ -47,7 +47,9 @@ from snlab import claims, data, experiments, paper, plots, sweep
 configs = experiments.conditional_runs(preset, dataset, seeds, iterations, methods, head, data_dir=data_dir,
                                        device=device)
 data.load_dataset(dataset, data_dir=data_dir)  # a missing dataset fails here, saying where to put it
-caption = f"conditional ResNet, {head} D · {experiments.describe(configs)}"
+first = configs[0]
+caption = (f"conditional ResNet, {head} D, hinge, n_dis {first.n_dis}, G batch {first.g_batch_size or first.batch_size} · "
+           f"{experiments.describe(configs)}")
 caption
 
 # %%
