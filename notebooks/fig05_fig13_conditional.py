@@ -74,7 +74,7 @@ ours.round(2)
 grids = {plots.method_label(m): grid for m, run in final[["method", "run"]].itertuples(index=False)
          if (grid := max(Path(store, run, "samples").glob("step_*.png"), default=None))}  # the last one saved
 names = data.CLASS_NAMES.get(dataset, [str(c) for c in range(10)])
-fig = plots.class_grids(grids, names, title=f"G(z, y) at the last saved step, one class per row — {caption}")
+fig = plots.class_grids(grids, names, title=f"G(z, y) at the last saved step, one class per row\n{caption}")
 plots.save(fig, f"{out_dir}/samples_{head}.png", dpi=100)
 
 # %%
