@@ -76,13 +76,11 @@ def reparam_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0,)
     Gulrajani's (G width 128, mean pooling)."""
     wgan = dict(loss="wasserstein", gradient_penalty=True, log_heldout_loss=True, **fields)
     if arch == "resnet":
-        base = _resnet(preset, dataset, iterations, SWEEP_ITERATIONS, "", **wgan)
-        if preset == "paper":
-            base.update(iterations=iterations or SWEEP_ITERATIONS["paper"], eval_every=SWEEP_ITERATIONS["paper"] // 4)
+        length = iterations or (SWEEP_ITERATIONS["paper"] if preset == "paper" else None)
+        base = _resnet(preset, dataset, length, SWEEP_ITERATIONS, "", **wgan)
     else:
         base = _base(preset, dataset, iterations, SWEEP_ITERATIONS, setting=setting, **wgan)
-    if preset != "paper" or arch != "resnet":
-        base["eval_every"] = base["checkpoint_every"]
+    base["eval_every"] = base.get("checkpoint_every", base["iterations"] // 4)
     return grid(base, method=methods, seed=seeds)
 
 
