@@ -279,7 +279,8 @@ def _index_image_folder(folder: Path) -> dict:
     train = folder.parent / "train"
     classes, class_to_idx = find_classes(train if train.is_dir() else folder)
     index = {"classes": classes, "paths": [], "labels": []}
-    for path, label in tqdm(make_dataset(folder, class_to_idx, IMG_EXTENSIONS, allow_empty=True), desc=f"indexing {folder}",
+    files = make_dataset(folder, class_to_idx, IMG_EXTENSIONS, allow_empty=True)
+    for path, label in tqdm(files, desc=f"indexing {folder}",
                             unit="img", mininterval=5.0):
         with Image.open(path) as im:
             if min(im.size) >= IMAGENET_SIDE:

@@ -1,7 +1,11 @@
-"""Atomic writes: a temporary file in the same folder, then a rename, so a kill never leaves half a file."""
+"""Atomic writes (a temporary file in the same folder, then a rename, so a kill never leaves half a
+file) and an exclusive lock on a run directory."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -21,3 +25,31 @@ def atomic_write_text(text: str, path: str | Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+class Busy(RuntimeError):
+    """Another process holds the lock: it is writing the same run directory right now."""
+
+
+@contextlib.contextmanager
+def exclusive(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created if needed) for the block, or raise ``Busy`` at once.
+
+    The kernel drops the lock when its holder exits, even on SIGKILL, so a killed run never leaves a
+    stale lock. Two sweeps on one machine, or on hosts sharing a file system with working POSIX locks
+    (local disks, NFSv4), never write one run directory at once.
+    """
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            raise Busy(f"{Path(path).parent} is being written by another process ({f.read().strip() or 'unknown'})") \
+                from None
+        f.truncate(0)
+        f.write(f"pid {os.getpid()} on {os.uname().nodename}")
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

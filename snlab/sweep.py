@@ -4,12 +4,18 @@ A run's directory is keyed by a hash of the fields that determine its result
 (``train.default_run_dir``), so the notebooks that share a run (Figs 1–3, 6 and Table 2 share the
 A–F grid) train it once. Runs go to worker processes with one thread each: on 2 cores, two 1-thread
 processes are faster than one 2-thread process, while two 2-thread processes thrash.
+
+Faults: a run that raises leaves ``failed.json`` (error and traceback) in its directory and the others
+go on; a killed run resumes from its checkpoint on the next call; a run another process is training
+(its directory's lock is held, ``files.exclusive``) is left to it and counted as busy.
 """
 from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import os
+import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -18,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
+from snlab.files import Busy, atomic_write_text
 from snlab.results import collect, last_rows
 from snlab.train import TrainConfig, default_run_dir, run_status, train
 
@@ -47,12 +54,14 @@ def state(cfg: TrainConfig, store: str | Path) -> str:
 @dataclass
 class SweepResult:
     """``table``: ``results.collect`` rows of the sweep's runs (one per run × logged step);
-    ``final``: the last row of each run; counts of runs reused, resumed and trained from scratch."""
+    ``final``: the last row of each run; counts of runs reused, resumed and trained from scratch, and
+    of runs left to another process that was training them (``busy``; their rows are as stored)."""
 
     table: pd.DataFrame
     reused: int
     resumed: int
     trained: int
+    busy: int = 0
 
     @property
     def final(self) -> pd.DataFrame:
@@ -62,7 +71,8 @@ class SweepResult:
         return {"reused": self.reused, "resumed": self.resumed, "trained": self.trained}
 
     def summary(self) -> str:
-        return f"runs: {self.reused} reused, {self.resumed} resumed, {self.trained} trained"
+        busy = f", {self.busy} busy (being trained by another process)" if self.busy else ""
+        return f"runs: {self.reused} reused, {self.resumed} resumed, {self.trained} trained{busy}"
 
 
 def stored(configs: list[TrainConfig], store: str | Path = "runs") -> pd.DataFrame:
@@ -78,8 +88,21 @@ def _init_worker(threads: int) -> None:
 
 
 def _train_one(fields: dict) -> str:
-    result = train(TrainConfig(**fields))
-    return result.status
+    """Train one run: its status, or "busy" when another process holds its directory. A failure leaves
+    ``failed.json`` (error, traceback) in the run directory, then propagates."""
+    cfg = TrainConfig(**fields)
+    failed = Path(cfg.out_dir) / "failed.json"
+    try:
+        status = train(cfg).status
+    except Busy:
+        return "busy"
+    except Exception as e:
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(json.dumps({"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()},
+                                     indent=2), failed)
+        raise
+    failed.unlink(missing_ok=True)
+    return status
 
 
 def default_workers(device: str = "auto") -> int:
@@ -95,25 +118,28 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
 
     Runs go to ``workers`` processes (default ``default_workers``) of ``threads`` threads each;
     ``workers=0`` trains in this process (for debugging). A failing run does not stop the others; the
-    sweep raises at the end, naming each failed run and its error.
+    sweep raises at the end, naming each failed run and its error. A run another process is training
+    is skipped and counted as busy.
     """
     store = Path(store)
     configs = list({default_run_dir(c, store): c for c in configs}.values())  # one entry per run directory
-    todo, reused, resumed = [], 0, 0
+    todo, reused, partial = [], 0, set()
     for cfg in configs:
         s = state(cfg, store)
         reused += s == "done"
-        resumed += s == "partial"
+        if s == "partial":
+            partial.add(str(default_run_dir(cfg, store)))
         if s != "done":
             todo.append(dataclasses.replace(cfg, out_dir=str(default_run_dir(cfg, store)), resume=True,
                                             progress=False))
     workers = default_workers(configs[0].device if configs else "auto") if workers is None else workers
-    failed = {}
+    failed, busy = {}, set()
     bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not todo)
     if workers == 0:
         for cfg in todo:
             try:
-                _train_one(dataclasses.asdict(cfg))
+                if _train_one(dataclasses.asdict(cfg)) == "busy":
+                    busy.add(cfg.out_dir)
             except Exception as e:  # noqa: BLE001 - reported with the run's name below
                 failed[cfg.out_dir] = e
             bar.update(1)
@@ -124,11 +150,14 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
             for future in as_completed(futures):
                 if future.exception() is not None:
                     failed[futures[future]] = future.exception()
+                elif future.result() == "busy":
+                    busy.add(futures[future])
                 bar.update(1)
     bar.close()
     if failed:
-        raise RuntimeError(f"{len(failed)} of {len(todo)} runs failed:\n" +
+        raise RuntimeError(f"{len(failed)} of {len(todo)} runs failed (tracebacks in their failed.json):\n" +
                            "\n".join(f"  {run}: {type(e).__name__}: {e}" for run, e in failed.items()))
-    result = SweepResult(stored(configs, store), reused, resumed, len(todo) - resumed)
+    resumed = len(partial - busy)
+    result = SweepResult(stored(configs, store), reused, resumed, len(todo) - resumed - len(busy), len(busy))
     log(f"{len(configs)} configs; {result.summary()}")
     return result

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from snlab import normalizers
 from snlab.data import dataset_info, load_dataset
-from snlab.files import atomic_save, atomic_write_text
+from snlab.files import atomic_save, atomic_write_text, exclusive
 from snlab.losses import get_loss, gradient_penalty
 from snlab.methods import get_method
 from snlab.models import ARCHS, build_models, generate
@@ -478,10 +478,16 @@ def train(cfg: TrainConfig) -> TrainResult:
     ``iterations`` (not under ``lr_decay``). Weights are then bitwise those of the longer run on CPU;
     the history keeps one extra row at the old last step, since every run logs its last step. A run
     directory that already holds a checkpoint is never overwritten silently.
-    A non-finite loss ends the run with status "diverged" (a result, not an exception).
+    A non-finite loss ends the run with status "diverged" (a result, not an exception). While it trains,
+    the run holds ``<run_dir>/.lock``: a second writer of the same directory gets ``files.Busy`` at once.
     """
     run_dir = Path(cfg.out_dir) if cfg.out_dir else default_run_dir(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
+    with exclusive(run_dir / ".lock"):
+        return _train_locked(cfg, run_dir)
+
+
+def _train_locked(cfg: TrainConfig, run_dir: Path) -> TrainResult:
     ckpt = run_dir / "checkpoint.pt"
     trainer = Trainer(cfg)
     if ckpt.exists():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -75,7 +76,8 @@ def test_a_failing_run_is_named_and_the_others_finish(fmnist_dir, tmp_path):
     good = _configs(fmnist_dir, method=["sn"])
     bad = sweep.grid(dict(preset="smoke", data_dir=str(tmp_path / "empty"), iterations=2, progress=False),
                      method=["wn"])
-    with pytest.raises(RuntimeError, match=r"1 of 2 runs failed:\n.*wn.*FileNotFoundError"):
+    failed = r"1 of 2 runs failed \(tracebacks in their failed.json\):\n.*wn.*FileNotFoundError"
+    with pytest.raises(RuntimeError, match=failed):
         sweep.run_sweep(good + bad, tmp_path / "store", workers=0, log=lambda _: None)
     assert sweep.state(good[0], tmp_path / "store") == "done"
 
@@ -140,3 +142,29 @@ def test_table2_comparison_puts_our_best_setting_beside_the_paper():
     assert t.loc["SN-GANs, hinge Eq.(17)", "our IS_x"] == 5.0  # the standard CNN's hinge row is not the ResNet's
     assert pd.isna(t.loc["SN-GANs (2x updates)", "our IS_x"])
     assert t.loc["SN-GANs", "paper IS cifar10"] == 7.42 and t.loc["SN-GANs", "paper FID stl10"] == 53.1
+
+
+def test_a_run_another_process_is_writing_is_left_to_it(fmnist_dir, tmp_path):
+    """Two sweeps on one store: the run directory's lock (held here as the other sweep would) keeps the
+    second from writing it; once released, the run trains."""
+    from snlab.files import Busy, exclusive
+    cfg = _configs(fmnist_dir, method=["sn"])
+    run = default_run_dir(cfg[0], tmp_path)
+    run.mkdir(parents=True)
+    with exclusive(run / ".lock"):
+        result = sweep.run_sweep(cfg, tmp_path, workers=0, log=lambda _: None)
+        assert (result.busy, result.trained) == (1, 0) and not (run / "checkpoint.pt").exists()
+        with pytest.raises(Busy, match=f"{run} is being written by another process \\(pid {os.getpid()}"):
+            snlab.train(dataclasses.replace(cfg[0], out_dir=str(run)))
+    assert sweep.run_sweep(cfg, tmp_path, workers=0, log=lambda _: None).counts() == \
+        {"reused": 0, "resumed": 0, "trained": 1}
+
+
+def test_a_failed_run_leaves_its_traceback(fmnist_dir, tmp_path):
+    bad = sweep.grid(dict(preset="smoke", data_dir=str(tmp_path / "empty"), iterations=2, progress=False),
+                     method=["wn"])
+    with pytest.raises(RuntimeError, match="tracebacks in their failed.json"):
+        sweep.run_sweep(bad, tmp_path / "store", workers=2, log=lambda _: None)
+    record = json.loads((default_run_dir(bad[0], tmp_path / "store") / "failed.json").read_text())
+    assert record["error"].startswith("FileNotFoundError: Fashion-MNIST not found")
+    assert "Traceback (most recent call last)" in record["traceback"] and "_fashion_mnist" in record["traceback"]
