@@ -26,6 +26,40 @@ def _train_parser(sub) -> None:
     p.add_argument("--no-progress", dest="progress", action="store_false")
 
 
+def _sweep_parser(sub) -> None:
+    from snlab.experiments import SWEEPS
+    from snlab.sweep import EXECUTORS
+    s = sub.add_parser("sweep", help="train the runs behind a figure into the run store, on any executor")
+    s.add_argument("figure", choices=list(SWEEPS))
+    s.add_argument("--preset", default="cpu")
+    s.add_argument("--dataset", default="fashion_mnist")
+    s.add_argument("--seeds", nargs="*", type=int, default=None, help="default: the figure's")
+    s.add_argument("--iterations", type=int, default=None, help="G updates per run (default: the preset's)")
+    s.add_argument("--store", default="runs", help="the run store the notebooks read (default: runs/)")
+    s.add_argument("--executor", choices=EXECUTORS, default="process")
+    s.add_argument("--workers", type=int, default=None, help="runs at once (process, slurm)")
+    s.add_argument("--threads", type=int, default=1, help="torch threads (and CPUs) per run")
+    s.add_argument("--address", default=None, help="ray: the cluster ('auto': the running one; none: local)")
+    s.add_argument("--gpus-per-run", type=float, default=0.0, help="ray: GPUs per run, e.g. 0.25")
+    s.add_argument("--timeout-min", type=int, default=24 * 60, help="slurm: minutes per run")
+    s.add_argument("--slurm-cluster", default=None, help="slurm: submitit's cluster (default: auto; 'local')")
+    s.add_argument("--data-dir", default=None)
+    s.add_argument("--device", default="auto")
+
+
+def _sweep(args: dict) -> None:
+    from snlab import experiments, sweep
+    kwargs = {k: args[k] for k in ("preset", "dataset", "iterations")}
+    if args["seeds"] is not None:
+        kwargs["seeds"] = args["seeds"]
+    configs = experiments.SWEEPS[args["figure"]](**kwargs, data_dir=args["data_dir"], device=args["device"])
+    options = {"ray": dict(address=args["address"], gpus_per_run=args["gpus_per_run"]),
+               "slurm": dict(timeout_min=args["timeout_min"], slurm_cluster=args["slurm_cluster"])}
+    print(f"{args['figure']}: {len(configs)} runs · {experiments.describe(configs)} · {args['executor']}")
+    sweep.run_sweep(configs, args["store"], args["workers"], args["threads"], executor=args["executor"],
+                    **options.get(args["executor"], {}))
+
+
 def _literal(item: str) -> tuple[str, object]:
     """"name=value" → (name, value as a Python literal, or the text itself)."""
     import ast
@@ -87,11 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--n-samples", type=int, default=50_000)
     e.add_argument("--fid-samples", type=int, default=5_000)
     e.add_argument("--n-real", type=int, default=10_000)
-    e.add_argument("--real-split", default="test")
+    e.add_argument("--real-split", default=None, help="default: the held-out split (test; ImageNet: val)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--out", default=None, help="write metrics.json here")
     e.add_argument("--inception-weights", default=None)
     e.add_argument("--download-weights", action="store_true")
+    _sweep_parser(sub)
     r = sub.add_parser("reproduce", help="execute the notebooks with papermill into their figure folders")
     r.add_argument("--only", nargs="*", default=None, help="notebook names or parts of them (e.g. fig10)")
     r.add_argument("--preset", default=None)
@@ -120,11 +155,13 @@ def main(argv: list[str] | None = None) -> int:
             rows = reproduce(args["only"], params)
             print(f"total: {sum(r['seconds'] for r in rows):.0f} s for {len(rows)} notebooks")
             write_claims()
+        elif command == "sweep":
+            _sweep(args)
         elif command == "download":
             print(f"{args['dataset']} ready under {data.download(args['dataset'], args['data_dir'])}")
         else:
             bench.run(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as e:
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as e:  # RuntimeError: failed sweep runs
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -120,6 +120,11 @@ def resnet_rows(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1
     return grid(_resnet(preset, dataset, iterations, SWEEP_ITERATIONS, "", **fields), method=methods, seed=seeds)
 
 
+#: The sweeps by figure, for ``python -m snlab sweep <name>``.
+SWEEPS = {"fig01": settings_grid, "fig04": final_width_sweep, "fig05": conditional_runs, "fig11": ndis_sweep,
+          "fig15": reparam_runs, "table2-resnet": resnet_rows}
+
+
 def describe(configs: list[TrainConfig]) -> str:
     """A figure caption's facts: dataset, preset, G updates, seeds (e.g. "fashion_mnist · preset cpu · ...")."""
     first = configs[0]

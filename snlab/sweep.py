@@ -16,7 +16,7 @@ import itertools
 import json
 import os
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -87,9 +87,12 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _train_one(fields: dict) -> str:
-    """Train one run: its status, or "busy" when another process holds its directory. A failure leaves
-    ``failed.json`` (error, traceback) in the run directory, then propagates."""
+def _train_one(fields: dict, threads: int | None = None) -> str:
+    """Train one run (with ``threads`` torch threads when given): its status, or "busy" when another
+    process holds its directory. A failure leaves ``failed.json`` (error, traceback) in the run
+    directory, then propagates."""
+    if threads:
+        _init_worker(threads)
     cfg = TrainConfig(**fields)
     failed = Path(cfg.out_dir) / "failed.json"
     try:
@@ -112,12 +115,52 @@ def default_workers(device: str = "auto") -> int:
     return 4 if on_gpu else (os.cpu_count() or 1)
 
 
+#: Where runs train: this process, a local process pool, a Ray cluster, SLURM (through submitit).
+EXECUTORS = ("serial", "process", "ray", "slurm")
+
+
+def _submit(executor: str, todo: list[TrainConfig], workers: int, threads: int, store: Path, *,
+            address: str | None = None, gpus_per_run: float = 0.0, timeout_min: int = 24 * 60,
+            slurm_cluster: str | None = None, slurm_parameters: dict | None = None) -> dict[Future, str]:
+    """One ``concurrent.futures.Future`` (→ ``_train_one``'s result) per run, keyed to its run directory.
+
+    ray: one task per run on the cluster at ``address`` ("auto": the running one; None: a local
+    instance), ``threads`` CPUs and ``gpus_per_run`` GPUs each (fractions let small GANs share one GPU).
+    slurm: one submitit array job of at most ``workers`` runs at once, ``timeout_min`` minutes each
+    (always set: a SLURM job without a limit is killed at the partition's), logs under
+    ``<store>/slurm/``; ``slurm_cluster="local"`` runs it with submitit's local executor.
+    """
+    fields = [dataclasses.asdict(cfg) for cfg in todo]
+    if executor == "process":
+        pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=get_context("spawn"),
+                                   initializer=_init_worker, initargs=(threads,))
+        futures = {pool.submit(_train_one, f): cfg.out_dir for f, cfg in zip(fields, todo)}
+        pool.shutdown(wait=False)  # workers exit once the queued runs are done
+        return futures
+    if executor == "ray":
+        import ray
+        if not ray.is_initialized():
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        task = ray.remote(num_cpus=threads, num_gpus=gpus_per_run)(_train_one)
+        return {task.remote(f, threads).future(): cfg.out_dir for f, cfg in zip(fields, todo)}
+    import submitit  # slurm
+    ex = submitit.AutoExecutor(folder=store / "slurm" / "%j", cluster=slurm_cluster)
+    ex.update_parameters(timeout_min=timeout_min, cpus_per_task=threads, slurm_array_parallelism=workers,
+                         **(slurm_parameters or {}))
+    jobs = ex.map_array(_train_one, fields, [threads] * len(fields))
+    waiters = ThreadPoolExecutor(len(jobs))  # a Future per job: a thread waits on each job's result
+    futures = {waiters.submit(job.result): cfg.out_dir for job, cfg in zip(jobs, todo)}
+    waiters.shutdown(wait=False)
+    return futures
+
+
 def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: int | None = None,
-              threads: int = 1, log=print) -> SweepResult:
+              threads: int = 1, log=print, executor: str = "process", **options) -> SweepResult:
     """Train every config not yet done into ``store`` and return the sweep's results.
 
-    Runs go to ``workers`` processes (default ``default_workers``) of ``threads`` threads each;
-    ``workers=0`` trains in this process (for debugging). A failing run does not stop the others; the
+    Runs go to ``executor`` (``EXECUTORS``; ``options`` as ``_submit`` takes them): ``workers`` processes
+    (default ``default_workers``) of ``threads`` threads each; ``workers=0`` or "serial" trains in this
+    process (for debugging). A failing run does not stop the others; the
     sweep raises at the end, naming each failed run and its error. A run another process is training
     is skipped and counted as busy.
     """
@@ -132,10 +175,12 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
         if s != "done":
             todo.append(dataclasses.replace(cfg, out_dir=str(default_run_dir(cfg, store)), resume=True,
                                             progress=False))
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
     workers = default_workers(configs[0].device if configs else "auto") if workers is None else workers
     failed, busy = {}, set()
     bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not todo)
-    if workers == 0:
+    if workers == 0 or executor == "serial":
         for cfg in todo:
             try:
                 if _train_one(dataclasses.asdict(cfg)) == "busy":
@@ -144,15 +189,14 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
                 failed[cfg.out_dir] = e
             bar.update(1)
     elif todo:
-        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=get_context("spawn"),
-                                 initializer=_init_worker, initargs=(threads,)) as pool:
-            futures = {pool.submit(_train_one, dataclasses.asdict(cfg)): cfg.out_dir for cfg in todo}
-            for future in as_completed(futures):
-                if future.exception() is not None:
-                    failed[futures[future]] = future.exception()
-                elif future.result() == "busy":
-                    busy.add(futures[future])
-                bar.update(1)
+        futures = _submit(executor, todo, workers, threads, store, **options)
+        for future in as_completed(futures):
+            if future.exception() is not None:
+                failed[futures[future]] = future.exception()
+            elif future.result() == "busy":
+                busy.add(futures[future])
+            bar.update(1)
+            bar.set_postfix(failed=len(failed), busy=len(busy), refresh=False)
     bar.close()
     if failed:
         raise RuntimeError(f"{len(failed)} of {len(todo)} runs failed (tracebacks in their failed.json):\n" +

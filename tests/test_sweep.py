@@ -4,6 +4,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,6 +15,8 @@ import torch
 import snlab
 from snlab import experiments, results, sweep
 from snlab.train import default_run_dir
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _configs(fmnist_dir, **axes):
@@ -63,13 +68,36 @@ def test_a_killed_run_without_status_is_resumed(fmnist_dir, tmp_path):
     assert sweep.run_sweep([cfg], tmp_path, workers=0, log=lambda _: None).resumed == 1
 
 
-def test_worker_processes_match_in_process_training(fmnist_dir, tmp_path):
+@pytest.fixture(scope="module")
+def local_ray():
+    """A real local Ray instance with 2 CPUs, shut down after the module's tests."""
+    import ray
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.mark.parametrize("executor", ["process", "ray", "slurm"])
+def test_every_executor_matches_in_process_training(executor, fmnist_dir, tmp_path, request):
+    """The process pool, a local Ray instance and submitit's local executor (the SLURM path, one array
+    job) train the same runs as this process does."""
+    options = {"ray": {}, "process": {}, "slurm": dict(slurm_cluster="local", timeout_min=10)}[executor]
+    if executor == "ray":
+        request.getfixturevalue("local_ray")
     cfgs = _configs(fmnist_dir, method=["sn", "wgan-gp"])
-    pooled = sweep.run_sweep(cfgs, tmp_path / "pool", workers=2, log=lambda _: None)
+    pooled = sweep.run_sweep(cfgs, tmp_path / "pool", 2, log=lambda _: None, executor=executor, **options)
     inline = sweep.run_sweep(cfgs, tmp_path / "inline", workers=0, log=lambda _: None)
     cols = ["method", "step", "loss_d", "loss_g", "sigma_conv0"]
     pd.testing.assert_frame_equal(pooled.table.sort_values(cols[:2])[cols].reset_index(drop=True),
                                   inline.table.sort_values(cols[:2])[cols].reset_index(drop=True))
+    assert pooled.counts() == {"reused": 0, "resumed": 0, "trained": 2}
+    if executor == "slurm":
+        assert list((tmp_path / "pool" / "slurm").glob("*/*_submitted.pkl"))  # submitit's own job records
+
+
+def test_unknown_executor_lists_the_valid_ones(tmp_path):
+    with pytest.raises(ValueError, match="valid: serial, process, ray, slurm"):
+        sweep.run_sweep(_configs(tmp_path, method=["sn"]), tmp_path, executor="dask")
 
 
 def test_a_failing_run_is_named_and_the_others_finish(fmnist_dir, tmp_path):
@@ -168,3 +196,14 @@ def test_a_failed_run_leaves_its_traceback(fmnist_dir, tmp_path):
     record = json.loads((default_run_dir(bad[0], tmp_path / "store") / "failed.json").read_text())
     assert record["error"].startswith("FileNotFoundError: Fashion-MNIST not found")
     assert "Traceback (most recent call last)" in record["traceback"] and "_fashion_mnist" in record["traceback"]
+
+
+def test_sweep_command_trains_a_figures_runs_into_the_store(fmnist_eval_dir, tmp_path):
+    args = ["sweep", "table2-resnet", "--preset", "smoke", "--seeds", "0", "--store", str(tmp_path),
+            "--executor", "ray", "--data-dir", str(fmnist_eval_dir), "--device", "cpu"]
+    out = subprocess.run([sys.executable, "-m", "snlab", *args], cwd=REPO, capture_output=True, text=True,
+                         env=os.environ | {"PYTHONWARNINGS": "ignore"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "table2-resnet: 2 runs" in out.stdout and "0 reused, 0 resumed, 2 trained" in out.stdout
+    configs = experiments.resnet_rows("smoke", seeds=[0], data_dir=str(fmnist_eval_dir), device="cpu")
+    assert all(sweep.state(c, tmp_path) == "done" for c in configs)  # where the notebooks will look for them
