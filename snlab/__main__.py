@@ -38,7 +38,8 @@ def _sweep_parser(sub) -> None:
     s.add_argument("--store", default="runs", help="the run store the notebooks read (default: runs/)")
     s.add_argument("--executor", choices=EXECUTORS, default="process")
     s.add_argument("--workers", type=int, default=None, help="runs at once (process, slurm)")
-    s.add_argument("--threads", type=int, default=1, help="torch threads (and CPUs) per run")
+    s.add_argument("--threads", type=int, default=None,
+                   help="torch threads (and CPUs) per run (default: cores // workers locally, else 1)")
     s.add_argument("--address", default=None, help="ray: the cluster ('auto': the running one; none: local)")
     s.add_argument("--gpus-per-run", type=float, default=0.0, help="ray: GPUs per run, e.g. 0.25")
     s.add_argument("--timeout-min", type=int, default=24 * 60, help="slurm: minutes per run")

@@ -155,12 +155,15 @@ def _submit(executor: str, todo: list[TrainConfig], workers: int, threads: int, 
 
 
 def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: int | None = None,
-              threads: int = 1, log=print, executor: str = "process", **options) -> SweepResult:
+              threads: int | None = None, log=print, executor: str = "process", tensorboard: bool = True,
+              **options) -> SweepResult:
     """Train every config not yet done into ``store`` and return the sweep's results.
 
     Runs go to ``executor`` (``EXECUTORS``; ``options`` as ``_submit`` takes them): ``workers`` processes
-    (default ``default_workers``) of ``threads`` threads each; ``workers=0`` or "serial" trains in this
-    process (for debugging). A failing run does not stop the others; the
+    (default ``default_workers``) of ``threads`` torch threads each (default: cores // workers for the
+    local pool, so workers never oversubscribe the cores; 1 per run on Ray and SLURM); ``workers=0`` or
+    "serial" trains in this process (for debugging). Each run also logs to TensorBoard under ``<run>/tb`` unless ``tensorboard``
+    is False (not part of a run's identity). A failing run does not stop the others; the
     sweep raises at the end, naming each failed run and its error. A run another process is training
     is skipped and counted as busy.
     """
@@ -174,10 +177,12 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
             partial.add(str(default_run_dir(cfg, store)))
         if s != "done":
             todo.append(dataclasses.replace(cfg, out_dir=str(default_run_dir(cfg, store)), resume=True,
-                                            progress=False))
+                                            progress=False, tensorboard=tensorboard))
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
     workers = default_workers(configs[0].device if configs else "auto") if workers is None else workers
+    if threads is None:
+        threads = max(1, (os.cpu_count() or 1) // workers) if executor == "process" and workers else 1
     failed, busy = {}, set()
     bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not todo)
     if workers == 0 or executor == "serial":

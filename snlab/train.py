@@ -92,6 +92,8 @@ class TrainConfig:
     ortho_coef: float = 0.1
     lrelu_slope: float = 0.1
     progress: bool = True
+    #: Also log history rows and sample grids to TensorBoard under ``<run_dir>/tb`` (``snlab.monitor``).
+    tensorboard: bool = False
 
     def __post_init__(self):
         get_method(self.method)
@@ -182,7 +184,7 @@ class TrainConfig:
 
     #: Fields that say where a run goes, how it is shown or measured, or how long it runs: they may
     #: change when a run is resumed, and do not enter its identity.
-    NOT_IDENTITY = ("out_dir", "resume", "progress", "device", "data_dir", "download", "iterations", "checkpoint_every",
+    NOT_IDENTITY = ("out_dir", "resume", "progress", "tensorboard", "device", "data_dir", "download", "iterations", "checkpoint_every",
                     "sample_every", "eval_every", "eval_samples", "eval_extractor")
     #: Fields added after runs were stored (logging options, conditioning, the ResNet configs' extras):
     #: part of the identity when set, left out when off (falsy), so existing run keys never change.
@@ -221,10 +223,9 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _save_samples(G, z: torch.Tensor, path: Path, y: torch.Tensor | None = None) -> None:
-    """Fixed-z samples in eval mode: an image grid (8 per row; conditional: one class per row), or a
-    scatter plot for 2-D points."""
-    x = generate(G, z, y)
+def _save_samples(x: torch.Tensor, path: Path) -> None:
+    """Samples as an image grid (8 per row; conditional runs: one class per row), or a scatter plot for
+    2-D points."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if x.dim() == 4:
         from torchvision.utils import save_image
@@ -383,6 +384,10 @@ class Trainer:
         bar = tqdm(total=cfg.iterations, initial=self.step, desc=f"{cfg.method}/{cfg.setting}",
                    unit="G-upd", disable=not cfg.progress, mininterval=2.0, dynamic_ncols=True)
         status = "complete"
+        tb = None
+        if cfg.tensorboard:
+            from snlab.monitor import TensorBoard
+            tb = TensorBoard(run_dir)
         while self.step < cfg.iterations:
             self._set_lr()
             loss_g = self.g_step()
@@ -392,22 +397,33 @@ class Trainer:
             self.step += 1
             bar.update(1)
             last = self.step == cfg.iterations
+            evaluated = False
             if self.step % cfg.log_every == 0 or last:
                 self.seconds += time.perf_counter() - start
                 finite = bool(torch.isfinite(sums).all())
                 mean_d, mean_g = (sums / count).tolist()
                 sums.zero_(); count = 0
                 self.rows.append(self._log_row(mean_d, mean_g, with_sigmas=finite))
+                evaluated = any(k.startswith("IS_") for k in self.rows[-1])
+                if tb:
+                    tb.row(self.rows[-1])
                 start = time.perf_counter()  # "seconds" excludes logging and evaluation
                 bar.set_postfix(loss_d=f"{mean_d:.3f}", loss_g=f"{mean_g:.3f}", refresh=False)
                 if not finite:
                     status = "diverged"
                     break
-            if cfg.sample_every and (self.step % cfg.sample_every == 0 or last):
-                _save_samples(self.G, self.fixed_z, run_dir / "samples" / f"step_{self.step:07d}.png", self.fixed_y)
+            save = cfg.sample_every and (self.step % cfg.sample_every == 0 or last)
+            if save or (tb and evaluated):  # fixed z (and classes), eval mode
+                x = generate(self.G, self.fixed_z, self.fixed_y)
+                if save:
+                    _save_samples(x, run_dir / "samples" / f"step_{self.step:07d}.png")
+                if tb and x.dim() == 4:
+                    tb.samples(x, self.step)
             if self.step % cfg.checkpoint_every == 0 or last:
                 self._checkpoint(run_dir)
         bar.close()
+        if tb:
+            tb.close()
         if status == "diverged":
             self._write_history(run_dir)
         return status

@@ -207,3 +207,19 @@ def test_sweep_command_trains_a_figures_runs_into_the_store(fmnist_eval_dir, tmp
     assert "table2-resnet: 2 runs" in out.stdout and "0 reused, 0 resumed, 2 trained" in out.stdout
     configs = experiments.resnet_rows("smoke", seeds=[0], data_dir=str(fmnist_eval_dir), device="cpu")
     assert all(sweep.state(c, tmp_path) == "done" for c in configs)  # where the notebooks will look for them
+
+
+def test_sweep_runs_log_history_and_samples_to_tensorboard(fmnist_eval_dir, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    cfg = sweep.grid(dict(preset="smoke", data_dir=str(fmnist_eval_dir), iterations=4, eval_every=2, eval_samples=64,
+                          eval_extractor="fmnist", progress=False, device="cpu"), method=["sn"])
+    plain = default_run_dir(cfg[0], tmp_path)  # the flag does not enter the run's key
+    assert default_run_dir(dataclasses.replace(cfg[0], tensorboard=True), tmp_path) == plain
+    result = sweep.run_sweep(cfg, tmp_path, workers=0, log=lambda _: None)
+    events = EventAccumulator(str(plain / "tb"), size_guidance={"images": 0}).Reload()
+    history = result.table
+    loss = events.Scalars("loss/loss_d")
+    assert [e.step for e in loss] == history["step"].tolist()
+    assert [e.value for e in loss] == pytest.approx(history["loss_d"].tolist())
+    assert [e.step for e in events.Scalars("FID/FID_fmnist")] == [2, 4] and "sigma/sigma_conv0" in events.Tags()["scalars"]
+    assert [e.step for e in events.Images("samples")] == [2, 4]  # a grid at every evaluation
