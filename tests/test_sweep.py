@@ -4,8 +4,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -223,3 +226,50 @@ def test_sweep_runs_log_history_and_samples_to_tensorboard(fmnist_eval_dir, tmp_
     assert [e.value for e in loss] == pytest.approx(history["loss_d"].tolist())
     assert [e.step for e in events.Scalars("FID/FID_fmnist")] == [2, 4] and "sigma/sigma_conv0" in events.Tags()["scalars"]
     assert [e.step for e in events.Images("samples")] == [2, 4]  # a grid at every evaluation
+
+
+def _kill_when_running(run_dir: Path, after_rows: int = 4) -> threading.Thread:
+    """A thread that SIGKILLs the process training ``run_dir`` (its pid is in the run's lock file) once
+    ``after_rows`` history rows are checkpointed."""
+    def kill():
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            history, lock = run_dir / "history.csv", run_dir / ".lock"
+            if history.exists() and len(history.read_text().splitlines()) > after_rows and lock.exists():
+                os.kill(int(lock.read_text().split()[1]), signal.SIGKILL)
+                return
+            time.sleep(0.05)
+    thread = threading.Thread(target=kill, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("executor", ["ray", "slurm"])
+def test_a_worker_killed_mid_run_loses_nothing(executor, fmnist_dir, tmp_path, request):
+    """Ray retries the killed task, which resumes from the run's checkpoint; submitit reports the job
+    failed and the next call resumes it. Either way the run ends bitwise as an uninterrupted one."""
+    options = {"ray": {}, "slurm": dict(slurm_cluster="local", timeout_min=10)}[executor]
+    if executor == "ray":
+        request.getfixturevalue("local_ray")
+    cfg = sweep.grid(dict(preset="smoke", data_dir=str(fmnist_dir), iterations=40, checkpoint_every=1, device="cpu",
+                          progress=False), method=["sn"])
+    run = default_run_dir(cfg[0], tmp_path / "store")
+    killer = _kill_when_running(run)
+    if executor == "ray":
+        result = sweep.run_sweep(cfg, tmp_path / "store", 1, log=lambda _: None, executor=executor, **options)
+        assert result.trained == 1
+    else:
+        with pytest.raises(RuntimeError, match="1 of 1 runs failed"):
+            sweep.run_sweep(cfg, tmp_path / "store", 1, log=lambda _: None, executor=executor, **options)
+        assert 0 < torch.load(run / "checkpoint.pt", weights_only=True)["step"] < 40
+        assert sweep.run_sweep(cfg, tmp_path / "store", 1, log=lambda _: None, executor=executor,
+                               **options).resumed == 1
+    killer.join()
+    assert sweep.state(cfg[0], tmp_path / "store") == "done"
+    # The uninterrupted run, on the same executor (one torch thread: bitwise needs the same thread count).
+    sweep.run_sweep(cfg, tmp_path / "full", 1, log=lambda _: None, executor=executor, **options)
+    full = torch.load(default_run_dir(cfg[0], tmp_path / "full") / "checkpoint.pt", weights_only=True)
+    killed = torch.load(run / "checkpoint.pt", weights_only=True)
+    for part in ("G", "D"):
+        for k, v in full[part].items():
+            assert torch.equal(v, killed[part][k]), (part, k)
