@@ -1,5 +1,5 @@
-"""Benchmarks, never timed tests: ``python -m snlab bench sn-overhead|metrics|methods|sweep`` writes a CSV
-and prints a table.
+"""Benchmarks, never timed tests: ``python -m snlab bench sn-overhead|metrics|methods|sweep|throughput``
+writes a CSV and prints a table.
 
 The machine is shared and noisy, so variants run interleaved in one process (A B C, then B C A, …),
 each round timing a few steps of every variant, and we report medians of per-round ratios.
@@ -19,7 +19,9 @@ from snlab.models import build_models
 from snlab.normalizers import weight_layers
 from snlab.settings import get_preset
 
-BENCHES = ("sn-overhead", "metrics", "methods", "sweep")
+BENCHES = ("sn-overhead", "metrics", "methods", "sweep", "throughput")
+#: Throughput variants of the standard-CNN SN-GAN's training step; bf16 autocast only on CUDA.
+THROUGHPUT_VARIANTS = ("eager", "channels_last", "compile", "bf16")
 #: Fig 10's methods (vanilla, WN, SN, WGAN-GP) plus orthonormal and LN.
 TIMED_METHODS = ("none", "wn", "sn", "wgan-gp", "orthonormal", "ln")
 
@@ -174,6 +176,60 @@ def methods_time(preset: str = "cpu", dataset: str = "fashion_mnist", methods=TI
     return pd.DataFrame(rows).assign(device=device_label(device), preset=preset, dataset=dataset, n_dis=n_dis)
 
 
+def _throughput_trainer(variant: str, preset: str, dataset: str, device: str, data_dir=None):
+    """A setting-C SN trainer (n_dis = 1, as the 10-minute goal) prepared as ``variant`` asks."""
+    from snlab.train import Trainer, TrainConfig
+
+    t = Trainer(TrainConfig(preset=preset, dataset=dataset, method="sn", setting="C", eval_every=0,
+                            data_dir=data_dir, device=device, progress=False))
+    if variant == "channels_last":
+        t.G, t.D = t.G.to(memory_format=torch.channels_last), t.D.to(memory_format=torch.channels_last)
+    if variant == "compile":
+        t.G, t.D = torch.compile(t.G), torch.compile(t.D)
+    return t
+
+
+def _update(t, variant: str) -> tuple[float, float]:
+    """One G update and its D step; (G loss, D loss)."""
+    if variant == "bf16":
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            return float(t.g_step()), float(t.d_step())
+    return float(t.g_step()), float(t.d_step())
+
+
+def throughput(preset: str = "cpu", dataset: str = "fashion_mnist", updates: int = 20, rounds: int = 5,
+               device: str = "auto", variants=THROUGHPUT_VARIANTS, data_dir=None) -> pd.DataFrame:
+    """G updates per second of the standard-CNN SN-GAN (setting C, n_dis = 1) per variant and round.
+
+    Variants run interleaved, the order rotating each round, after a warm-up (which includes
+    torch.compile's compilation). A variant is correct when its first update's losses match eager's,
+    from identical weights and batches, within 1e-3 relative (``loss_rel_err``); bf16 runs on CUDA only.
+    """
+    from snlab.train import resolve_device
+
+    dev = resolve_device(device)
+    variants = [v for v in variants if v != "bf16" or dev.type == "cuda"]
+    trainers = {v: _throughput_trainer(v, preset, dataset, device, data_dir) for v in variants}
+    first = {v: _update(t, v) for v, t in trainers.items()}  # also the warm-up (compiles)
+    err = {v: max(abs(a - b) / max(abs(b), 1e-8) for a, b in zip(first[v], first["eager"])) for v in variants}
+    for v, t in trainers.items():
+        _update(t, v)
+    rows = []
+    for r in range(rounds):
+        for v in variants[r % len(variants):] + variants[:r % len(variants)]:
+            t = trainers[v]
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            for _ in range(updates):
+                _update(t, v)
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            rows.append({"round": r, "variant": v, "g_updates_per_second": updates / (time.perf_counter() - start),
+                         "loss_rel_err": err[v]})
+    return pd.DataFrame(rows).assign(device=device_label(dev), preset=preset, dataset=dataset)
+
+
 def sweep_parallelism(preset: str = "cpu", dataset: str = "fashion_mnist", runs: int = 4, updates: int = 50,
                       rounds: int = 3, data_dir=None) -> pd.DataFrame:
     """Wall seconds of one small sweep (``runs`` SN runs, setting A, ``updates`` G updates each, no
@@ -202,7 +258,8 @@ def sweep_parallelism(preset: str = "cpu", dataset: str = "fashion_mnist", runs:
 
 def run(args: dict) -> None:
     out = Path(args["out"] or f"bench/{args['which']}.csv")
-    args["rounds"] = args["rounds"] or {"sn-overhead": 30, "metrics": 3, "methods": 5, "sweep": 3}[args["which"]]
+    args["rounds"] = args["rounds"] or {"sn-overhead": 30, "metrics": 3, "methods": 5, "sweep": 3,
+                                        "throughput": 5}[args["which"]]
     out.parent.mkdir(parents=True, exist_ok=True)
     header = f"{args['which']}: dataset={args['dataset']} threads={torch.get_num_threads()}"
     if args["which"] == "methods":
@@ -215,6 +272,17 @@ def run(args: dict) -> None:
         wide = df.pivot(index="round", columns="method", values="seconds_per_100_g_updates")
         print(pd.DataFrame({"median s / 100 G updates": wide.median(),
                             "median ratio to none": wide.div(wide["none"], axis=0).median()}).round(3).to_string())
+        return
+    if args["which"] == "throughput":
+        df = throughput(args["preset"], args["dataset"], args["updates"], args["rounds"], args["device"])
+        df.to_csv(out, index=False)
+        print(f"{header} device={df['device'][0]} preset={args['preset']} SN, setting C, n_dis 1; "
+              f"rounds={args['rounds']} x {args['updates']} G updates; raw rows in {out}")
+        wide = df.pivot(index="round", columns="variant", values="g_updates_per_second")
+        print(pd.DataFrame({"median G updates / s": wide.median(),
+                            "median ratio to eager": wide.div(wide["eager"], axis=0).median(),
+                            "first-update loss rel. error": df.groupby("variant")["loss_rel_err"].first()})
+              .round(4).to_string())
         return
     if args["which"] == "sweep":
         df = sweep_parallelism(args["preset"], args["dataset"], updates=args["updates"], rounds=args["rounds"])

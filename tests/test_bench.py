@@ -42,3 +42,11 @@ def test_sweep_bench_times_both_ways_of_running_a_sweep(fmnist_dir):
     df = bench.sweep_parallelism("smoke", runs=2, updates=1, rounds=2, data_dir=str(fmnist_dir))
     assert len(df) == 4 and df["variant"].nunique() == 2 and (df["seconds"] > 0).all()
     assert df.groupby("round")["variant"].first().nunique() == 2  # the order alternates
+
+
+def test_throughput_bench_checks_each_variant_against_eager(fmnist_dir):
+    df = bench.throughput("smoke", updates=1, rounds=2, device="cpu", variants=("eager", "channels_last", "bf16"),
+                          data_dir=fmnist_dir)
+    assert set(df["variant"]) == {"eager", "channels_last"}  # bf16 autocast is CUDA-only
+    assert len(df) == 4 and (df["g_updates_per_second"] > 0).all()
+    assert (df.loc[df["variant"] == "eager", "loss_rel_err"] == 0).all() and (df["loss_rel_err"] < 1e-3).all()
