@@ -184,8 +184,8 @@ class TrainConfig:
 
     #: Fields that say where a run goes, how it is shown or measured, or how long it runs: they may
     #: change when a run is resumed, and do not enter its identity.
-    NOT_IDENTITY = ("out_dir", "resume", "progress", "tensorboard", "device", "data_dir", "download", "iterations", "checkpoint_every",
-                    "sample_every", "eval_every", "eval_samples", "eval_extractor")
+    NOT_IDENTITY = ("out_dir", "resume", "progress", "tensorboard", "device", "data_dir", "download", "iterations",
+                    "checkpoint_every", "sample_every", "eval_every", "eval_samples", "eval_extractor")
     #: Fields added after runs were stored (logging options, conditioning, the ResNet configs' extras):
     #: part of the identity when set, left out when off (falsy), so existing run keys never change.
     IDENTITY_WHEN_ON = ("log_heldout_loss", "log_operator_norms", "conditional", "g_batch_size", "lr_decay_start")

@@ -224,7 +224,8 @@ def test_sweep_runs_log_history_and_samples_to_tensorboard(fmnist_eval_dir, tmp_
     loss = events.Scalars("loss/loss_d")
     assert [e.step for e in loss] == history["step"].tolist()
     assert [e.value for e in loss] == pytest.approx(history["loss_d"].tolist())
-    assert [e.step for e in events.Scalars("FID/FID_fmnist")] == [2, 4] and "sigma/sigma_conv0" in events.Tags()["scalars"]
+    assert [e.step for e in events.Scalars("FID/FID_fmnist")] == [2, 4]
+    assert "sigma/sigma_conv0" in events.Tags()["scalars"]
     assert [e.step for e in events.Images("samples")] == [2, 4]  # a grid at every evaluation
 
 
