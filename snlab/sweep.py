@@ -164,9 +164,8 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
     local pool, so workers never oversubscribe the cores; 1 per run on Ray and SLURM); ``workers=0`` or
     "serial" trains in this process (for debugging). Each run also logs to TensorBoard under
     ``<run>/tb`` unless ``tensorboard`` is False (not part of a run's identity). A failing run does
-    not stop the others; the
-    sweep raises at the end, naming each failed run and its error. A run another process is training
-    is skipped and counted as busy.
+    not stop the others; the sweep raises at the end, naming each failed run and its error. A run
+    another process is training is skipped and counted as busy.
     """
     store = Path(store)
     configs = list({default_run_dir(c, store): c for c in configs}.values())  # one entry per run directory
