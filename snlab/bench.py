@@ -18,12 +18,18 @@ from snlab.losses import get_loss
 from snlab.models import build_models
 from snlab.normalizers import weight_layers
 from snlab.settings import get_preset
+from snlab.train import SPEEDUPS
 
 BENCHES = ("sn-overhead", "metrics", "methods", "sweep", "throughput")
-#: Throughput variants of the standard-CNN SN-GAN's training step; bf16 autocast only on CUDA.
-THROUGHPUT_VARIANTS = ("eager", "channels_last", "compile", "bf16")
+#: Throughput variants of the standard-CNN SN-GAN's training step: each ``TrainConfig.speedup``, and bf16
+#: autocast (CUDA only; not a training option: it changes the arithmetic, not just the speed).
+THROUGHPUT_VARIANTS = (*SPEEDUPS, "bf16")
 #: Fig 10's methods (vanilla, WN, SN, WGAN-GP) plus orthonormal and LN.
 TIMED_METHODS = ("none", "wn", "sn", "wgan-gp", "orthonormal", "ln")
+#: Updates every variant or method makes before timing (from identical weights and batches in ``throughput``,
+#: where the last one's losses are compared with eager's): the CUDA graph's three warm-up calls, its
+#: capture and a replay.
+WARMUP_UPDATES = 5
 
 
 def add_parser(sub) -> None:
@@ -38,8 +44,11 @@ def add_parser(sub) -> None:
     p.add_argument("--samples", type=int, default=10_000, help="metrics: generated samples")
     p.add_argument("--updates", type=int, default=20, help="methods: G updates per method per round; "
                    "sweep: G updates per run")
-    p.add_argument("--device", default="auto", help="methods: auto, cpu or cuda")
+    p.add_argument("--device", default="auto", help="methods, throughput: auto, cpu or cuda")
+    p.add_argument("--speedup", default="auto", choices=("auto", *SPEEDUPS), help="methods: how G and D execute")
+    p.add_argument("--methods", nargs="+", default=list(TIMED_METHODS), help="methods: which to time")
     p.add_argument("--out", default=None, help="CSV path (default: bench/<which>.csv)")
+    p.add_argument("--data-dir", default=None)
 
 
 def _d_variants(dataset: str, width: float) -> dict[str, torch.nn.Module]:
@@ -140,25 +149,23 @@ def device_label(device: torch.device) -> str:
 
 
 def methods_time(preset: str = "cpu", dataset: str = "fashion_mnist", methods=TIMED_METHODS, updates: int = 20,
-                 rounds: int = 5, n_dis: int = 5, data_dir=None, device: str = "auto") -> pd.DataFrame:
+                 rounds: int = 5, n_dis: int = 5, data_dir=None, device: str = "auto",
+                 speedup: str = "auto") -> pd.DataFrame:
     """Seconds per 100 G updates (each followed by ``n_dis`` D steps) per method and round (Fig 10).
 
     Methods run interleaved, the order rotating each round; each round times ``updates`` G updates
-    of every method after one warm-up update. Setting A's Adam (the Fig 10 runs use n_dis = 5).
+    of every method after ``WARMUP_UPDATES`` warm-up updates. Setting A's Adam (the Fig 10 runs use n_dis = 5).
     """
     from snlab.train import Trainer, TrainConfig
 
     trainers = {m: Trainer(TrainConfig(preset=preset, dataset=dataset, method=m, setting="A", n_dis=n_dis,
-                                       eval_every=0, data_dir=data_dir, device=device, progress=False))
+                                       eval_every=0, data_dir=data_dir, device=device, progress=False,
+                                       speedup=speedup))
                 for m in methods}
 
-    def iterate(t):
-        t.g_step()
-        for _ in range(n_dis):
-            t.d_step()
-
     for t in trainers.values():
-        iterate(t)
+        for _ in range(WARMUP_UPDATES):
+            t.iteration()
     rows, names = [], list(trainers)
     for r in range(rounds):
         for m in names[r % len(names):] + names[:r % len(names)]:
@@ -167,56 +174,65 @@ def methods_time(preset: str = "cpu", dataset: str = "fashion_mnist", methods=TI
                 torch.cuda.synchronize()
             start = time.perf_counter()
             for _ in range(updates):
-                iterate(t)
+                t.iteration()
             if t.device.type == "cuda":
                 torch.cuda.synchronize()
             rows.append({"round": r, "method": m, "seconds_per_100_g_updates":
                          (time.perf_counter() - start) * 100 / updates})
     device = next(iter(trainers.values())).device
-    return pd.DataFrame(rows).assign(device=device_label(device), preset=preset, dataset=dataset, n_dis=n_dis)
+    speedup = next(iter(trainers.values())).speedup
+    return pd.DataFrame(rows).assign(device=device_label(device), preset=preset, dataset=dataset, n_dis=n_dis,
+                                     speedup=speedup)
 
 
 def _throughput_trainer(variant: str, preset: str, dataset: str, device: str, data_dir=None):
-    """A setting-C SN trainer (n_dis = 1, as the 10-minute goal) prepared as ``variant`` asks."""
+    """A setting-C SN trainer (n_dis = 1, as the 10-minute goal) executing as ``variant`` asks."""
     from snlab.train import Trainer, TrainConfig
 
-    t = Trainer(TrainConfig(preset=preset, dataset=dataset, method="sn", setting="C", eval_every=0,
-                            data_dir=data_dir, device=device, progress=False))
-    if variant == "channels_last":
-        t.G, t.D = t.G.to(memory_format=torch.channels_last), t.D.to(memory_format=torch.channels_last)
-    if variant == "compile":
-        t.G, t.D = torch.compile(t.G), torch.compile(t.D)
-    return t
+    return Trainer(TrainConfig(preset=preset, dataset=dataset, method="sn", setting="C", eval_every=0,
+                               data_dir=data_dir, device=device, progress=False,
+                               speedup="eager" if variant == "bf16" else variant))
 
 
-def _update(t, variant: str) -> tuple[float, float]:
-    """One G update and its D step; (G loss, D loss)."""
+def _update(t, variant: str) -> torch.Tensor:
+    """One G update and its D step; (D loss, G loss) left on the device (reading them would synchronize)."""
     if variant == "bf16":
         with torch.autocast("cuda", dtype=torch.bfloat16):
-            return float(t.g_step()), float(t.d_step())
-    return float(t.g_step()), float(t.d_step())
+            return t.iteration()
+    return t.iteration()
+
+
+#: A variant is correct when its losses after ``WARMUP_UPDATES`` are within this relative error of eager's.
+CORRECT_REL_ERR = 1e-3
 
 
 def throughput(preset: str = "cpu", dataset: str = "fashion_mnist", updates: int = 20, rounds: int = 5,
                device: str = "auto", variants=THROUGHPUT_VARIANTS, data_dir=None) -> pd.DataFrame:
     """G updates per second of the standard-CNN SN-GAN (setting C, n_dis = 1) per variant and round.
 
-    Variants run interleaved, the order rotating each round, after a warm-up (which includes
-    torch.compile's compilation). A variant is correct when its first update's losses match eager's,
-    from identical weights and batches, within 1e-3 relative (``loss_rel_err``); bf16 runs on CUDA only.
+    Variants run interleaved, the order rotating each round, after ``WARMUP_UPDATES`` warm-up updates
+    (which include torch.compile's compilation and CUDA-graph recording). ``loss_rel_err``: the largest
+    relative difference between the variant's and eager's G and D losses at the last warm-up update;
+    ``correct`` when it is ≤ ``CORRECT_REL_ERR``. bf16 (autocast) runs on CUDA only. A variant that
+    raises is left out of the timings and reported in ``error``.
     """
     from snlab.train import resolve_device
 
     dev = resolve_device(device)
-    variants = [v for v in variants if v != "bf16" or dev.type == "cuda"]
-    trainers = {v: _throughput_trainer(v, preset, dataset, device, data_dir) for v in variants}
-    first = {v: _update(t, v) for v, t in trainers.items()}  # also the warm-up (compiles)
-    err = {v: max(abs(a - b) / max(abs(b), 1e-8) for a, b in zip(first[v], first["eager"])) for v in variants}
-    for v, t in trainers.items():
-        _update(t, v)
-    rows = []
+    trainers, losses, errors = {}, {}, {}
+    for v in (v for v in variants if v != "bf16" or dev.type == "cuda"):
+        try:
+            trainers[v] = _throughput_trainer(v, preset, dataset, device, data_dir)
+            for _ in range(WARMUP_UPDATES):
+                losses[v] = _update(trainers[v], v).double().cpu()
+        except Exception as e:  # noqa: BLE001 -- a variant this PyTorch or device cannot run is a result
+            trainers.pop(v, None)
+            errors[v] = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
+    err = {v: float(((losses[v] - losses["eager"]).abs() / losses["eager"].abs().clamp_min(1e-8)).max())
+           for v in trainers}
+    rows, names = [], list(trainers)
     for r in range(rounds):
-        for v in variants[r % len(variants):] + variants[:r % len(variants)]:
+        for v in names[r % len(names):] + names[:r % len(names)]:
             t = trainers[v]
             if dev.type == "cuda":
                 torch.cuda.synchronize()
@@ -226,7 +242,8 @@ def throughput(preset: str = "cpu", dataset: str = "fashion_mnist", updates: int
             if dev.type == "cuda":
                 torch.cuda.synchronize()
             rows.append({"round": r, "variant": v, "g_updates_per_second": updates / (time.perf_counter() - start),
-                         "loss_rel_err": err[v]})
+                         "loss_rel_err": err[v], "correct": err[v] <= CORRECT_REL_ERR, "error": ""})
+    rows += [{"variant": v, "error": e} for v, e in errors.items()]
     return pd.DataFrame(rows).assign(device=device_label(dev), preset=preset, dataset=dataset)
 
 
@@ -263,26 +280,37 @@ def run(args: dict) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     header = f"{args['which']}: dataset={args['dataset']} threads={torch.get_num_threads()}"
     if args["which"] == "methods":
-        df = methods_time(args["preset"], args["dataset"], updates=args["updates"], rounds=args["rounds"],
-                          device=args["device"])
+        df = methods_time(args["preset"], args["dataset"], args["methods"], args["updates"], args["rounds"],
+                          device=args["device"], speedup=args["speedup"])
         df.to_csv(out, index=False)
-        print(f"{header} device={df['device'][0]} preset={args['preset']} n_dis={df['n_dis'][0]} rounds={args['rounds']} x "
+        print(f"{header} device={df['device'][0]} speedup={df['speedup'][0]} preset={args['preset']} "
+              f"n_dis={df['n_dis'][0]} rounds={args['rounds']} x "
               f"{args['updates']} G updates; "
               f"raw rows in {out}")
         wide = df.pivot(index="round", columns="method", values="seconds_per_100_g_updates")
-        print(pd.DataFrame({"median s / 100 G updates": wide.median(),
-                            "median ratio to none": wide.div(wide["none"], axis=0).median()}).round(3).to_string())
+        table = pd.DataFrame({"median s / 100 G updates": wide.median()})
+        if "none" in wide:
+            table["median ratio to none"] = wide.div(wide["none"], axis=0).median()
+        print(table.round(3).to_string())
         return
     if args["which"] == "throughput":
-        df = throughput(args["preset"], args["dataset"], args["updates"], args["rounds"], args["device"])
+        df = throughput(args["preset"], args["dataset"], args["updates"], args["rounds"], args["device"],
+                        data_dir=args["data_dir"])
         df.to_csv(out, index=False)
         print(f"{header} device={df['device'][0]} preset={args['preset']} SN, setting C, n_dis 1; "
               f"rounds={args['rounds']} x {args['updates']} G updates; raw rows in {out}")
-        wide = df.pivot(index="round", columns="variant", values="g_updates_per_second")
-        print(pd.DataFrame({"median G updates / s": wide.median(),
-                            "median ratio to eager": wide.div(wide["eager"], axis=0).median(),
-                            "first-update loss rel. error": df.groupby("variant")["loss_rel_err"].first()})
-              .round(4).to_string())
+        timed = df[df["error"] == ""]
+        wide = timed.pivot(index="round", columns="variant", values="g_updates_per_second")
+        first = timed.groupby("variant").first()
+        table = pd.DataFrame({"median G updates / s": wide.median(),
+                              "median ratio to eager": wide.div(wide["eager"], axis=0).median(),
+                              f"loss rel. error after {WARMUP_UPDATES} updates": first["loss_rel_err"],
+                              "correct": first["correct"]})
+        print(table.round(4).to_string())
+        for v, e in df.loc[df["error"] != "", ["variant", "error"]].values:
+            print(f"{v}: failed: {e}")
+        correct = table[table["correct"]]
+        print(f"fastest correct: {correct['median G updates / s'].idxmax()}")
         return
     if args["which"] == "sweep":
         df = sweep_parallelism(args["preset"], args["dataset"], updates=args["updates"], rounds=args["rounds"])

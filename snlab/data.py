@@ -91,6 +91,15 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
     return images.float().div_(127.5).sub_(1.0)
 
 
+def to_device(x: torch.Tensor, device: str | torch.device) -> torch.Tensor:
+    """``x`` (on the CPU) moved to ``device``. To a GPU it goes through pinned memory without blocking
+    the host, so the Python loop keeps queueing kernels instead of waiting for the GPU to drain."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return x.pin_memory().to(device, non_blocking=True)
+    return x.to(device)
+
+
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """Float images in [−1, 1] → uint8 in [0, 255], rounded as when saved to an image file."""
     return ((images + 1) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
@@ -156,7 +165,7 @@ class ImageData:
                        device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
         """As ``sample`` (the same draws from ``generator``), with the images' labels: int64 (n,) on ``device``."""
         idx = torch.randint(len(self.images), (n,), generator=generator)
-        return to_float(self.images[idx].to(device, non_blocking=True)), self.labels[idx].to(device)
+        return to_float(to_device(self.images[idx], device)), to_device(self.labels[idx], device)
 
 
 def default_data_dir() -> Path:

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from snlab.data import to_device
+
 
 @dataclass(frozen=True)
 class Loss:
@@ -37,12 +39,14 @@ def get_loss(name: str) -> Loss:
 
 
 def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+                     generator: torch.Generator | None = None, eps: torch.Tensor | None = None) -> torch.Tensor:
     """E[(‖∇ₓ D(x̂)‖₂ − 1)²] at x̂ = εx + (1−ε)x̃, one ε ~ U[0, 1] per sample (Gulrajani et al.; SPEC §3).
 
     Returns the penalty *without* λ; the caller multiplies. ``real`` and ``fake`` have shape (B, ...).
+    ``eps`` (B,): ε given, on ``real``'s device; None draws it from ``generator``.
     """
-    eps = torch.rand(real.shape[0], generator=generator).to(real.device)
+    if eps is None:
+        eps = to_device(torch.rand(real.shape[0], generator=generator), real.device)
     eps = eps.view(-1, *([1] * (real.dim() - 1)))
     x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)

@@ -71,16 +71,27 @@ class SpectralNorm(nn.Module):
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         w = as_matrix(weight, self.dim)
+        u, v = self.u, self.v
         if self.training:
-            w_const, u = w.detach(), self.u  # the power iteration builds no graph
+            w_const = w.detach()  # the power iteration builds no graph
             for _ in range(self.n_power_iterations):
                 v = _l2n(torch.mv(w_const.t(), u))
                 u = _l2n(torch.mv(w_const, v))
-            # Rebinding (not copy_) costs no kernel, and a graph that saved the old u stays valid.
-            self.u, self.v = u, v
-        sigma = torch.dot(self.u, torch.mv(w, self.v))
-        self.sigma = sigma.detach()  # rebinds the buffer
+            self._update(u=u, v=v)
+        sigma = torch.dot(u, torch.mv(w, v))
+        self._update(sigma=sigma.detach())
         return weight / sigma
+
+    def _update(self, **buffers: torch.Tensor) -> None:
+        """Store new buffer values. Eagerly they are copied in place, so the buffers keep their addresses
+        (a captured CUDA graph replays on them, ``snlab.cudagraph``), while σ's autograd graph holds the
+        fresh tensors that a later forward's copy leaves intact. Under torch.compile they are rebound:
+        its functionalization would save the mutated buffer for backward instead."""
+        for name, value in buffers.items():
+            if torch.compiler.is_compiling():
+                setattr(self, name, value)
+            else:
+                getattr(self, name).copy_(value)
 
 
 class SpectralNormGamma(nn.Module):

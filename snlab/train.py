@@ -17,7 +17,8 @@ import torch
 from tqdm import tqdm
 
 from snlab import normalizers
-from snlab.data import dataset_info, load_dataset
+from snlab.cudagraph import GraphedIteration
+from snlab.data import dataset_info, load_dataset, to_device
 from snlab.files import atomic_save, atomic_write_text, exclusive
 from snlab.losses import get_loss, gradient_penalty
 from snlab.methods import get_method
@@ -94,6 +95,10 @@ class TrainConfig:
     progress: bool = True
     #: Also log history rows and sample grids to TensorBoard under ``<run_dir>/tb`` (``snlab.monitor``).
     tensorboard: bool = False
+    #: How G and D execute (``SPEEDUPS``; "auto": ``AUTO_SPEEDUP`` for the device). Speed only: every choice
+    #: computes the same updates up to float rounding, so it is not part of a run's identity; bitwise
+    #: resume (CPU) holds when a run is resumed with the choice it started with.
+    speedup: str = "auto"
 
     def __post_init__(self):
         get_method(self.method)
@@ -109,6 +114,8 @@ class TrainConfig:
             self.gradient_penalty = get_method(self.method).gradient_penalty
         if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
             raise ValueError(f"unknown device {self.device!r}; valid: auto, cpu, cuda, cuda:N")
+        if self.speedup not in ("auto", *SPEEDUPS):
+            raise ValueError(f"unknown speedup {self.speedup!r}; valid: auto, {', '.join(SPEEDUPS)}")
         for name in PRESET_FIELDS:
             if getattr(self, name) is None:
                 setattr(self, name, preset[name])
@@ -184,8 +191,8 @@ class TrainConfig:
 
     #: Fields that say where a run goes, how it is shown or measured, or how long it runs: they may
     #: change when a run is resumed, and do not enter its identity.
-    NOT_IDENTITY = ("out_dir", "resume", "progress", "tensorboard", "device", "data_dir", "download", "iterations",
-                    "checkpoint_every", "sample_every", "eval_every", "eval_samples", "eval_extractor")
+    NOT_IDENTITY = ("out_dir", "resume", "progress", "tensorboard", "device", "speedup", "data_dir", "download",
+                    "iterations", "checkpoint_every", "sample_every", "eval_every", "eval_samples", "eval_extractor")
     #: Fields added after runs were stored (logging options, conditioning, the ResNet configs' extras):
     #: part of the identity when set, left out when off (falsy), so existing run keys never change.
     IDENTITY_WHEN_ON = ("log_heldout_loss", "log_operator_norms", "conditional", "g_batch_size", "lr_decay_start")
@@ -221,6 +228,38 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+#: Ways to execute G and D (``TrainConfig.speedup``): PyTorch eager; channels_last memory format;
+#: ``torch.compile`` (Inductor); and each training iteration captured once as a CUDA graph and replayed
+#: (``snlab.cudagraph``; on the CPU the same code runs eagerly).
+SPEEDUPS = ("eager", "channels_last", "compile", "cudagraphs")
+#: What "auto" picks, per device type: the fastest correct choice measured by ``python -m snlab bench
+#: throughput`` (README, "Speed"): CUDA graphs on a GPU (3.9× eager on an H100 at paper width; eager
+#: when the learning rate decays, which a graph cannot replay). On the CPU channels_last was 1.12–1.16×
+#: faster, but eager stays the default: the stored cpu-preset results were trained eager, and a rerun
+#: reproduces them bitwise.
+AUTO_SPEEDUP = {"cpu": "eager", "cuda": "cudagraphs"}
+
+
+def resolve_speedup(cfg: TrainConfig, device: torch.device) -> str:
+    """``cfg.speedup``, with "auto" resolved for ``device`` (``AUTO_SPEEDUP``)."""
+    if cfg.speedup != "auto":
+        return cfg.speedup
+    speedup = AUTO_SPEEDUP.get(device.type, "eager")
+    return "eager" if speedup == "cudagraphs" and cfg.lr_decay else speedup
+
+
+def apply_speedup(G: torch.nn.Module, D: torch.nn.Module, speedup: str) -> None:
+    """Prepare ``G`` and ``D`` in place for ``speedup`` (``SPEEDUPS``; "cudagraphs" needs nothing here).
+
+    ``Module.compile`` keeps the modules' state_dict keys, so checkpoints do not depend on the choice.
+    """
+    for module in (G, D):
+        if speedup == "channels_last":
+            module.to(memory_format=torch.channels_last)
+        elif speedup == "compile":
+            module.compile()
 
 
 def _save_samples(x: torch.Tensor, path: Path) -> None:
@@ -287,9 +326,19 @@ class Trainer:
             resolve_extractor(cfg.eval_extractor, cfg.dataset, verbose=False)
         G, D = _build(cfg)
         self.G, self.D = G.to(self.device), D.to(self.device)
+        self.speedup = resolve_speedup(cfg, self.device)
+        apply_speedup(self.G, self.D, self.speedup)
+        graphed = self.speedup == "cudagraphs"
+        if graphed and cfg.lr_decay:
+            raise ValueError("speedup 'cudagraphs' replays a fixed learning rate; lr_decay needs 'eager' or 'compile'")
         betas = (cfg.beta1, cfg.beta2)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), cfg.lr, betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), cfg.lr, betas)
+        # On a GPU, fused Adam (a kernel or two per step; capturable, so a CUDA graph can hold it).
+        # The CPU keeps the default implementation the stored runs were trained with.
+        cuda = self.device.type == "cuda"
+        adam = dict(betas=betas, fused=cuda or None, capturable=graphed and cuda)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), cfg.lr, **adam)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), cfg.lr, **adam)
+        self._graphed = GraphedIteration(self) if graphed else None
         self.rng = torch.Generator().manual_seed(cfg.seed)
         self.n_classes = dataset_info(cfg.dataset).n_classes if cfg.conditional else 0
         # Sample grids: 64 fixed z; conditional runs show 8 per class for the first 10 classes, a class per row.
@@ -309,11 +358,39 @@ class Trainer:
                              "z": torch.randn(512, G.z_dim, generator=fixed).to(self.device)}
 
     # -- one iteration -------------------------------------------------------------------------
-    def _fakes(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(z (n, z_dim), y (n,) uniform classes, or None when unconditional), on the device."""
-        z = torch.randn(n, self.G.z_dim, generator=self.rng).to(self.device)
-        y = torch.randint(self.n_classes, (n,), generator=self.rng).to(self.device) if self.n_classes else None
+    def _fakes(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(z (n, z_dim), y (n,) uniform classes, or None when unconditional), on ``device``."""
+        z = to_device(torch.randn(n, self.G.z_dim, generator=self.rng), device)
+        y = to_device(torch.randint(self.n_classes, (n,), generator=self.rng), device) if self.n_classes else None
         return z, y
+
+    def g_inputs(self, device: torch.device | None = None) -> tuple:
+        """A G step's random inputs (z, y), drawn from the run's generator, on ``device`` (default: the run's)."""
+        return self._fakes(self.cfg.g_batch_size or self.cfg.batch_size, device or self.device)
+
+    def d_inputs(self, device: torch.device | None = None) -> tuple:
+        """A D step's inputs (real, real labels, z, y, ε), drawn in that order; labels and y are None when
+        unconditional, ε (the penalty's interpolation weights, (B,)) None without a gradient penalty."""
+        cfg, device = self.cfg, device or self.device
+        if self.n_classes:
+            real, y_real = self.data.sample_labeled(cfg.batch_size, self.rng, device)
+        else:
+            real, y_real = self.data.sample(cfg.batch_size, self.rng, device), None
+        z, y = self._fakes(cfg.batch_size, device)
+        eps = to_device(torch.rand(cfg.batch_size, generator=self.rng), device) if cfg.gradient_penalty else None
+        return real, y_real, z, y, eps
+
+    def iteration(self) -> torch.Tensor:
+        """One G update, then ``n_dis`` D steps; (mean D loss, G loss) as a (2,) tensor on the device."""
+        if self._graphed is not None:
+            return self._graphed()
+        return self.run_iteration(self.g_inputs(), [self.d_inputs() for _ in range(self.cfg.n_dis)])
+
+    def run_iteration(self, g_inputs: tuple, d_inputs: list[tuple]) -> torch.Tensor:
+        """``iteration`` on given inputs (``g_inputs()`` and one ``d_inputs()`` per D step)."""
+        loss_g = self.g_step(g_inputs)
+        loss_d = sum(self.d_step(inputs) for inputs in d_inputs) / len(d_inputs)
+        return torch.stack([loss_d, loss_g])
 
     def _set_lr(self) -> None:
         cfg = self.cfg
@@ -323,21 +400,15 @@ class Trainer:
                 for group in opt.param_groups:
                     group["lr"] = lr
 
-    def d_step(self) -> torch.Tensor:
+    def d_step(self, inputs: tuple | None = None) -> torch.Tensor:
+        """One D update on ``inputs`` (``d_inputs()``; None draws them); D's loss, detached."""
         cfg, D = self.cfg, self.D
-        if self.n_classes:
-            real, y_real = self.data.sample_labeled(cfg.batch_size, self.rng, self.device)
-            z, y = self._fakes(cfg.batch_size)
-            with torch.no_grad():
-                fake = self.G(z, y)
-            loss = self.loss.d(D(real, y_real), D(fake, y))
-        else:
-            real = self.data.sample(cfg.batch_size, self.rng, self.device)
-            with torch.no_grad():
-                fake = self.G(self._fakes(cfg.batch_size)[0])
-            loss = self.loss.d(D(real), D(fake))
+        real, y_real, z, y, eps = inputs or self.d_inputs()
+        with torch.no_grad():
+            fake = self.G(z) if y is None else self.G(z, y)
+        loss = self.loss.d(D(real), D(fake)) if y is None else self.loss.d(D(real, y_real), D(fake, y))
         if cfg.gradient_penalty:
-            loss = loss + cfg.gp_lambda * gradient_penalty(D, real, fake, self.rng)
+            loss = loss + cfg.gp_lambda * gradient_penalty(D, real, fake, eps=eps)
         if self.method.orthonormal:
             loss = loss + cfg.ortho_coef * normalizers.orthonormal_penalty(D)
         self.opt_d.zero_grad(set_to_none=True)
@@ -347,9 +418,10 @@ class Trainer:
             normalizers.clip_(D, cfg.clip_value)
         return loss.detach()
 
-    def g_step(self) -> torch.Tensor:
+    def g_step(self, inputs: tuple | None = None) -> torch.Tensor:
+        """One G update on ``inputs`` (``g_inputs()``; None draws them); G's loss, detached."""
         self.D.requires_grad_(False)  # no D gradients are needed for G's update
-        z, y = self._fakes(self.cfg.g_batch_size or self.cfg.batch_size)
+        z, y = inputs or self.g_inputs()
         loss = self.loss.g(self.D(self.G(z)) if y is None else self.D(self.G(z, y), y))
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
@@ -390,9 +462,7 @@ class Trainer:
             tb = TensorBoard(run_dir)
         while self.step < cfg.iterations:
             self._set_lr()
-            loss_g = self.g_step()
-            loss_d = sum(self.d_step() for _ in range(cfg.n_dis)) / cfg.n_dis
-            sums += torch.stack([loss_d, loss_g])
+            sums += self.iteration()
             count += 1
             self.step += 1
             bar.update(1)
@@ -526,5 +596,6 @@ def _train_locked(cfg: TrainConfig, run_dir: Path) -> TrainResult:
     status = trainer.fit(run_dir)
     (run_dir / "status.json").write_text(json.dumps({"status": status, "step": trainer.step,
                                                      "seconds": round(trainer.seconds, 3),
-                                                     "device": str(trainer.device)}, indent=2))
+                                                     "device": str(trainer.device), "speedup": trainer.speedup},
+                                                    indent=2))
     return TrainResult(run_dir, pd.DataFrame(trainer.rows), trainer.G, trainer.D, cfg, status)

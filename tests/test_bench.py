@@ -6,6 +6,7 @@ from torch.nn.utils.parametrizations import _SpectralNorm
 
 from snlab import bench
 from snlab.normalizers import SpectralNorm
+from snlab.train import SPEEDUPS
 
 
 def test_variants_share_raw_weights_and_use_the_named_sn():
@@ -45,8 +46,27 @@ def test_sweep_bench_times_both_ways_of_running_a_sweep(fmnist_dir):
 
 
 def test_throughput_bench_checks_each_variant_against_eager(fmnist_dir):
-    df = bench.throughput("smoke", updates=1, rounds=2, device="cpu", variants=("eager", "channels_last", "bf16"),
+    """Every training speedup runs on the CPU (compile through Inductor's C++ backend; the CUDA-graph
+    path without a graph) and matches eager; bf16 autocast is CUDA-only and left out."""
+    df = bench.throughput("smoke", updates=1, rounds=2, device="cpu", variants=(*SPEEDUPS, "bf16"),
                           data_dir=fmnist_dir)
-    assert set(df["variant"]) == {"eager", "channels_last"}  # bf16 autocast is CUDA-only
-    assert len(df) == 4 and (df["g_updates_per_second"] > 0).all()
-    assert (df.loc[df["variant"] == "eager", "loss_rel_err"] == 0).all() and (df["loss_rel_err"] < 1e-3).all()
+    assert set(df["variant"]) == set(SPEEDUPS) and (df["error"] == "").all()
+    assert len(df) == 2 * len(SPEEDUPS) and (df["g_updates_per_second"] > 0).all()
+    assert (df.loc[df["variant"].isin(["eager", "cudagraphs"]), "loss_rel_err"] == 0).all()
+    assert (df["loss_rel_err"] < 1e-3).all() and df["correct"].all()
+
+
+def test_throughput_bench_reports_a_variant_that_fails(fmnist_dir, monkeypatch):
+    real = bench._throughput_trainer
+
+    def trainer(variant, *args):
+        if variant == "channels_last":
+            raise RuntimeError("not on this device")
+        return real(variant, *args)
+
+    monkeypatch.setattr(bench, "_throughput_trainer", trainer)
+    df = bench.throughput("smoke", updates=1, rounds=1, device="cpu", variants=("eager", "channels_last"),
+                          data_dir=fmnist_dir)
+    failed = df[df["variant"] == "channels_last"]
+    assert len(failed) == 1 and failed["error"].iloc[0] == "RuntimeError: not on this device"
+    assert (df.loc[df["variant"] == "eager", "g_updates_per_second"] > 0).all()

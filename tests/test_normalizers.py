@@ -81,6 +81,16 @@ def test_sn_eval_does_not_move_u_and_u_is_saved():
     assert "parametrizations.weight.0.u" in layer.state_dict()
 
 
+def test_sn_updates_its_buffers_in_place():
+    """A captured CUDA graph replays on fixed addresses: u, v and σ change value, never storage."""
+    layer = normalizers.normalize_(nn.Conv2d(3, 4, 3), "sn")
+    sn = next(normalizers.spectral_norm_modules(layer))
+    before = {k: (getattr(sn, k).data_ptr(), getattr(sn, k).clone()) for k in ("u", "v", "sigma")}
+    layer(torch.randn(2, 3, 5, 5))
+    for k, (ptr, value) in before.items():
+        assert getattr(sn, k).data_ptr() == ptr and not torch.equal(getattr(sn, k), value), k
+
+
 def test_sn_backward_through_two_forwards():
     """A D step runs D twice (real, fake) before one backward; the in-place u update must not break it."""
     layer = nn.Linear(6, 1)

@@ -63,6 +63,31 @@ def _assert_bitwise(a, b):
         assert torch.equal(sa[k], sb[k]), k
 
 
+@pytest.mark.parametrize("kw", [dict(method="sn", setting="A"), dict(method="wgan-gp"),
+                                dict(arch="resnet", setting="resnet", loss="hinge", conditional="projection")],
+                         ids=["sn-ndis5", "wgan-gp", "conditional"])
+def test_cudagraphs_path_is_bitwise_eager_on_cpu(kw, fmnist_dir, tmp_path):
+    """speedup="cudagraphs" draws each iteration's inputs (real batch, labels, z, y, the penalty's ε, for
+    n_dis D steps) into static tensors; on the CPU no graph is captured, so the run must be bitwise eager's.
+    Six updates pass the graph's three warm-up calls."""
+    eager = snlab.train(_cfg(fmnist_dir, tmp_path / "eager", iterations=6, device="cpu", **kw))
+    graphed = snlab.train(_cfg(fmnist_dir, tmp_path / "graphed", iterations=6, device="cpu", speedup="cudagraphs",
+                               **kw))
+    _assert_bitwise(eager, graphed)
+    assert json.loads((tmp_path / "graphed" / "status.json").read_text())["speedup"] == "cudagraphs"
+
+
+def test_auto_speedup_per_device_and_what_a_graph_cannot_do(fmnist_dir, tmp_path):
+    from snlab.train import Trainer, resolve_speedup
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert resolve_speedup(snlab.TrainConfig(), cpu) == "eager"
+    assert resolve_speedup(snlab.TrainConfig(), cuda) == "cudagraphs"
+    assert resolve_speedup(snlab.TrainConfig.named("resnet_cifar10"), cuda) == "eager"  # lr decays
+    assert resolve_speedup(snlab.TrainConfig(speedup="compile"), cuda) == "compile"
+    with pytest.raises(ValueError, match="lr_decay needs 'eager' or 'compile'"):
+        Trainer(_cfg(fmnist_dir, tmp_path, lr_decay=True, speedup="cudagraphs", device="cpu"))
+
+
 def test_resume_with_more_iterations_is_bitwise_identical(fmnist_dir, tmp_path):
     # Bitwise is a CPU guarantee (cuDNN's backward kernels are not deterministic), so the device is pinned.
     full = snlab.train(_cfg(fmnist_dir, tmp_path / "full", iterations=6, device="cpu"))
@@ -138,6 +163,7 @@ def test_nan_loss_is_recorded_as_diverged(fmnist_dir, tmp_path, monkeypatch):
     ("loss", "hing", "valid: standard, hinge, wasserstein"),
     ("arch", "resnt", "valid: standard, resnet, mlp"),
     ("device", "tpu", "valid: auto, cpu, cuda"),
+    ("speedup", "graphs", "valid: auto, eager, channels_last, compile, cudagraphs"),
     ("iterations", 0, "iterations must be >= 1"),
 ])
 def test_bad_config_values(field, value, match):

@@ -1,0 +1,64 @@
+"""One training iteration captured as a CUDA graph and replayed (``TrainConfig.speedup="cudagraphs"``).
+
+At batch 64 the standard CNN's iteration is a few hundred small kernels, and on an H100 the Python loop
+launching them is the bottleneck: replaying them as one graph removes that cost. Written by hand because
+torch.compile's CUDA graphs ("reduce-overhead") fail on this loop: D runs on the real and the fake batch
+before one backward, and the second run overwrites the first's outputs (measured, README "Speed").
+"""
+from __future__ import annotations
+
+import torch
+
+
+def _map(fn, inputs: list[tuple]) -> list[tuple]:
+    """``fn`` applied to every tensor of a list of input tuples (``Trainer.g_inputs``/``d_inputs``); None stays."""
+    return [tuple(None if x is None else fn(x) for x in group) for group in inputs]
+
+
+class GraphedIteration:
+    """``trainer.iteration()`` on static input tensors: each call draws the iteration's inputs from the
+    run's CPU generator, as eager training does and in the same order (so a graphed run consumes the same
+    random numbers), copies them into the static tensors and runs the iteration on them.
+
+    On CUDA the first ``warmup`` calls run eagerly on a side stream (as PyTorch asks before a capture),
+    the next one captures the iteration (G step, ``n_dis`` D steps, both Adam steps) and every call after
+    replays it. The trainer's optimizers must be capturable with a fixed learning rate, and SN must update
+    its buffers in place (``normalizers.SpectralNorm``). On the CPU there is no graph: the same static-input
+    path runs eagerly, which is what the CPU tests check.
+    """
+
+    def __init__(self, trainer, warmup: int = 3):
+        self.trainer, self.warmup, self.calls = trainer, warmup, 0
+        self.cuda = trainer.device.type == "cuda"
+        self.static: list[tuple] | None = None
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.out: torch.Tensor | None = None
+
+    def __call__(self) -> torch.Tensor:
+        """(mean D loss, G loss), (2,) on the device, as ``Trainer.iteration``."""
+        t = self.trainer
+        inputs = [t.g_inputs("cpu")] + [t.d_inputs("cpu") for _ in range(t.cfg.n_dis)]
+        if self.static is None:
+            self.static = _map(lambda x: torch.empty_like(x, device=t.device), inputs)
+        for group, new in zip(self.static, inputs):
+            for x, value in zip(group, new):
+                if x is not None:
+                    x.copy_(value.pin_memory() if self.cuda else value, non_blocking=self.cuda)
+        self.calls += 1
+        if not self.cuda:
+            return t.run_iteration(self.static[0], self.static[1:])
+        if self.calls <= self.warmup:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                out = t.run_iteration(self.static[0], self.static[1:])
+            torch.cuda.current_stream().wait_stream(side)
+            return out
+        if self.graph is None:
+            self.graph = torch.cuda.CUDAGraph()
+            t.opt_g.zero_grad(set_to_none=True)  # gradients are then allocated from the graph's pool
+            t.opt_d.zero_grad(set_to_none=True)
+            with torch.cuda.graph(self.graph):
+                self.out = t.run_iteration(self.static[0], self.static[1:])
+        self.graph.replay()
+        return self.out.clone()  # the next replay overwrites self.out
