@@ -31,6 +31,21 @@ class Busy(RuntimeError):
     """Another process holds the lock: it is writing the same run directory right now."""
 
 
+def held(path: str | Path) -> bool:
+    """Whether some process (this one included) holds the ``exclusive`` lock on ``path`` right now."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing also drops the lock when it was ours to take
+    return False
+
+
 @contextlib.contextmanager
 def exclusive(path: str | Path) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``path`` (created if needed) for the block, or raise ``Busy`` at once.

@@ -16,7 +16,7 @@ import itertools
 import json
 import os
 import traceback
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from snlab.files import Busy, atomic_write_text
+from snlab.files import Busy, atomic_write_text, held
 from snlab.results import collect, last_rows
 from snlab.train import TrainConfig, default_run_dir, run_status, train
 
@@ -115,6 +115,9 @@ def default_workers(device: str = "auto") -> int:
     return 4 if on_gpu else (os.cpu_count() or 1)
 
 
+#: Seconds between updates of the sweep's progress bar while no run finishes.
+POLL_SECONDS = 5.0
+
 #: Where runs train: this process, a local process pool, a Ray cluster, SLURM (through submitit).
 EXECUTORS = ("serial", "process", "ray", "slurm")
 
@@ -187,6 +190,7 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
     bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not todo)
     if workers == 0 or executor == "serial":
         for cfg in todo:
+            bar.set_postfix(failed=len(failed), busy=len(busy), running=1)
             try:
                 if _train_one(dataclasses.asdict(cfg)) == "busy":
                     busy.add(cfg.out_dir)
@@ -195,13 +199,18 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
             bar.update(1)
     elif todo:
         futures = _submit(executor, todo, workers, threads, store, **options)
-        for future in as_completed(futures):
-            if future.exception() is not None:
-                failed[futures[future]] = future.exception()
-            elif future.result() == "busy":
-                busy.add(futures[future])
-            bar.update(1)
-            bar.set_postfix(failed=len(failed), busy=len(busy), refresh=False)
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            for future in done:
+                if future.exception() is not None:
+                    failed[futures[future]] = future.exception()
+                elif future.result() == "busy":
+                    busy.add(futures[future])
+                bar.update(1)
+            # Running: a pending run whose directory lock is held (by any executor's worker, on any host).
+            running = sum(held(Path(futures[f]) / ".lock") for f in pending)
+            bar.set_postfix(failed=len(failed), busy=len(busy), running=running)
     bar.close()
     if failed:
         raise RuntimeError(f"{len(failed)} of {len(todo)} runs failed (tracebacks in their failed.json):\n" +

@@ -178,15 +178,18 @@ def test_table2_comparison_puts_our_best_setting_beside_the_paper():
 def test_a_run_another_process_is_writing_is_left_to_it(fmnist_dir, tmp_path):
     """Two sweeps on one store: the run directory's lock (held here as the other sweep would) keeps the
     second from writing it; once released, the run trains."""
-    from snlab.files import Busy, exclusive
+    from snlab.files import Busy, exclusive, held
     cfg = _configs(fmnist_dir, method=["sn"])
     run = default_run_dir(cfg[0], tmp_path)
     run.mkdir(parents=True)
+    assert not held(run / ".lock")
     with exclusive(run / ".lock"):
+        assert held(run / ".lock")  # what the progress bar counts as running
         result = sweep.run_sweep(cfg, tmp_path, workers=0, log=lambda _: None)
         assert (result.busy, result.trained) == (1, 0) and not (run / "checkpoint.pt").exists()
         with pytest.raises(Busy, match=f"{run} is being written by another process \\(pid {os.getpid()}"):
             snlab.train(dataclasses.replace(cfg[0], out_dir=str(run)))
+    assert not held(run / ".lock")
     assert sweep.run_sweep(cfg, tmp_path, workers=0, log=lambda _: None).counts() == \
         {"reused": 0, "resumed": 0, "trained": 1}
 
