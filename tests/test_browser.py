@@ -28,7 +28,8 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
-pytestmark = pytest.mark.browser
+# chromium first: without it the tests skip (or, on CI, fail) before anything is trained or started.
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("chromium")]
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"
@@ -138,7 +139,7 @@ def lab(tmp_path_factory):
         _stop(proc)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chromium():
     """Debian's chromium, headless, through Playwright. Missing, it skips the tests, except on CI (``$CI``
     set), where it fails them."""
