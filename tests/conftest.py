@@ -1,4 +1,4 @@
-"""Shared fixtures: small datasets written in the real on-disk formats."""
+"""Shared fixtures: small datasets written in the real on-disk formats, and a run store of smoke runs."""
 from __future__ import annotations
 
 import gzip
@@ -38,6 +38,18 @@ def fmnist_eval_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("fmnist-eval")
     write_fashion_mnist(root, n_train=256, n_test=128)
     return root
+
+
+@pytest.fixture(scope="session")
+def smoke_store(tmp_path_factory, fmnist_eval_dir):
+    """A run store holding the A–F grid's smoke runs of WN and SN at setting D (2 G updates each, with their
+    end-of-run IS/FID), trained once per session in this process; what the comparison notebook reads."""
+    from snlab import experiments, sweep
+
+    store = tmp_path_factory.mktemp("store")
+    configs = experiments.settings_grid("smoke", methods=["wn", "sn"], settings=["D"], data_dir=str(fmnist_eval_dir))
+    sweep.run_sweep(configs, store, workers=0, tensorboard=False)
+    return store
 
 
 @pytest.fixture(autouse=True)
