@@ -226,10 +226,13 @@ def _png(src: str) -> bytes:
     return base64.b64decode(data)
 
 
-def test_compare_normalizers_widget_redraws_in_jupyterlab(lab, page, shoot, smoke_store, tmp_path):
-    """The comparison notebook on stored smoke runs: Run All Cells without an error, then another layer in the
-    widget's dropdown draws another image (its PNG bytes differ), still without an error."""
-    _open(page, lab, "10_compare_normalizers.ipynb", preset="smoke", store=str(smoke_store), interactive=True,
+def test_compare_normalizers_widget_redraws_in_jupyterlab(lab, page, shoot, request, tmp_path):
+    """The comparison notebook on stored smoke runs (``--compare-store DIR``: that store's cpu-preset runs):
+    Run All Cells without an error, then another layer in the widget's dropdown draws another image (its
+    PNG bytes differ), still without an error."""
+    store = request.config.getoption("compare_store")
+    store, preset = (Path(store).resolve(), "cpu") if store else (request.getfixturevalue("smoke_store"), "smoke")
+    _open(page, lab, "10_compare_normalizers.ipynb", preset=preset, store=str(store), interactive=True,
           methods=["wn", "sn"], setting="D", layer="conv6", out_dir=str(tmp_path / "figures"))
     _run_all(page, tmp_path)
     image = page.locator(WIDGET_IMAGE)
