@@ -228,6 +228,8 @@ def throughput(preset: str = "cpu", dataset: str = "fashion_mnist", updates: int
         except Exception as e:  # noqa: BLE001 -- a variant this PyTorch or device cannot run is a result
             trainers.pop(v, None)
             errors[v] = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
+    if "eager" not in trainers:
+        raise RuntimeError(f"eager, the reference every variant is checked against, failed: {errors.get('eager')}")
     err = {v: float(((losses[v] - losses["eager"]).abs() / losses["eager"].abs().clamp_min(1e-8)).max())
            for v in trainers}
     rows, names = [], list(trainers)
@@ -281,7 +283,7 @@ def run(args: dict) -> None:
     header = f"{args['which']}: dataset={args['dataset']} threads={torch.get_num_threads()}"
     if args["which"] == "methods":
         df = methods_time(args["preset"], args["dataset"], args["methods"], args["updates"], args["rounds"],
-                          device=args["device"], speedup=args["speedup"])
+                          data_dir=args["data_dir"], device=args["device"], speedup=args["speedup"])
         df.to_csv(out, index=False)
         print(f"{header} device={df['device'][0]} speedup={df['speedup'][0]} preset={args['preset']} "
               f"n_dis={df['n_dis'][0]} rounds={args['rounds']} x "
@@ -309,8 +311,8 @@ def run(args: dict) -> None:
         print(table.round(4).to_string())
         for v, e in df.loc[df["error"] != "", ["variant", "error"]].values:
             print(f"{v}: failed: {e}")
-        correct = table[table["correct"]]
-        print(f"fastest correct: {correct['median G updates / s'].idxmax()}")
+        correct = table.loc[table["correct"].astype(bool), "median G updates / s"]
+        print(f"fastest correct: {correct.idxmax() if len(correct) else 'none'}")
         return
     if args["which"] == "sweep":
         df = sweep_parallelism(args["preset"], args["dataset"], updates=args["updates"], rounds=args["rounds"])

@@ -16,9 +16,9 @@ def _map(fn, inputs: list[tuple]) -> list[tuple]:
 
 
 class GraphedIteration:
-    """``trainer.iteration()`` on static input tensors: each call draws the iteration's inputs from the
-    run's CPU generator, as eager training does and in the same order (so a graphed run consumes the same
-    random numbers), copies them into the static tensors and runs the iteration on them.
+    """``trainer.iteration()`` on static input tensors: each call draws the iteration's inputs as eager
+    training does (the same draws from the run's CPU generator, in the same order, moved to the device
+    and converted the same way), copies them into the static tensors and runs the iteration on them.
 
     On CUDA the first ``warmup`` calls run eagerly on a side stream (as PyTorch asks before a capture),
     the next one captures the iteration (G step, ``n_dis`` D steps, both Adam steps) and every call after
@@ -32,27 +32,28 @@ class GraphedIteration:
         self.cuda = trainer.device.type == "cuda"
         self.static: list[tuple] | None = None
         self.graph: torch.cuda.CUDAGraph | None = None
+        self.side: torch.cuda.Stream | None = None  # the warm-up's stream
         self.out: torch.Tensor | None = None
 
     def __call__(self) -> torch.Tensor:
         """(mean D loss, G loss), (2,) on the device, as ``Trainer.iteration``."""
         t = self.trainer
-        inputs = [t.g_inputs("cpu")] + [t.d_inputs("cpu") for _ in range(t.cfg.n_dis)]
+        inputs = [t.g_inputs()] + [t.d_inputs() for _ in range(t.cfg.n_dis)]
         if self.static is None:
-            self.static = _map(lambda x: torch.empty_like(x, device=t.device), inputs)
+            self.static = _map(torch.empty_like, inputs)
         for group, new in zip(self.static, inputs):
             for x, value in zip(group, new):
                 if x is not None:
-                    x.copy_(value.pin_memory() if self.cuda else value, non_blocking=self.cuda)
+                    x.copy_(value)
         self.calls += 1
         if not self.cuda:
             return t.run_iteration(self.static[0], self.static[1:])
         if self.calls <= self.warmup:
-            side = torch.cuda.Stream()
-            side.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(side):
+            self.side = self.side or torch.cuda.Stream()
+            self.side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(self.side):
                 out = t.run_iteration(self.static[0], self.static[1:])
-            torch.cuda.current_stream().wait_stream(side)
+            torch.cuda.current_stream().wait_stream(self.side)
             return out
         if self.graph is None:
             self.graph = torch.cuda.CUDAGraph()

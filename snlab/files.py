@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,7 +33,8 @@ class Busy(RuntimeError):
 
 
 def held(path: str | Path) -> bool:
-    """Whether some process (this one included) holds the ``exclusive`` lock on ``path`` right now."""
+    """Whether some process (this one included) holds the ``exclusive`` lock on ``path`` right now.
+    The probe takes the lock for an instant when it is free; ``exclusive`` retries past that."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
@@ -47,20 +49,26 @@ def held(path: str | Path) -> bool:
 
 
 @contextlib.contextmanager
-def exclusive(path: str | Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``path`` (created if needed) for the block, or raise ``Busy`` at once.
+def exclusive(path: str | Path, wait: float = 1.0) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created if needed) for the block, or raise ``Busy`` when it
+    is still held after ``wait`` seconds (the retries ride out ``held``'s momentary probes).
 
     The kernel drops the lock when its holder exits, even on SIGKILL, so a killed run never leaves a
     stale lock. Two sweeps on one machine, or on hosts sharing a file system with working POSIX locks
     (local disks, NFSv4), never write one run directory at once.
     """
+    deadline = time.monotonic() + wait
     with open(path, "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            raise Busy(f"{Path(path).parent} is being written by another process ({f.read().strip() or 'unknown'})") \
-                from None
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    f.seek(0)
+                    raise Busy(f"{Path(path).parent} is being written by another process "
+                               f"({f.read().strip() or 'unknown'})") from None
+                time.sleep(0.05)
         f.truncate(0)
         f.write(f"pid {os.getpid()} on {os.uname().nodename}")
         f.flush()

@@ -305,6 +305,20 @@ def run_status(run_dir: str | Path) -> str:
     return json.loads(status.read_text())["status"] if status.exists() else "partial"
 
 
+def _load_optimizer(opt: torch.optim.Optimizer, state: dict) -> None:
+    """Load ``state`` into ``opt`` but keep ``opt``'s implementation flags (fused, capturable, foreach) and
+    put Adam's step counters where they need them: a checkpoint written on another device or with another
+    speedup resumes here (``load_state_dict`` alone would bring the writer's flags along)."""
+    flags = [{k: g[k] for k in ("fused", "capturable", "foreach") if k in g} for g in opt.param_groups]
+    opt.load_state_dict(state)
+    for group, kept in zip(opt.param_groups, flags):
+        group.update(kept)
+        on_device = kept.get("fused") or kept.get("capturable")
+        for p in group["params"]:
+            if "step" in opt.state.get(p, {}):
+                opt.state[p]["step"] = opt.state[p]["step"].to(p.device if on_device else "cpu")
+
+
 class Trainer:
     """Owns one run's modules, optimizers and RNG; ``fit`` trains to ``cfg.iterations``.
 
@@ -440,8 +454,8 @@ class Trainer:
         self.step, self.seconds = state["step"], state["seconds"]
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
+        _load_optimizer(self.opt_g, state["opt_g"])
+        _load_optimizer(self.opt_d, state["opt_d"])
         self.rng.set_state(state["rng"])
         torch.set_rng_state(state["torch_rng"])
         if state["cuda_rng"] and self.device.type == "cuda":
@@ -469,8 +483,8 @@ class Trainer:
             last = self.step == cfg.iterations
             evaluated = False
             if self.step % cfg.log_every == 0 or last:
+                finite = bool(torch.isfinite(sums).all())  # waits for the GPU: its work counts as training
                 self.seconds += time.perf_counter() - start
-                finite = bool(torch.isfinite(sums).all())
                 mean_d, mean_g = (sums / count).tolist()
                 sums.zero_(); count = 0
                 self.rows.append(self._log_row(mean_d, mean_g, with_sigmas=finite))

@@ -139,7 +139,7 @@ def lab(tmp_path_factory):
         _stop(proc)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
     """Debian's chromium, headless, through Playwright. Missing, it skips the tests, except on CI (``$CI``
     set), where it fails them."""

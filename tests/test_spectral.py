@@ -18,6 +18,14 @@ def test_singular_values_match_numpy_on_effective_weights():
     assert all(np.all(np.diff(s) <= 0) for s in sv.values())  # largest first
 
 
+def test_spectral_norms_are_numpys_largest_singular_value():
+    """Wide (conv1: 64 × 576), tall (conv0: 64 × 9) and single-row (fc) weights of an unnormalized D."""
+    _, D = snlab.build_models("standard", "none", 32, 1, width=1.0)
+    norms = spectral_norms(D)
+    for name, w in snlab.spectral.effective_weights(D).items():
+        assert norms[name] == pytest.approx(np.linalg.norm(w.numpy(), 2), rel=1e-12), name
+
+
 def test_reading_spectra_does_not_advance_u():
     _, D = snlab.build_models("standard", "sn", 32, 1, width=0.125)
     D(torch.randn(2, 1, 32, 32))
