@@ -51,7 +51,9 @@ class SpectralNorm(nn.Module):
     ũ is recycled across steps, so one iteration per call suffices.
 
     Eval mode: no power iteration; σ = ũᵀWṽ from the stored ũ, ṽ (PyTorch's choice, so eval is
-    deterministic; Chainer's layers disagree among themselves here, SPEC §1).
+    deterministic; Chainer's layers disagree among themselves here, SPEC §1). Its autograd graph holds
+    the buffers themselves, so backpropagate through an eval-mode forward before the next training-mode
+    forward updates them (every use in snlab runs eval forwards without gradients).
 
     Buffers ``u`` (d_out,), ``v`` (d_in·kh·kw,) and ``sigma`` (0-d: the last σ estimate, the exact σ(W₀)
     before the first forward) are persistent: they are saved in checkpoints and readable during training.
