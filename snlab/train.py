@@ -372,26 +372,26 @@ class Trainer:
                              "z": torch.randn(512, G.z_dim, generator=fixed).to(self.device)}
 
     # -- one iteration -------------------------------------------------------------------------
-    def _fakes(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(z (n, z_dim), y (n,) uniform classes, or None when unconditional), on ``device``."""
-        z = to_device(torch.randn(n, self.G.z_dim, generator=self.rng), device)
-        y = to_device(torch.randint(self.n_classes, (n,), generator=self.rng), device) if self.n_classes else None
+    def _fakes(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(z (n, z_dim), y (n,) uniform classes, or None when unconditional), on the device."""
+        z = to_device(torch.randn(n, self.G.z_dim, generator=self.rng), self.device)
+        y = to_device(torch.randint(self.n_classes, (n,), generator=self.rng), self.device) if self.n_classes else None
         return z, y
 
-    def g_inputs(self, device: torch.device | None = None) -> tuple:
-        """A G step's random inputs (z, y), drawn from the run's generator, on ``device`` (default: the run's)."""
-        return self._fakes(self.cfg.g_batch_size or self.cfg.batch_size, device or self.device)
+    def g_inputs(self) -> tuple:
+        """A G step's random inputs (z, y), drawn from the run's generator, on the device."""
+        return self._fakes(self.cfg.g_batch_size or self.cfg.batch_size)
 
-    def d_inputs(self, device: torch.device | None = None) -> tuple:
-        """A D step's inputs (real, real labels, z, y, ε), drawn in that order; labels and y are None when
-        unconditional, ε (the penalty's interpolation weights, (B,)) None without a gradient penalty."""
-        cfg, device = self.cfg, device or self.device
+    def d_inputs(self) -> tuple:
+        """A D step's inputs (real, real labels, z, y, ε), drawn in that order, on the device; labels and y
+        are None when unconditional, ε (the penalty's interpolation weights, (B,)) None without a penalty."""
+        cfg = self.cfg
         if self.n_classes:
-            real, y_real = self.data.sample_labeled(cfg.batch_size, self.rng, device)
+            real, y_real = self.data.sample_labeled(cfg.batch_size, self.rng, self.device)
         else:
-            real, y_real = self.data.sample(cfg.batch_size, self.rng, device), None
-        z, y = self._fakes(cfg.batch_size, device)
-        eps = to_device(torch.rand(cfg.batch_size, generator=self.rng), device) if cfg.gradient_penalty else None
+            real, y_real = self.data.sample(cfg.batch_size, self.rng, self.device), None
+        z, y = self._fakes(cfg.batch_size)
+        eps = to_device(torch.rand(cfg.batch_size, generator=self.rng), self.device) if cfg.gradient_penalty else None
         return real, y_real, z, y, eps
 
     def iteration(self) -> torch.Tensor:
