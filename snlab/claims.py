@@ -1,15 +1,21 @@
-"""The paper's claims C1–C8, each judged from measured tables by a rule fixed here, not tuned to the data.
+"""The paper's claims, each judged from measured tables by a rule fixed here, not tuned to the data.
 
-Each ``cN`` function returns a claim record: id, figure, the claim, the rule, what we measured, the
-seeds it rests on and a verdict: "reproduced", "not reproduced", "inconclusive" (for the seeded
-trends, C4 and C6: a difference within two standard errors; for C2: SN second) or "not measured" (a
-method the rule needs was not run). Claims resting on one run per method (C2, C3, C7 at the default
-seeds) have no noise estimate; their seeds column says so. Notebooks store their records in
-``<out_dir>/metrics.json``; ``write_markdown`` gathers every figure folder's records into
-``figures/CLAIMS.md``.
+Each function returns a claim record: id, figure, the claim, the rule, what we measured, the seeds it
+rests on, the testability gate's numbers (``snlab.gate``) and a verdict:
+
+- "not testable at this scale" (and why), when the gate finds the runs cannot test the claim: too few
+  seeds, or runs the paper shows learning that have not left the early phase; nothing else is judged;
+- "reproduced" / "not reproduced", when the rule's comparison is clear by more than two standard
+  errors across seeds (or exactly, for the measured timings and rank tests);
+- "inconclusive", when it is within that noise;
+- "not measured", when a method the rule needs was not run.
+
+Notebooks store their records in ``<out_dir>/metrics.json``; ``write_markdown`` gathers every figure
+folder's records into ``figures/CLAIMS.md``.
 """
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -17,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from snlab.files import atomic_write_text
+from snlab.gate import Gate
 
 CLAIMS = {
     "C1": ("Fig 9", "SN keeps σ(W̄) of every D layer close to 1 during training."),
@@ -25,25 +32,37 @@ CLAIMS = {
     "C3": ("Fig 3", "Weight clipping and WN concentrate D's singular values on a few directions; SN keeps "
                     "a broad spectrum."),
     "C4": ("Fig 4", "Orthonormal regularization degrades as D's last layer widens; SN stays flat."),
-    "C5": ("Fig 10", "SN costs little extra computation; WGAN-GP costs much more."),
+    "C5": ("Fig 10", "SN costs little extra computation: about 110–120% of WN's time, far less than WGAN-GP's."),
     "C6": ("Fig 11", "WN degrades as n_dis grows (fixed G updates); SN does not."),
     "C7": ("Fig 15", "Inside WGAN-GP, γ·W̄_SN overfits least: the smallest gap between D's loss on "
                      "held-out and on training data."),
     "C8": ("Figs 5, 13b", "With a class-conditional ResNet GAN, SN beats orthonormal regularization (higher IS "
                           "through training)."),
+    "T2": ("Table 2", "The methods rank as in Table 2 (standard CNN, CIFAR-10), by IS and by FID."),
+    "T7": ("Table 7", "Inside WGAN-GP, the reparametrizations rank as in Table 7: γ·W̄_SN, none, WN, Frobenius."),
 }
+#: The verdict given when the gate fails.
+UNTESTABLE = "not testable at this scale"
+#: A gate for rules checked on their own (synthetic data in tests, timings that need no training).
+NO_GATE = Gate(True, "", "no training involved")
 
 
-def _record(cid: str, rule: str, measured: str, seeds: str, verdict: str) -> dict:
+def _record(cid: str, rule: str, measured: str, seeds: str, verdict: str, gate: Gate, scope: str = "") -> dict:
+    """A claim record; the gate's verdict replaces the rule's when the runs cannot test the claim."""
     figure, claim = CLAIMS[cid]
+    if not gate.testable:
+        verdict = f"{UNTESTABLE}: {gate.why}"
     return {"id": cid, "figure": figure, "claim": claim, "rule": rule, "measured": measured, "seeds": seeds,
-            "verdict": verdict}
+            "gate": gate.numbers, "verdict": verdict, "scope": scope}
 
 
-def _missing(cid: str, rule: str, have, need, seeds: str) -> dict | None:
+def _missing(cid: str, rule: str, have, need, seeds: str, gate: Gate) -> dict | None:
     """A "not measured" record when a method the rule needs is absent, else None."""
     lacking = sorted(set(need) - set(have))
-    return _record(cid, rule, f"not run: {', '.join(lacking)}", seeds, "not measured") if lacking else None
+    if not lacking:
+        return None
+    return {**_record(cid, rule, f"not run: {', '.join(lacking)}", seeds, "not measured", gate),
+            "verdict": "not measured"}
 
 
 def _slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -57,53 +76,91 @@ def _slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(fit[0][0]), float(np.sqrt(fit[1][0, 0]))
 
 
-def c1_sigma(history: pd.DataFrame, seeds: str) -> dict:
-    """From an SN run's history: σ(W̄) of every conv at every logged step of the second half of training
-    (the paper's layers start above 1 and settle)."""
+def _mean_se(values: pd.Series) -> tuple[float, float]:
+    """Mean and standard error across seeds (SE 0 when a value is infinite or only one seed exists)."""
+    v = np.asarray(values, float)
+    if len(v) < 2 or not np.isfinite(v).all():
+        return float(v.mean()), 0.0
+    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v)))
+
+
+def _compare(diff: float, se: float) -> str:
+    """"ahead" when ``diff`` > 2 SE, "behind" when < −2 SE, else "tied" (the noise band)."""
+    if diff > 2 * se:
+        return "ahead"
+    return "behind" if diff < -2 * se else "tied"
+
+
+def _best_of(values: dict[str, tuple[float, float]], winner: str, higher: bool) -> str:
+    """The verdict for "``winner`` has the best value": values are method → (seed mean, SE); reproduced when
+    it beats every other by more than 2 combined SE, not reproduced when any beats it so, else inconclusive."""
+    sign = 1 if higher else -1
+    mine, se = values[winner]
+    outcomes = {_compare(sign * (mine - m), np.hypot(se, s) if np.isfinite(mine - m) else 0.0)
+                for k, (m, s) in values.items() if k != winner}
+    if "behind" in outcomes:
+        return "not reproduced"
+    return "reproduced" if outcomes == {"ahead"} else "inconclusive"
+
+
+def _fmt(values: dict[str, tuple[float, float]], digits: int = 2) -> str:
+    return ", ".join(f"{k} {m:.{digits}f} ± {s:.{digits}f}" for k, (m, s) in values.items())
+
+
+def c1_sigma(history: pd.DataFrame, seeds: str, gate: Gate) -> dict:
+    """From SN runs' histories (a ``run`` column when several): σ(W̄) of every conv at every logged step of
+    the second half of each run (the paper's layers start above 1 and settle)."""
     cols = [c for c in history.columns if c.startswith("sigma_conv")]
-    late = history[history["step"] > history["step"].max() / 2]
-    dev = (late[cols] - 1).abs()
-    med, worst = float(np.median(dev.to_numpy())), float(dev.to_numpy().max())
-    last = history.iloc[-1]
+    runs = history.groupby("run") if "run" in history else [("", history)]
+    late = pd.concat([g[g["step"] > g["step"].max() / 2] for _, g in runs])
+    dev = (late[cols] - 1).abs().to_numpy()
+    med, worst = float(np.nanmedian(dev)), float(np.nanmax(dev))
+    last = late[cols].iloc[-1]
     verdict = "reproduced" if med <= 0.05 and worst <= 0.20 else "not reproduced"
-    return _record("C1", "over the second half of training, median over convs × logged steps of abs(σ−1) ≤ 0.05 "
-                         "and the largest ≤ 0.20",
-                   "final σ(W̄) per conv: " + ", ".join(f"{c.removeprefix('sigma_')} {last[c]:.3f}" for c in cols)
-                   + f"; second half: median abs(σ−1) = {med:.3f}, max = {worst:.3f}", seeds, verdict)
+    return _record("C1", "over the second half of training, median over runs × convs × logged steps of abs(σ−1) "
+                         "≤ 0.05 and the largest ≤ 0.20",
+                   "final σ(W̄) per conv (last run): " + ", ".join(f"{c.removeprefix('sigma_')} {last[c]:.3f}"
+                                                                 for c in cols)
+                   + f"; second half: median abs(σ−1) = {med:.3f}, max = {worst:.3f}", seeds, verdict, gate)
 
 
-def c2_settings(final: pd.DataFrame, fid: str, seeds: str) -> dict:
-    """From the A–F grid's last rows: each method's worst FID over settings (a diverged run counts as ∞)."""
-    rule = "SN has the lowest worst-setting FID of all methods (2nd or tied: inconclusive)"
-    if (out := _missing("C2", rule, final["method"], ["sn"], seeds)) or final["method"].nunique() < 2:
-        return out or _record("C2", rule, "only SN was run", seeds, "not measured")
-    worst = final.assign(v=final[fid].fillna(np.inf)).groupby("method")["v"].max().sort_values()
-    ahead = int((worst.drop("sn") < worst["sn"]).sum())
-    tied = bool((worst.drop("sn") == worst["sn"]).any())
-    spread = final.groupby("method")[fid].agg(lambda v: v.max() / v.min())
-    verdict = ("not reproduced" if np.isinf(worst["sn"]) or ahead >= 2 else
-               "inconclusive" if ahead == 1 or tied else "reproduced")
-    return _record("C2", rule,
-                   f"worst-setting {fid} by method: {', '.join(f'{m} {v:.1f}' for m, v in worst.items())}; "
-                   f"worst/best ratio: {', '.join(f'{m} {v:.2f}' for m, v in spread.items())}", seeds, verdict)
+def c2_settings(final: pd.DataFrame, fid: str, seeds: str, gate: Gate) -> dict:
+    """From the A–F grid's last rows (one per run): each method's worst setting by seed-mean FID (a
+    diverged run counts as ∞); SN's worst must be the lowest of all methods."""
+    rule = ("SN's worst-setting FID (seed mean) is below every other method's worst by more than 2 SE "
+            "(one within 2 SE of it: inconclusive)")
+    if (out := _missing("C2", rule, final["method"], ["sn"], seeds, gate)) or final["method"].nunique() < 2:
+        return out or {**_record("C2", rule, "only SN was run", seeds, "not measured", gate), "verdict": "not measured"}
+    points = final.assign(v=final[fid].fillna(np.inf)).groupby(["method", "setting"])["v"]
+    worst = {}
+    for method, g in points.apply(_mean_se).groupby(level=0):
+        setting, (m, se) = max(((k[1], v) for k, v in g.items()), key=lambda kv: kv[1][0])
+        worst[method] = (m, se)
+    worst = dict(sorted(worst.items(), key=lambda kv: kv[1][0]))
+    verdict = "not reproduced" if np.isinf(worst["sn"][0]) else _best_of(worst, "sn", higher=False)
+    diverged = int(final[fid].isna().sum())
+    return _record("C2", rule, f"worst-setting {fid} (seed mean ± SE): {_fmt(worst, 1)}"
+                   + (f"; {diverged} diverged run(s) counted as ∞" if diverged else ""), seeds, verdict, gate)
 
 
-def c3_spectra(ranks: pd.DataFrame, seeds: str) -> dict:
-    """``ranks``: method, layer, relative stable rank (conv layers, each method at its best setting)."""
-    rule = "SN's mean relative stable rank (Σs²/max s²/n over conv layers) exceeds both WC's and WN's"
-    if out := _missing("C3", rule, ranks["method"], ["sn", "clip", "wn"], seeds):
+def c3_spectra(ranks: pd.DataFrame, seeds: str, gate: Gate) -> dict:
+    """``ranks``: method, seed, layer, relative stable rank (conv layers, each method at its best setting)."""
+    rule = ("SN's mean relative stable rank (Σs²/max s²/n, mean over conv layers) exceeds both WC's and WN's "
+            "by more than 2 SE across seeds")
+    if out := _missing("C3", rule, ranks["method"], ["sn", "clip", "wn"], seeds, gate):
         return out
-    mean = ranks.groupby("method")["rank"].mean()
-    verdict = "reproduced" if mean["sn"] > mean["clip"] and mean["sn"] > mean["wn"] else "not reproduced"
-    return _record("C3", rule, ", ".join(f"{m} {v:.3f}" for m, v in mean.items()), seeds, verdict)
+    per_run = ranks.assign(seed=ranks.get("seed", 0)).groupby(["method", "seed"])["rank"].mean()
+    means = {m: _mean_se(g) for m, g in per_run.groupby(level=0) if m in ("sn", "clip", "wn")}
+    return _record("C3", rule, _fmt(means, 3), seeds, _best_of(means, "sn", higher=True), gate)
 
 
-def _trend(final: pd.DataFrame, x: str, y: str, worse: str, robust: str, cid: str, xname: str, seeds: str) -> dict:
+def _trend(final: pd.DataFrame, x: str, y: str, worse: str, robust: str, cid: str, xname: str, seeds: str,
+           gate: Gate) -> dict:
     """Slope of ``y`` (IS, higher is better) on log2 ``x``: ``worse`` must fall, ``robust`` must not fall and
     must stay above it. A diverged run (no IS) counts as IS = 1, the floor: the worst outcome is kept."""
     rule = (f"slope of {y} per doubling of {xname}: {worse}'s < 0, {robust}'s above it, each by more than 2 "
             f"standard errors, and {robust}'s not below 0 by more than 2")
-    if out := _missing(cid, rule, final["method"], [worse, robust], seeds):
+    if out := _missing(cid, rule, final["method"], [worse, robust], seeds, gate):
         return out
     diverged = int(final[y].isna().sum())
     final = final.assign(**{y: final[y].fillna(1.0)})
@@ -115,62 +172,135 @@ def _trend(final: pd.DataFrame, x: str, y: str, worse: str, robust: str, cid: st
     verdict = ("reproduced" if falls and better and flat else
                "not reproduced" if sw >= 0 or sr <= sw or sr + 2 * er < 0 else "inconclusive")
     return _record(cid, rule, f"slope ± SE: {worse} {sw:+.3f} ± {ew:.3f}, {robust} {sr:+.3f} ± {er:.3f}"
-                   + (f"; {diverged} diverged runs counted as IS 1" if diverged else ""), seeds, verdict)
+                   + (f"; {diverged} diverged runs counted as IS 1" if diverged else ""), seeds, verdict, gate)
 
 
-def c4_width(final: pd.DataFrame, is_col: str, seeds: str) -> dict:
-    return _trend(final, "final_width", is_col, "orthonormal", "sn", "C4", "final-layer width", seeds)
+def c4_width(final: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> dict:
+    return _trend(final, "final_width", is_col, "orthonormal", "sn", "C4", "final-layer width", seeds, gate)
 
 
-def c6_ndis(final: pd.DataFrame, is_col: str, seeds: str) -> dict:
-    return _trend(final, "n_dis", is_col, "wn", "sn", "C6", "n_dis", seeds)
+def c6_ndis(final: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> dict:
+    return _trend(final, "n_dis", is_col, "wn", "sn", "C6", "n_dis", seeds, gate)
 
 
-def c5_timing(timing: pd.DataFrame) -> dict:
-    """From Fig 10's rounds: median ratio to the unnormalized GAN, per method."""
-    wide = timing.pivot(index="round", columns="method", values="seconds_per_100_g_updates")
-    rule = "SN's time ratio to the unnormalized GAN is ≤ 1.3, and WGAN-GP's is ≥ 1.3 × SN's"
-    seeds = f"{len(wide)} rounds, preset {timing['preset'].iloc[0]}" if "preset" in timing else f"{len(wide)} rounds"
-    if out := _missing("C5", rule, wide.columns, ["none", "sn", "wgan-gp"], seeds):
+#: C5's rule, in the paper's terms (§4.1, Fig 10): SN within 120% of WN's time, WGAN-GP the slowest.
+C5_SN_OVER_WN = 1.2
+
+
+def c5_timing(timing: pd.DataFrame) -> list[dict]:
+    """One record per device: ``timing`` rows are (device, method, seconds_per_100_g_updates[, round,
+    date, source]); a device's ratio is the median over its rounds of each method's time / the
+    unnormalized GAN's in that round (a device with one stored median per method: that median's ratio)."""
+    rule = (f"SN's time ≤ {C5_SN_OVER_WN:.0%} of WN's (the paper: 110–120% on a GPU), and WGAN-GP the slowest "
+            "of unnormalized, WN, SN and WGAN-GP")
+    records = []
+    for device, g in timing.groupby("device", sort=False):
+        g = g.assign(round=g.get("round", 0))
+        wide = g.pivot_table(index="round", columns="method", values="seconds_per_100_g_updates")
+        source = " · ".join(str(g[c].iloc[0]) for c in ("date", "source") if c in g and pd.notna(g[c].iloc[0]))
+        seeds = f"{len(wide)} round(s), interleaved" + (f" · {source}" if source else "")
+        if out := _missing("C5", rule, wide.columns, ["none", "wn", "sn", "wgan-gp"], seeds, NO_GATE):
+            records.append({**out, "scope": device})
+            continue
+        ratio = wide.div(wide["none"], axis=0).median()
+        sn_wn = float((wide["sn"] / wide["wn"]).median())
+        slowest = ratio[["none", "wn", "sn", "wgan-gp"]].idxmax()
+        verdict = "reproduced" if sn_wn <= C5_SN_OVER_WN and slowest == "wgan-gp" else "not reproduced"
+        records.append(_record("C5", rule, f"SN / WN {sn_wn:.2f}; time / unnormalized: "
+                               + ", ".join(f"{m} {v:.2f}" for m, v in ratio.items()), seeds, verdict, NO_GATE,
+                               scope=device))
+    return records
+
+
+#: C7's gap is measured after at least this many passes over the training data (overfitting needs them).
+C7_MIN_EPOCHS = 10
+
+
+def c7_overfit(table: pd.DataFrame, seeds: str, gate: Gate) -> dict:
+    """From Fig 15's histories (run, method, step, critic_train, critic_heldout): per run, the held-out −
+    train critic loss over the last half of training, relative to the size of the train loss there
+    (mean abs), so a critic that barely learned shows no small gap for it; then seed mean ± SE."""
+    rule = ("γ·W̄_SN (sn-gamma) has the smallest relative gap (held-out − train critic loss) / |train critic "
+            "loss| over the last half, by more than 2 SE against each other reparametrization")
+    if (out := _missing("C7", rule, table["method"], ["sn-gamma"], seeds, gate)) or table["method"].nunique() < 2:
+        return out or {**_record("C7", rule, "only sn-gamma was run", seeds, "not measured", gate),
+                       "verdict": "not measured"}
+    table = table.assign(run=table.get("run", table["method"]), seed=table.get("seed", 0))
+    rel = {}
+    for (method, _), g in table.groupby(["method", "run"]):
+        late = g[g["step"] > g["step"].max() / 2]
+        rel.setdefault(method, []).append(float((late["critic_heldout"] - late["critic_train"]).mean()
+                                                / late["critic_train"].abs().mean()))
+    gaps = dict(sorted(((m, _mean_se(v)) for m, v in rel.items()), key=lambda kv: kv[1][0]))
+    return _record("C7", rule, "relative gap over the last half (seed mean ± SE): " + _fmt(gaps, 3), seeds,
+                   _best_of(gaps, "sn-gamma", higher=False), gate)
+
+
+def c8_conditional(table: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> dict:
+    """From the conditional runs' histories (run, method, step, IS column): per run, the mean IS over its
+    evaluations in the second half of training (the paper shows IS curves); SN vs orthonormal, seed mean
+    ± SE. A diverged run (status "diverged", or no IS in its second half) counts as IS 1."""
+    rule = "SN's IS, averaged over the second half of training, exceeds orthonormal's by more than 2 SE across seeds"
+    if out := _missing("C8", rule, table["method"], ["sn", "orthonormal"], seeds, gate):
         return out
-    ratio = wide.div(wide["none"], axis=0).median()
-    verdict = "reproduced" if ratio["sn"] <= 1.3 and ratio["wgan-gp"] >= 1.3 * ratio["sn"] else "not reproduced"
-    return _record("C5", rule,
-                   f"median time / unnormalized on {timing['device'].iloc[0]}: "
-                   + ", ".join(f"{m} {v:.2f}" for m, v in ratio.items()), seeds, verdict)
+    per_run = {}
+    for (method, _), g in table.groupby(["method", "run"]):
+        late = g[g["step"] > g["step"].max() / 2][is_col].dropna()
+        diverged = "status" in g and (g["status"] == "diverged").any() or late.empty
+        per_run.setdefault(method, []).append(1.0 if diverged else float(late.mean()))
+    means = {m: _mean_se(per_run[m]) for m in ("sn", "orthonormal")}
+    return _record("C8", rule, "second-half mean IS (seed mean ± SE): " + _fmt(means), seeds,
+                   _best_of(means, "sn", higher=True), gate)
 
 
-def c7_overfit(table: pd.DataFrame, seeds: str) -> dict:
-    """From Fig 15's histories: held-out minus training critic loss, mean over the last half of training."""
-    rule = "γ·W̄_SN (sn-gamma) has the smallest held-out − train critic loss gap"
-    if (out := _missing("C7", rule, table["method"], ["sn-gamma"], seeds)) or table["method"].nunique() < 2:
-        return out or _record("C7", rule, "only sn-gamma was run", seeds, "not measured")
-    late = table[table["step"] > table["step"].max() / 2]
-    gap = (late["critic_heldout"] - late["critic_train"]).groupby(late["method"]).mean().sort_values()
-    verdict = "reproduced" if gap.index[0] == "sn-gamma" else "not reproduced"
-    return _record("C7", rule,
-                   "gap over the last half: " + ", ".join(f"{m} {v:+.3f}" for m, v in gap.items()), seeds, verdict)
+def spearman(ours, paper) -> tuple[float, float]:
+    """Spearman's ρ of two equal-length sequences (ties take mean ranks) and its exact one-sided
+    permutation p-value: the share of the n! orderings of our ranks whose ρ is at least as large (exact,
+    not the t approximation, since n is 4–8)."""
+    from scipy.stats import rankdata
+
+    a, b = rankdata(ours), rankdata(paper)
+    b = (b - b.mean()) / np.linalg.norm(b - b.mean())
+    perms = np.array(list(itertools.permutations(a)))
+    centred = perms - a.mean()
+    rhos = centred @ b / np.linalg.norm(a - a.mean())
+    rho = float((a - a.mean()) @ b / np.linalg.norm(a - a.mean()))
+    return rho, float(np.mean(rhos >= rho - 1e-12))
 
 
-def c8_conditional(table: pd.DataFrame, is_col: str, intra_col: str | None, seeds: str) -> dict:
-    """From the conditional runs' histories: final IS and (when logged) intra-FID, seed-mean, SN vs
-    orthonormal. A diverged run (no final metrics) counts as IS 1 and intra-FID ∞."""
-    rule = "SN's final IS is higher than orthonormal's (seed means)" + (
-        "; and, stricter than the paper (which shows IS only), its final intra-FID lower" if intra_col else "")
-    if out := _missing("C8", rule, table["method"], ["sn", "orthonormal"], seeds):
+def _rank_record(cid: str, what: str, pairs: dict[str, tuple[list, list]], seeds: str, gate: Gate) -> dict:
+    rule = f"Spearman's ρ between our and the paper's {what}: ρ > 0 with one-sided exact p < 0.05 for each metric " \
+           "(ρ ≤ 0 for any: not reproduced)"
+    tests = {name: spearman(ours, paper) for name, (ours, paper) in pairs.items()}
+    verdict = ("not reproduced" if any(r <= 0 for r, _ in tests.values()) else
+               "reproduced" if all(p < 0.05 for _, p in tests.values()) else "inconclusive")
+    return _record(cid, rule, "; ".join(f"{n}: ρ = {r:+.2f} (p = {p:.3f}, n = {len(pairs[n][0])})"
+                                        for n, (r, p) in tests.items()), seeds, verdict, gate)
+
+
+def t2_ranks(comparison: pd.DataFrame, is_col: str, fid_col: str, seeds: str, gate: Gate) -> dict:
+    """From ``results.table2_comparison``: the standard-CNN rows at 100k updates with both our and the
+    paper's CIFAR-10 numbers; FID ranks low-to-high, so ρ is of −FID."""
+    rows = comparison.dropna(subset=[f"our {is_col}", "paper IS cifar10", "our setting"])
+    rows = rows[~rows.index.str.contains("hinge|2x")]
+    return _rank_record("T2", "method order (Table 2's standard-CNN rows)",
+                        {"IS": (list(rows[f"our {is_col}"]), list(rows["paper IS cifar10"])),
+                         "FID": (list(-rows[f"our {fid_col}"]), list(-rows["paper FID cifar10"]))}, seeds, gate)
+
+
+#: Table 7's standard-CNN variants, best first (IS 7.20, 6.68, 6.36; Frobenius collapsed).
+TABLE7_ORDER = ("sn-gamma", "wgan-gp", "wn", "frobenius")
+
+
+def t7_order(final: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> dict:
+    """From Fig 15's last rows (method, IS column; diverged runs count as IS 1): seed-mean IS per variant
+    ranked against ``TABLE7_ORDER``."""
+    if out := _missing("T7", "", final["method"], TABLE7_ORDER, seeds, gate):
         return out
-    last = table.sort_values("step").groupby("run").tail(1)
-    cols = [is_col] + ([intra_col] if intra_col else [])
-    final = last[["method", *cols]].fillna({is_col: 1.0, **({intra_col: np.inf} if intra_col else {})})
-    final = final.groupby("method")[cols].mean()
-    sn, ortho = final.loc["sn"], final.loc["orthonormal"]
-    better = sn[is_col] > ortho[is_col] and (not intra_col or sn[intra_col] < ortho[intra_col])
-    measured = f"final IS: SN {sn[is_col]:.2f}, orthonormal {ortho[is_col]:.2f}"
-    if intra_col:
-        measured += f"; intra-FID: SN {sn[intra_col]:.1f}, orthonormal {ortho[intra_col]:.1f}"
-    diverged = int(last[is_col].isna().sum())
-    return _record("C8", rule, measured + (f"; {diverged} run(s) diverged" if diverged else ""), seeds,
-                   "reproduced" if better else "not reproduced")
+    means = final.assign(v=final[is_col].fillna(1.0)).groupby("method")["v"].mean()
+    return _rank_record("T7", "order of the four variants by IS",
+                        {"IS": ([means[m] for m in TABLE7_ORDER], list(range(len(TABLE7_ORDER), 0, -1)))},
+                        seeds, gate)
 
 
 def record(out_dir: str | Path, claims: list[dict] = (), **numbers) -> Path:
@@ -181,25 +311,35 @@ def record(out_dir: str | Path, claims: list[dict] = (), **numbers) -> Path:
     return path
 
 
+#: What a record written before the gate existed (no gate numbers) is shown as.
+UNGATED = f"{UNTESTABLE}: its runs were judged before the testability gate existed; rerun its notebook"
+
+
 def write_markdown(figures: str | Path) -> Path:
-    """``<figures>/CLAIMS.md`` from every ``<figures>/*/metrics.json``'s claim records, in claim order."""
+    """``<figures>/CLAIMS.md`` from every ``<figures>/*/metrics.json``'s claim records, in claim order (a
+    claim measured per device, C5, has a row per device)."""
     figures = Path(figures)
-    found = {}
+    found: dict[str, list[dict]] = {}
     for path in sorted(figures.glob("*/metrics.json")):
         for c in json.loads(path.read_text()).get("claims", []):
-            found[c["id"]] = {**c, "source": path.parent.name}
+            if "gate" not in c:
+                c = {**c, "verdict": UNGATED, "gate": "—"}
+            found.setdefault(c["id"], []).append({**c, "source": path.parent.name})
     lines = ["# The paper's claims, as measured here", "",
-             "Generated by `python -m snlab reproduce` from each notebook's `metrics.json` (the seeds column names "
-             "the preset, data and run length behind each row); the rule for each verdict is fixed in "
-             "`snlab/claims.py`. A claim that does not reproduce here is reported as such.", "",
-             "| claim | figure | verdict | measured | seeds | rule |", "|---|---|---|---|---|---|"]
+             "Generated by `python -m snlab reproduce` from each notebook's `metrics.json`. Each verdict first "
+             "passes the testability gate (`snlab/gate.py`, rules in `docs/claims.md`): the gate column shows "
+             "its numbers, and a claim whose runs cannot test it says so and why. The rule for each verdict is "
+             "fixed in `snlab/claims.py`. A claim that does not reproduce here is reported as such.", "",
+             "| claim | figure | verdict | measured | gate | runs | rule |", "|---|---|---|---|---|---|---|"]
     for cid, (figure, claim) in CLAIMS.items():
-        c = found.get(cid)
-        if c is None:
-            lines.append(f"| **{cid}** {claim} | {figure} | not measured | — | — | — |")
-        else:
-            cells = [c[k].replace("|", "\\|") for k in ("measured", "seeds", "rule")]  # a "|" would split the cell
-            lines.append(f"| **{cid}** {claim} | {figure} (`{c['source']}`) | **{c['verdict']}** | " + " | ".join(cells) + " |")
+        for c in found.get(cid, [None]):
+            if c is None:
+                lines.append(f"| **{cid}** {claim} | {figure} | not measured | — | — | — | — |")
+                continue
+            cells = [c[k].replace("|", "\\|") for k in ("measured", "gate", "seeds", "rule")]  # "|" splits a cell
+            scope = f" ({c['scope']})" if c.get("scope") else ""
+            lines.append(f"| **{cid}**{scope} {claim} | {figure} (`{c['source']}`) | **{c['verdict']}** | "
+                         + " | ".join(cells) + " |")
     path = figures / "CLAIMS.md"
     atomic_write_text("\n".join(lines) + "\n", path)
     return path

@@ -9,6 +9,18 @@ import seaborn as sns
 import torch
 
 
+#: One colour per method in every figure (SN red and WN blue, as the paper's Fig 14).
+METHOD_COLORS = dict(zip(("sn", "wn", "bn", "wgan-gp", "ln", "orthonormal", "clip", "gan-gp", "none", "frobenius",
+                          "sn-gamma"),
+                         ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#ff7f0e", "#7f7f7f", "#e377c2",
+                          "#000000", "#bcbd22", "#17becf")))
+
+
+def method_palette(methods) -> dict[str, str]:
+    """``METHOD_COLORS`` keyed by each method's figure label (``method_label``), for seaborn's ``palette``."""
+    return {method_label(m): METHOD_COLORS[m] for m in methods}
+
+
 def save(fig, path: str | Path, dpi: int = 150) -> Path:
     """Write ``fig`` as PNG (``dpi``: lower it for image grids, to keep the committed PNG small) and PDF
     next to each other; returns the PNG path."""
@@ -191,6 +203,41 @@ def heldout_curves(table: pd.DataFrame, title: str = ""):
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    return fig
+
+
+def convergence(table: pd.DataFrame, untrained_fid: float, lengths: pd.DataFrame, title: str = ""):
+    """The convergence study: FID (log axis) and IS against G updates, a panel per setting, a line per
+    method (median over seeds, band from the lowest to the highest seed). The untrained generator's FID
+    and the gate's "learned" line (``gate.LEARNED`` × it) are dashed; a dot marks where each method's
+    seeds had mostly settled (``lengths``: ``gate.earliest_settled``)."""
+    from snlab.gate import LEARNED
+
+    fid, is_ = metric_column(table, "FID"), metric_column(table, "IS")
+    rows = table.dropna(subset=[fid]).assign(label=lambda d: d["method"].map(method_label))
+    settings = sorted(rows["setting"].unique())
+    palette = method_palette(rows["method"].unique())
+    fig, axes = plt.subplots(2, len(settings), figsize=(5 * len(settings), 6.4), squeeze=False, sharex="col")
+    for j, setting in enumerate(settings):
+        d = rows[rows["setting"] == setting]
+        for i, col in enumerate((fid, is_)):
+            ax = axes[i, j]
+            sns.lineplot(d, x="step", y=col, hue="label", palette=palette, estimator="median", errorbar=("pi", 100),
+                         ax=ax, legend=i == 0 and j == len(settings) - 1)
+            ax.set(xlabel="generator updates", ylabel=metric_label(col), title=f"setting {setting}" if i == 0 else "")
+        axes[0, j].set_yscale("log")
+        axes[0, j].axhline(untrained_fid, ls="--", c="0.5", lw=1)
+        axes[0, j].axhline(LEARNED * untrained_fid, ls=":", c="0.3", lw=1)
+        axes[0, j].annotate("untrained G", (0, untrained_fid), xycoords=("axes fraction", "data"), fontsize=7,
+                            va="bottom", color="0.4")
+        axes[0, j].annotate(f"learned (≤ {LEARNED:g} × untrained)", (0, LEARNED * untrained_fid), fontsize=7,
+                            xycoords=("axes fraction", "data"), va="bottom", color="0.3")
+        for _, p in lengths[(lengths["setting"] == setting) & lengths["settled_at"].notna()].iterrows():
+            at = d[(d["method"] == p["method"]) & (d["step"] == p["settled_at"])][fid].median()
+            axes[0, j].plot(p["settled_at"], at, "o", ms=8, mfc="none", color=METHOD_COLORS[p["method"]])
+    sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1.01, 1), title="")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
     return fig
 
 

@@ -2,7 +2,10 @@
 
 A run directory holds ``config.json`` (the resolved config), ``history.csv`` (one row per logged G
 update), ``samples/step_XXXXXXX.png`` (fixed-z sample grids), ``checkpoint.pt`` (the latest state,
-written atomically) and ``status.json`` ("complete" or "diverged", written when the run ends).
+written atomically), ``status.json`` ("complete" or "diverged", written when the run ends) and, once
+complete, ``spectra.csv`` (D's normalized squared singular values, ``spectral.normalized_spectra``).
+Everything but the checkpoint (and TensorBoard's ``tb/``) is the run's compact record, committed under
+``results/``.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from snlab.losses import get_loss, gradient_penalty
 from snlab.methods import get_method
 from snlab.models import ARCHS, build_models, generate
 from snlab.settings import get_config, get_preset, get_setting
-from snlab.spectral import OperatorNorms, layer_label, spectral_norms
+from snlab.spectral import OperatorNorms, layer_label, normalized_spectra, spectral_norms
 
 #: Fields a preset fills when the config leaves them None (``snlab.settings.PRESETS``).
 PRESET_FIELDS = ("iterations", "batch_size", "width", "lr_decay", "log_every", "sample_every", "checkpoint_every",
@@ -608,6 +611,8 @@ def _train_locked(cfg: TrainConfig, run_dir: Path) -> TrainResult:
     (run_dir / "status.json").unlink(missing_ok=True)  # the run is in progress again
     (run_dir / "config.json").write_text(cfg.to_json())
     status = trainer.fit(run_dir)
+    if status == "complete":  # D's final spectra travel with the run's compact record (``results.spectra``)
+        atomic_write_text(normalized_spectra(trainer.D).to_csv(index=False), run_dir / "spectra.csv")
     (run_dir / "status.json").write_text(json.dumps({"status": status, "step": trainer.step,
                                                      "seconds": round(trainer.seconds, 3),
                                                      "device": str(trainer.device), "speedup": trainer.speedup},

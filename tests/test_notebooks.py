@@ -73,6 +73,18 @@ def test_fig09_logs_and_plots_operator_norms(tmp_path, fmnist_dir):
     assert "opnorm_conv0" in header and "opnorm_conv6" in header and "sigma_conv6" in header
 
 
+def test_convergence_study_gates_its_runs_and_plots_them(tmp_path, fmnist_eval_dir):
+    _run("convergence.ipynb", tmp_path, preset="smoke", seeds=[0, 1], methods=["wn", "sn"], workers=0,
+         data_dir=str(fmnist_eval_dir), store=str(tmp_path / "runs"), out_dir=str(tmp_path / "fig"))
+    assert (tmp_path / "fig" / "convergence.png").stat().st_size > 1000
+    phases = pd.read_csv(tmp_path / "fig" / "phases.csv")
+    assert len(phases) == 8 and set(phases["phase"]) <= {"diverged", "early", "learning", "settled"}
+    lengths = pd.read_csv(tmp_path / "fig" / "lengths.csv")
+    assert sorted(zip(lengths["method"], lengths["setting"])) == [("sn", "C"), ("sn", "D"), ("wn", "C"), ("wn", "D")]
+    metrics = json.loads((tmp_path / "fig" / "metrics.json").read_text())
+    assert metrics["untrained_fid"] > 0 and metrics["runs"]["trained"] == 8
+
+
 def test_reproduce_runs_the_chosen_notebooks_with_declared_parameters_only(tmp_path):
     from snlab.reproduce import reproduce
 

@@ -1,0 +1,67 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The convergence study: how long must a run train before it can test a claim?
+# SN, WN, BN and WGAN-GP at a benign setting (C: DCGAN's Adam, n_dis 1) and an aggressive one
+# (D: α = 1e-3, n_dis 5, where the paper shows WGAN-GP collapsing), 3 seeds each, with IS and FID
+# measured 16–20 times per run. Each curve is the median over seeds, its band the lowest to highest seed.
+# The testability gate (`snlab/gate.py`) calls a run *learned* once its FID is at most a quarter of
+# the untrained generator's, and *settled* once the last doubling of its G updates moved its FID by
+# at most a third; a circle marks the first G update at which most of a method's seeds had settled.
+# Those lengths are what the figures' run lengths are chosen from. The metrics use the Fashion-MNIST
+# classifier's features (at the `cpu` preset), not Inception's.
+
+# %% tags=["parameters"]
+preset = "cpu"
+dataset = "fashion_mnist"
+seeds = [0, 1, 2]
+methods = ["sn", "wn", "bn", "wgan-gp"]
+settings = ["C", "D"]
+iterations = None
+store = "../results"
+workers = None
+device = "auto"
+data_dir = None
+out_dir = "../figures/convergence"
+
+# %%
+from snlab import claims, experiments, gate, plots, sweep
+
+configs = experiments.convergence_runs(preset, dataset, seeds, iterations, methods, settings, data_dir=data_dir,
+                                       device=device)
+lengths_run = {c.setting: c.iterations for c in configs}
+caption = (f"{dataset} · preset {preset} · " + ", ".join(f"setting {s}: {n} G updates" for s, n in lengths_run.items())
+           + f" · {len(seeds)} seeds")
+caption
+
+# %%
+result = sweep.run_sweep(configs, store, workers)
+table = result.table
+FID, IS = plots.metric_column(table, "FID"), plots.metric_column(table, "IS")
+untrained = gate.untrained_fid(configs, FID)
+lengths = gate.earliest_settled(table, FID, IS, untrained, ["method", "setting"])
+phases = gate.run_phases(table, FID, IS, untrained)
+lengths.merge(phases.groupby(["method", "setting"])["phase"].agg(lambda p: ", ".join(sorted(p))).reset_index())
+
+# %%
+fig = plots.convergence(table, untrained, lengths, title=f"Convergence study — {caption}")
+plots.save(fig, f"{out_dir}/convergence.png")
+
+# %%
+lengths.to_csv(f"{out_dir}/lengths.csv", index=False)
+phases.to_csv(f"{out_dir}/phases.csv", index=False)
+claims.record(out_dir, runs=result.counts(), caption=caption, untrained_fid=untrained,
+              settled_at=lengths.to_dict("records"))

@@ -1,0 +1,167 @@
+"""The testability gate: whether the runs behind a claim can test it at all, decided before its verdict.
+
+A claim that one method trains better than another says nothing when the runs compared are still in
+the early phase of training, where a large learning rate simply moves faster, nor when a point rests
+on one seed. So every verdict first passes this gate, by rules fixed here before any run was judged
+(docs/claims.md states them for readers):
+
+Each run gets a phase from its evaluations (``run_phases``):
+
+- **diverged**: a non-finite loss ended it. A result: counted and shown, never dropped.
+- **early**: its final FID is above ``LEARNED`` × the untrained generator's FID.
+- **learning**: below that, but its FID still moved by more than ``SETTLED`` (relative) over the last
+  doubling of its G updates (final evaluation against the last one at or before half the run), or
+  there is no evaluation at half the run to show that it did not.
+- **settled**: below that, and moved by at most ``SETTLED`` over the last doubling.
+
+A run whose final IS is below ``COLLAPSED_IS`` is also counted as collapsed (an untrained G scores 1.0).
+
+A set of runs can test a claim (``check``) when every point it compares (e.g. a method at a setting)
+has at least ``MIN_SEEDS`` seeds, and every *reference* point (one the paper shows learning, e.g. SN at
+every setting) has a majority of its non-diverged seeds settled. Any extra condition a claim needs
+(e.g. passes over the data before overfitting can show) is checked alongside. A run that the paper
+shows learning, that trained that long and still did not learn, is then a finding, not a reason to
+discard anything.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+#: Seeds every compared point needs.
+MIN_SEEDS = 3
+#: A run has learned when its final FID is at most this fraction of the untrained generator's FID.
+LEARNED = 0.25
+#: A run has settled when its FID moved by at most this fraction over the last doubling of G updates.
+SETTLED = 1 / 3
+#: Final IS below this counts a run as collapsed (the untrained generator scores 1.0).
+COLLAPSED_IS = 1.5
+#: The phases, from worst to best.
+PHASES = ("diverged", "early", "learning", "settled")
+
+
+def run_phases(table: pd.DataFrame, fid: str, is_: str, untrained_fid: float) -> pd.DataFrame:
+    """One row per run of a ``results.collect`` table (one row per run × logged step, or only each run's
+    last row): the run's config columns as given, ``final_step``, ``fid`` and ``is`` at the last evaluation,
+    ``half_step`` / ``fid_half`` (the last evaluation at or before half of ``final_step``; NaN when none),
+    ``change`` (relative FID change over that doubling), ``phase`` (``PHASES``) and ``collapsed``.
+
+    ``untrained_fid``: the FID of the untrained generator under the same protocol (``LEARNED``'s scale).
+    """
+    rows = []
+    for run, g in table.sort_values("step").groupby("run", sort=False):
+        ev = g.dropna(subset=[fid])
+        last = g.iloc[-1]
+        row = last.drop(labels=[c for c in g.columns if c.startswith(("IS_", "FID_", "sigma_", "opnorm_"))])
+        final_step = int(last["step"])
+        fid_last = float(ev[fid].iloc[-1]) if len(ev) else np.nan
+        is_last = float(ev[is_].iloc[-1]) if len(ev) else np.nan
+        half = ev[ev["step"] <= final_step / 2]
+        fid_half = float(half[fid].iloc[-1]) if len(half) else np.nan
+        change = abs(fid_last - fid_half) / fid_half if len(half) else np.nan
+        if last.get("status") == "diverged" or not np.isfinite(fid_last):
+            phase = "diverged"
+        elif fid_last > LEARNED * untrained_fid:
+            phase = "early"
+        else:
+            phase = "settled" if change <= SETTLED else "learning"  # NaN change: not shown settled
+        rows.append({**row.to_dict(), "final_step": final_step, "fid": fid_last, "is": is_last,
+                     "half_step": int(half["step"].iloc[-1]) if len(half) else np.nan, "fid_half": fid_half,
+                     "change": change, "phase": phase, "collapsed": bool(is_last < COLLAPSED_IS)})
+    return pd.DataFrame(rows)
+
+
+def earliest_settled(table: pd.DataFrame, fid: str, is_: str, untrained_fid: float, by) -> pd.DataFrame:
+    """For each point ``by`` (e.g. method × setting) of a table of long runs with evaluations along the way:
+    ``learned_at`` and ``settled_at``, the first evaluated G update L at which most of the point's
+    non-diverged seeds, cut at L, had learned (resp. settled) by ``run_phases``' rules (NaN: never within
+    the runs). This is how the convergence study picks the shortest run length the gate accepts."""
+    by = list(by)
+    steps = sorted(table.dropna(subset=[fid])["step"].unique())
+    first: dict[tuple, dict] = {}
+    for step in steps:
+        phases = run_phases(table[table["step"] <= step], fid, is_, untrained_fid)
+        for point, g in phases.groupby(by):
+            alive = g[g["phase"] != "diverged"]
+            entry = first.setdefault(point if isinstance(point, tuple) else (point,), {})
+            if len(alive) and alive["phase"].isin(("learning", "settled")).mean() > 0.5:
+                entry.setdefault("learned_at", step)
+            if len(alive) and (alive["phase"] == "settled").mean() > 0.5:
+                entry.setdefault("settled_at", step)
+    index = pd.MultiIndex.from_tuples(list(first), names=by)
+    return pd.DataFrame(list(first.values()), index=index, columns=["learned_at", "settled_at"]).reset_index()
+
+
+@dataclass
+class Gate:
+    """Whether runs can test a claim: ``testable``; ``why`` not (empty when testable); ``numbers``, the
+    gate's measurements, shown beside the verdict."""
+
+    testable: bool
+    why: str
+    numbers: str
+
+
+def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: float | None = None,
+          extra: list[tuple[bool, str]] = ()) -> Gate:
+    """The gate for runs ``phases`` (``run_phases``) compared at the points ``by`` (e.g. ["method",
+    "setting"]); ``reference``: a boolean mask over ``phases`` marking the runs the paper shows learning
+    (default: every run); ``extra``: further (condition met, its description) pairs the claim needs."""
+    by = list(by)
+    reference = pd.Series(True, index=phases.index) if reference is None else pd.Series(reference, index=phases.index)
+    seeds = phases.groupby(by)["seed"].nunique()
+    ref = phases[reference]
+    ok_points, n_points = 0, 0
+    for _, g in ref.groupby(by):
+        n_points += 1
+        alive = g[g["phase"] != "diverged"]
+        ok_points += len(alive) == 0 or (alive["phase"] == "settled").mean() > 0.5
+    counts = phases["phase"].value_counts()
+    scale = f" = {LEARNED:.2g} × untrained {untrained_fid:.0f}" if untrained_fid else ""
+    threshold = LEARNED * untrained_fid if untrained_fid else np.nan
+    numbers = (f"seeds per point: {seeds.min()}–{seeds.max()} (need ≥ {MIN_SEEDS}); reference points with most "
+               f"seeds settled: {ok_points}/{n_points} (final FID ≤ {threshold:.0f}{scale}, and ≤ "
+               f"{SETTLED:.0%} change over the last doubling); runs: "
+               + ", ".join(f"{counts.get(p, 0)} {p}" for p in reversed(PHASES))
+               + f", {int(phases['collapsed'].sum())} collapsed (IS < {COLLAPSED_IS})"
+               + "".join(f"; {text}" for _, text in extra))
+    why = []
+    if seeds.min() < MIN_SEEDS:
+        why.append(f"{seeds.min()} seed(s) at some point, {MIN_SEEDS} needed")
+    if ok_points < n_points:
+        early = ref.groupby(by)["fid"].median()
+        why.append(f"{n_points - ok_points} of {n_points} reference points have not settled "
+                   f"(median final FID {early.median():.0f} against ≤ {threshold:.0f} needed; at "
+                   f"{int(phases['final_step'].max())} G updates)")
+    why += [f"not met: {text}" for met, text in extra if not met]
+    return Gate(not why, "; ".join(why), numbers)
+
+
+def untrained_fid(configs, fid: str) -> float:
+    """The untrained generator's FID (``fid``: the history's column, e.g. "FID_fmnist") under the runs'
+    training-time protocol, averaged over the seeds of ``configs`` (``TrainConfig``s): ``LEARNED``'s scale."""
+    from snlab.metrics.evaluation import training_metrics
+    from snlab.train import _build
+
+    firsts = {c.seed: c for c in configs}.values()
+    return float(np.mean([training_metrics(_build(c)[0], c.dataset, fid.removeprefix("FID_"), c.eval_samples or 5000,
+                                           c.seed, c.data_dir)[fid] for c in firsts]))
+
+
+def assess(table: pd.DataFrame, configs, by, reference=None, extra=()) -> tuple[pd.DataFrame, Gate]:
+    """``run_phases`` of a sweep's ``table`` (``results.collect`` rows) and the ``check`` of them at the
+    points ``by``; ``reference``: a ``DataFrame.query`` string selecting the reference runs (default: all)."""
+    from snlab.plots import metric_column
+
+    fid, is_ = metric_column(table, "FID"), metric_column(table, "IS")
+    scale = untrained_fid(configs, fid)
+    phases = run_phases(table, fid, is_, scale)
+    mask = phases.eval(reference) if reference else None
+    return phases, check(phases, by, mask, scale, extra)
+
+
+def not_run(reason: str) -> Gate:
+    """The gate of a claim whose runs were not made at this scale (e.g. a GPU-only experiment)."""
+    return Gate(False, reason, "no runs")

@@ -1,0 +1,62 @@
+"""The testability gate on synthetic run histories, in both directions."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from snlab import gate
+
+UNTRAINED = 1200.0  # LEARNED × this = 300
+
+
+def _run(name, fids, seed=0, method="sn", setting="C", status="complete", is_=3.0):
+    """A run's history: one row per (step, FID) pair, IS ``is_`` at every evaluation."""
+    return pd.DataFrame([{"run": name, "method": method, "setting": setting, "seed": seed, "status": status,
+                          "step": step, "FID_x": fid, "IS_x": np.nan if fid is None else is_}
+                         for step, fid in fids])
+
+
+def _phase(fids, **kw):
+    return gate.run_phases(_run("r", fids, **kw), "FID_x", "IS_x", UNTRAINED).iloc[0]
+
+
+def test_run_phases_from_the_last_doubling():
+    assert _phase([(100, 900), (200, 800)])["phase"] == "early"  # above 300
+    p = _phase([(100, 900), (200, 500), (400, 300)])  # at 300 but down 40% since 200
+    assert p["phase"] == "learning" and p["change"] == 0.4 and p["half_step"] == 200
+    assert _phase([(100, 900), (200, 280), (300, 260), (400, 250)])["phase"] == "settled"  # 280 → 250
+    assert _phase([(400, 250)])["phase"] == "learning"  # nothing at half the run shows it settled
+    assert _phase([(200, 280), (400, None)], status="diverged")["phase"] == "diverged"
+    assert _phase([(200, 280), (400, 260)], is_=1.2)["collapsed"]
+
+
+def _grid(settled_seeds, seeds=3):
+    """SN at settings C and D; the first ``settled_seeds`` seeds of each settle, the rest stay early."""
+    runs = [_run(f"{s}{k}", [(200, 280), (400, 250)] if k < settled_seeds else [(200, 900), (400, 800)],
+                 seed=k, setting=s) for s in "CD" for k in range(seeds)]
+    return gate.run_phases(pd.concat(runs), "FID_x", "IS_x", UNTRAINED)
+
+
+def test_check_passes_settled_reference_points_with_enough_seeds():
+    g = gate.check(_grid(settled_seeds=2), ["method", "setting"], untrained_fid=UNTRAINED)
+    assert g.testable and g.why == ""
+    assert "reference points with most seeds settled: 2/2" in g.numbers and "2 early" in g.numbers
+
+
+def test_check_refuses_early_points_too_few_seeds_and_unmet_extras():
+    early = gate.check(_grid(settled_seeds=1), ["method", "setting"], untrained_fid=UNTRAINED)
+    assert not early.testable and "2 of 2 reference points have not settled" in early.why
+    few = gate.check(_grid(settled_seeds=2, seeds=2), ["method", "setting"], untrained_fid=UNTRAINED)
+    assert not few.testable and "2 seed(s) at some point, 3 needed" in few.why
+    extra = gate.check(_grid(3), ["method", "setting"], untrained_fid=UNTRAINED, extra=[(False, "≥ 10 epochs (2.1)")])
+    assert not extra.testable and extra.why == "not met: ≥ 10 epochs (2.1)"
+
+
+def test_only_reference_points_must_settle_and_diverged_ones_are_decisive():
+    phases = _grid(settled_seeds=1)
+    not_ref = phases["setting"] == "C"
+    phases.loc[phases["setting"] == "C", "phase"] = "settled"
+    assert gate.check(phases, ["method", "setting"], reference=not_ref).testable  # D is not a reference point
+    phases.loc[phases["setting"] == "D", "phase"] = "diverged"  # a method that diverges: a finding
+    g = gate.check(phases, ["method", "setting"])
+    assert g.testable and "3 diverged" in g.numbers
