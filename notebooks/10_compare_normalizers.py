@@ -30,7 +30,7 @@ methods = ["wn", "sn"]
 setting = "D"
 layer = "conv6"
 interactive = True
-store = "../runs"
+store = "../results"
 out_dir = "../figures/10_compare_normalizers"
 
 # %%

@@ -15,9 +15,12 @@
 
 # %% [markdown]
 # # Fig 3: squared singular values of each D layer (weight clipping, WN, SN)
-# Each method at the setting that gave its best IS in the A–F grid (`fig01_fig02_settings`), read from
-# the stored checkpoints: nothing is trained here when the grid is complete. Exact SVD of each layer's
-# effective weight W̄, reshaped d_out × (d_in·k·k), squared and divided by the largest.
+# As the paper: each method at the setting that gave its best IS in the A–F grid
+# (`fig01_fig02_settings`), a line per seed. Beside it, the same at one common setting (C), and each
+# layer at initialization (before any update), so a concentrated spectrum can be told from one the
+# initialization already had. Read from each run's stored `spectra.csv`: nothing is trained here
+# when the grid is complete. Exact SVD of each layer's effective weight W̄, reshaped
+# d_out × (d_in·k·k), squared and divided by the largest.
 
 # %% tags=["parameters"]
 preset = "cpu"
@@ -26,21 +29,26 @@ seeds = [0]
 iterations = None
 methods = ["clip", "wn", "sn"]
 settings = ["A", "B", "C", "D", "E", "F"]
-store = "../runs"
+common_setting = "C"
+store = "../results"
 workers = None
 device = "auto"
 data_dir = None
 out_dir = "../figures/fig03_singular_values"
 
 # %%
+from pathlib import Path
+
 import pandas as pd
 
-from snlab import claims, experiments, plots, results, spectral, sweep
-from snlab.train import load_run
+from snlab import claims, experiments, gate, plots, results, spectral, sweep
+from snlab.train import build_run_models
 
 configs = experiments.settings_grid(preset, dataset, seeds, iterations, methods, settings, data_dir=data_dir,
                                      device=device)
 caption = experiments.describe(configs)
+if common_setting not in settings:
+    raise ValueError(f"common_setting {common_setting!r} is not among the grid's settings: {', '.join(settings)}")
 
 # %%
 result = sweep.run_sweep(configs, store, workers)
@@ -49,18 +57,34 @@ IS = plots.metric_column(final, "IS")
 best = results.best_runs(final, IS, by=("method",)).loc[methods]
 best[["setting", IS, "seeds"]]
 
-# %%
-frames = []
-for method, row in best.iterrows():
-    D = load_run(f"{store}/{row['run']}").discriminator
-    frames.append(spectral.normalized_spectra(D).assign(method=method, label=f"{method} (setting {row['setting']})"))
-spectra = pd.concat(frames)
-spectra = spectra[spectra["layer"].str.startswith("conv")]
-fig = plots.singular_value_spectra(spectra, title=f"Squared singular values, each method at its best-IS setting — {caption}")
-plots.save(fig, f"{out_dir}/fig03.png")
 
 # %%
-ranks = spectral.relative_stable_rank(spectra, by=("method", "layer")).rename("rank").reset_index()
-claim = claims.c3_spectra(ranks, seeds=f"1 run per method ({caption})")
-claims.record(out_dir, [claim], runs=result.counts(), best_setting=best["setting"].to_dict(), caption=caption)
+def spectra(rows: pd.DataFrame) -> pd.DataFrame:
+    """Conv layers' normalized spectra of the runs in ``rows``, labelled by method, setting and seed."""
+    frames = [results.spectra(Path(store, r.run)).assign(method=r.method, seed=r.seed, label=f"{r.method} ({r.setting})")
+              for r in rows.itertuples()]
+    table = pd.concat(frames)
+    return table[table["layer"].str.startswith("conv")]
+
+
+best_rows = final.merge(best["setting"].reset_index(), on=["method", "setting"])  # every seed at the best setting
+at_best = spectra(best_rows)
+at_common = spectra(final[final["setting"] == common_setting])
+at_init = pd.concat([spectral.normalized_spectra(build_run_models(c)[1]).assign(method=c.method, seed=c.seed,
+                                                                                   label=f"{c.method} (init)")
+                     for c in configs if c.setting == common_setting])
+at_init = at_init[at_init["layer"].str.startswith("conv")]
+for name, table, what in (("fig03", at_best, "each method at its best-IS setting"),
+                          (f"fig03_setting_{common_setting}", at_common, f"every method at setting {common_setting}"),
+                          ("fig03_init", at_init, "at initialization, before any update")):
+    fig = plots.singular_value_spectra(table, title=f"Squared singular values, {what} — {caption}")
+    plots.save(fig, f"{out_dir}/{name}.png")
+
+# %%
+ranks = spectral.relative_stable_rank(at_best, by=("method", "seed", "layer")).rename("rank").reset_index()
+phases, testable = gate.assess(result.table[result.table["run"].isin(best_rows["run"])], configs, ["method"])
+init_ranks = spectral.relative_stable_rank(at_init, by=("method", "layer")).groupby("method").mean().round(3)
+claim = claims.c3_spectra(ranks, f"{len(seeds)} per method ({caption})", testable)
+claims.record(out_dir, [claim], runs=result.counts(), best_setting=best["setting"].to_dict(), caption=caption,
+              init_rank=init_ranks.to_dict())
 claim

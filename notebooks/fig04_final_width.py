@@ -25,14 +25,14 @@ dataset = "fashion_mnist"
 seeds = [0, 1, 2]
 iterations = None
 widths = [0.5, 1, 2, 4, 6, 8]
-store = "../runs"
+store = "../results"
 workers = None
 device = "auto"
 data_dir = None
 out_dir = "../figures/fig04_final_width"
 
 # %%
-from snlab import claims, experiments, plots, sweep
+from snlab import claims, experiments, gate, plots, sweep
 
 configs = experiments.final_width_sweep(preset, dataset, seeds, iterations, widths, data_dir=data_dir, device=device)
 caption = f"setting C · {experiments.describe(configs)}"
@@ -49,7 +49,9 @@ fig = plots.seed_bands(final, "final_width", xlabel="relative width of D's last 
 plots.save(fig, f"{out_dir}/fig04.png")
 
 # %%
+phases, testable = gate.assess(result.table, configs, ["method", "final_width"])
 final.to_csv(f"{out_dir}/results.csv", index=False)
-claim = claims.c4_width(final, IS, seeds=f"{len(seeds)} per point ({caption})")
+phases.to_csv(f"{out_dir}/phases.csv", index=False)
+claim = claims.c4_width(final, IS, f"{len(seeds)} per point ({caption})", testable)
 claims.record(out_dir, [claim], runs=result.counts(), caption=caption)
 claim

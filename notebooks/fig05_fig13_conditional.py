@@ -31,7 +31,7 @@ head = "projection"
 methods = ["sn", "orthonormal"]
 seeds = [0]
 iterations = None
-store = "../runs"
+store = "../results"
 workers = None
 device = "auto"
 data_dir = None
@@ -42,7 +42,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from snlab import claims, data, experiments, paper, plots, sweep
+from snlab import claims, data, experiments, gate, paper, plots, results, sweep
 
 configs = experiments.conditional_runs(preset, dataset, seeds, iterations, methods, head, data_dir=data_dir,
                                        device=device)
@@ -72,13 +72,14 @@ ours.round(2)
 
 # %%
 grids = {plots.method_label(m): grid for m, run in final[["method", "run"]].itertuples(index=False)
-         if (grid := max(Path(store, run, "samples").glob("step_*.png"), default=None))}  # the last one saved
+         if (grid := results.latest_samples(Path(store, run)))}
 names = data.CLASS_NAMES.get(dataset, [str(c) for c in range(10)])
 fig = plots.class_grids(grids, names, title=f"G(z, y) at the last saved step, one class per row\n{caption}")
 plots.save(fig, f"{out_dir}/samples_{head}.png", dpi=100)
 
 # %%
-INTRA = columns[2] if len(columns) == 3 else None
-claim = claims.c8_conditional(table, columns[0], INTRA, seeds=f"{len(seeds)} ({caption})")
+phases, testable = gate.assess(table, configs, ["method"])
+phases.to_csv(f"{out_dir}/phases.csv", index=False)
+claim = claims.c8_conditional(table, columns[0], f"{len(seeds)} per method ({caption})", testable)
 claims.record(out_dir, [claim], runs=result.counts(), caption=caption, final=ours.to_dict())
 claim

@@ -26,7 +26,7 @@ seed = 0
 iterations = None
 methods = ["clip", "gan-gp", "wgan-gp", "bn", "ln", "wn", "orthonormal", "sn"]
 settings = ["A", "B", "C", "D", "E", "F"]
-store = "../runs"
+store = "../results"
 workers = None
 device = "auto"
 data_dir = None
@@ -35,7 +35,7 @@ out_dir = "../figures/fig06_samples"
 # %%
 from pathlib import Path
 
-from snlab import claims, experiments, plots, sweep
+from snlab import claims, experiments, plots, results, sweep
 from snlab.methods import METHOD_SPECS
 
 configs = experiments.settings_grid(preset, dataset, [seed], iterations, methods, settings, data_dir=data_dir,
@@ -47,8 +47,8 @@ result = sweep.run_sweep(configs, store, workers)
 final = result.final
 images = {}
 for _, row in final.iterrows():
-    grids = sorted(Path(store, row["run"], "samples").glob("step_*.png"))
-    images[(METHOD_SPECS[row["method"]].label, f"setting {row['setting']}")] = grids[-1] if grids else None
+    images[(METHOD_SPECS[row["method"]].label, f"setting {row['setting']}")] = results.latest_samples(
+        Path(store, row["run"]))
 order = {(METHOD_SPECS[m].label, f"setting {s}"): None for m in methods for s in sorted(final["setting"].unique())}
 fig = plots.image_table({**order, **images}, crop=4, title=f"Samples at the last step — {caption}")
 plots.save(fig, f"{out_dir}/fig06.png", dpi=90)  # about the samples' own resolution

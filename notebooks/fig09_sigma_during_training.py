@@ -19,37 +19,38 @@
 # d_out × (d_in·kh·kw) (exact SVD, not the power-iteration estimate). Right, what the paper only
 # bounds: the operator norm of each convolution at the input size it sees, by power iteration on
 # AᵀA, warm-started from one log step to the next (a lower bound that tightens as it goes).
-# The run is reused when complete and resumed when partial.
+# One run per seed; the figure shows the first seed's, the claim reads them all. Runs are reused when
+# complete and resumed when partial.
 
 # %% tags=["parameters"]
 preset = "cpu"
 dataset = "fashion_mnist"
 setting = "C"
-seed = 0
+seeds = [0, 1, 2]
 iterations = None
-run_dir = None  # default: ../runs/fig09-<dataset>-<preset>-s<seed>
+store = "../results"
+workers = None
+device = "auto"
 data_dir = None
 out_dir = "../figures/fig09_sigma_during_training"
 
 # %%
-import snlab
-from snlab import plots
+from snlab import claims, experiments, gate, plots, sweep
 
-cfg = snlab.TrainConfig(preset=preset, dataset=dataset, method="sn", setting=setting, seed=seed,
-                        iterations=iterations, data_dir=data_dir, log_operator_norms=True, eval_every=0,
-                        out_dir=run_dir or f"../runs/fig09-{dataset}-{preset}-s{seed}", resume=True)
-result = snlab.train(cfg)
-caption = f"SN · setting {setting} · {dataset} · preset {preset} · {cfg.iterations} G updates · seed {seed}"
+configs = experiments.sigma_runs(preset, dataset, seeds, iterations, setting, data_dir=data_dir, device=device)
+caption = f"SN · setting {setting} · {experiments.describe(configs)}"
+caption
 
 # %%
-fig = plots.sigma_and_operator_norms(result.history, title=caption)
+result = sweep.run_sweep(configs, store, workers)
+history = result.table[result.table["seed"] == seeds[0]]
+fig = plots.sigma_and_operator_norms(history, title=f"{caption} · seed {seeds[0]} shown")
 plots.save(fig, f"{out_dir}/fig09.png")
-last = result.history.iloc[-1]
-{c: round(last[c], 3) for c in result.history.columns if c.startswith(("sigma_conv", "opnorm_conv"))}
+last = history.iloc[-1]
+{c: round(last[c], 3) for c in history.columns if c.startswith(("sigma_conv", "opnorm_conv"))}
 
 # %%
-from snlab import claims
-
-claim = claims.c1_sigma(result.history, seeds=f"1 ({caption})")
-claims.record(out_dir, [claim], caption=caption)
+phases, testable = gate.assess(result.table, configs, ["method"])
+claim = claims.c1_sigma(result.table, f"{len(seeds)} ({caption})", testable)
+claims.record(out_dir, [claim], runs=result.counts(), caption=caption)
 claim

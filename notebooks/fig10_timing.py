@@ -26,6 +26,7 @@ dataset = "fashion_mnist"
 methods = ["none", "wn", "sn", "wgan-gp", "orthonormal", "ln"]
 updates = 20
 rounds = 5
+gpu_timings = "../results/timing_gpu.csv"  # stored GPU measurements with device, date, source; None: none
 data_dir = None
 device = "auto"
 out_dir = "../figures/fig10_timing"
@@ -33,18 +34,20 @@ out_dir = "../figures/fig10_timing"
 # %%
 from pathlib import Path
 
-from snlab import bench, plots
+import pandas as pd
+
+from snlab import bench, claims, plots
 
 df = bench.methods_time(preset, dataset, methods, updates=updates, rounds=rounds, data_dir=data_dir, device=device)
 Path(out_dir).mkdir(parents=True, exist_ok=True)
 df.to_csv(f"{out_dir}/fig10_timing.csv", index=False)
-title = f"{df['device'][0]} · {dataset} · preset {preset} · median of {rounds} rounds × {updates} G updates"
-plots.save(plots.timing_bars(df, title=title), f"{out_dir}/fig10.png")
+stored = pd.read_csv(gpu_timings) if gpu_timings else pd.DataFrame()
+title = (f"measured now: {df['device'][0]} · {dataset} · preset {preset} · {rounds} rounds × {updates} G updates"
+         + (" · stored GPU rows: preset paper" if len(stored) else ""))
+plots.save(plots.timing_bars(pd.concat([df, stored]), title=title), f"{out_dir}/fig10.png")
 df.groupby("method")["seconds_per_100_g_updates"].median().round(2)
 
 # %%
-from snlab import claims
-
-claim = claims.c5_timing(df)
-claims.record(out_dir, [claim], caption=title)
-claim
+records = claims.c5_timing(pd.concat([df, stored]))
+claims.record(out_dir, records, caption=title)
+records

@@ -32,7 +32,7 @@ iterations = None
 methods = ["clip", "gan-gp", "wgan-gp", "bn", "ln", "wn", "orthonormal", "sn"]
 settings = ["A", "B", "C", "D", "E", "F"]
 resnet_seeds = [0, 1, 2]  # [] leaves the ResNet rows empty
-store = "../runs"
+store = "../results"
 workers = None
 device = "auto"
 data_dir = None
@@ -41,7 +41,7 @@ out_dir = "../figures/table2"
 # %%
 from pathlib import Path
 
-from snlab import claims, data, experiments, plots, results, sweep
+from snlab import claims, data, experiments, gate, plots, results, sweep
 from snlab.metrics.evaluation import training_metrics
 
 standard = (experiments.settings_grid(preset, dataset, seeds, iterations, methods, settings, data_dir=data_dir,
@@ -73,4 +73,9 @@ header = (f"Table 2. Ours: {caption}; best setting by IS per method; ResNet rows
 Path(out_dir).mkdir(parents=True, exist_ok=True)
 table.to_csv(f"{out_dir}/table2.csv")
 Path(out_dir, "table2.md").write_text(header + table.round(2).fillna("").to_markdown() + "\n")
-claims.record(out_dir, runs=result.counts(), caption=caption, resnet_caption=resnet_caption, real=real)
+standard_runs = result.table[result.table["arch"] == "standard"]
+phases, testable = gate.assess(standard_runs, standard, ["method", "loss", "setting"],
+                               reference="setting in ['A', 'B', 'C'] or method == 'sn'")
+claim = claims.t2_ranks(table, IS, FID, f"{len(seeds)} per point ({caption})", testable)
+claims.record(out_dir, [claim], runs=result.counts(), caption=caption, resnet_caption=resnet_caption, real=real)
+claim

@@ -86,13 +86,13 @@ def _evaluate(args: dict) -> None:
     import json
 
     from snlab.metrics import evaluate
-    from snlab.train import _build, load_run
+    from snlab.train import build_run_models, load_run
 
     if args["run"]:
         result = load_run(args["run"])
         source, dataset = result.generator, result.config.dataset
     elif args["untrained"]:
-        source, dataset = _build(TrainConfig(dataset=args["dataset"]))[0], args["dataset"]
+        source, dataset = build_run_models(TrainConfig(dataset=args["dataset"]))[0], args["dataset"]
     else:
         source, dataset = data.load_dataset(args["dataset"], args["real"]), args["dataset"]
     m = evaluate(source, dataset, args["extractor"], args["n_samples"], args["seed"], fid_samples=args["fid_samples"],

@@ -120,9 +120,9 @@ def metrics_time(dataset: str = "fashion_mnist", n_samples: int = 10_000, rounds
     import tempfile
 
     from snlab.metrics import evaluate
-    from snlab.train import TrainConfig, _build
+    from snlab.train import TrainConfig, build_run_models
 
-    G = _build(TrainConfig(dataset=dataset))[0]
+    G = build_run_models(TrainConfig(dataset=dataset))[0]
     rows = []
     for r in range(rounds):
         with tempfile.TemporaryDirectory() as cache:

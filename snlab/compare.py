@@ -15,16 +15,14 @@ import pandas as pd
 import seaborn as sns
 
 from snlab.methods import METHOD_SPECS
-from snlab.plots import metric_column, metric_label
-from snlab.results import last_rows
+from snlab.plots import method_palette, metric_column, metric_label
+from snlab.results import last_rows, latest_samples, spectra
 from snlab.settings import SETTINGS, get_setting
-from snlab.spectral import normalized_spectra
-from snlab.train import load_run
 
 
 @lru_cache(maxsize=256)
 def _spectra(run_dir: str) -> pd.DataFrame:
-    return normalized_spectra(load_run(run_dir).discriminator)
+    return spectra(run_dir)
 
 
 def stored_runs(grid, ndis, store: str | Path) -> pd.DataFrame:
@@ -51,14 +49,13 @@ def figure(table: pd.DataFrame, store: str | Path, methods, setting: str, n_dis:
         raise ValueError(f"no stored run of {', '.join(methods)} at setting {setting} with n_dis={n_dis}")
     labels = {m: METHOD_SPECS[m].label for m in methods}
     label_of = runs.drop_duplicates("run").set_index("run")["method"].map(labels)  # run → method label
-    palette = dict(zip(labels.values(), sns.color_palette(n_colors=len(labels))))
+    palette = method_palette(methods)
     fig = plt.figure(figsize=(max(12, 2 * len(names)), 7.5))
     grid = fig.add_gridspec(2, max(3, len(names)))
     for i, name in enumerate(names):
         ax = fig.add_subplot(grid[0, i])
-        samples = sorted(Path(store, name, "samples").glob("step_*.png"))
-        if samples:
-            ax.imshow(mpimg.imread(samples[-1]), cmap="gray")
+        if samples := latest_samples(Path(store, name)):
+            ax.imshow(mpimg.imread(samples), cmap="gray")
         ax.set_axis_off()
         ax.set_title(label_of[name], fontsize=9)
     ax = fig.add_subplot(grid[1, 0])

@@ -45,6 +45,8 @@ class DatasetInfo:
     channels: int
     n_classes: int
     splits: tuple[str, ...]
+    #: Images in the split training draws from (0 for point data, sampled fresh).
+    train_size: int = 0
 
     @property
     def heldout_split(self) -> str:
@@ -53,13 +55,13 @@ class DatasetInfo:
 
 
 DATASETS = {d.name: d for d in (
-    DatasetInfo("fashion_mnist", 32, 1, 10, ("train", "test")),
-    DatasetInfo("cifar10", 32, 3, 10, ("train", "test")),
+    DatasetInfo("fashion_mnist", 32, 1, 10, ("train", "test"), 60_000),
+    DatasetInfo("cifar10", 32, 3, 10, ("train", "test"), 50_000),
     # The paper does not say which STL-10 split it trained on (SPEC §4); we use the 100k unlabeled images.
-    DatasetInfo("stl10", 48, 3, 10, ("unlabeled", "train", "test", "train+unlabeled")),
+    DatasetInfo("stl10", 48, 3, 10, ("unlabeled", "train", "test", "train+unlabeled"), 100_000),
     DatasetInfo("ring8", 0, 0, 0, ("train",)),
     DatasetInfo("grid25", 0, 0, 0, ("train",)),
-    DatasetInfo("imagenet", 128, 3, 1000, ("train", "val")),
+    DatasetInfo("imagenet", 128, 3, 1000, ("train", "val"), 1_281_167),
 )}
 IMAGENET_SIDE = 256  # SPEC §4: keep images with both sides ≥ 256, resize the short side to 256, centre-crop 256
 IMAGENET_FETCH = (

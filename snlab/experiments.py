@@ -120,6 +120,19 @@ def resnet_rows(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1
     return grid(_resnet(preset, dataset, iterations, SWEEP_ITERATIONS, "", **fields), method=methods, seed=seeds)
 
 
+#: G updates of Fig 9's SN runs.
+SIGMA_ITERATIONS = {"smoke": 4, "cpu": 3000, "paper": 100_000}
+
+
+def sigma_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2), iterations: int | None = None,
+               setting: str = "C", **fields) -> list[TrainConfig]:
+    """Fig 9: SN at ``setting``, σ(W̄) and the conv operator norms logged, IS/FID four times per run."""
+    base = _base(preset, dataset, iterations, SIGMA_ITERATIONS, method="sn", setting=setting, log_operator_norms=True,
+                 **fields)
+    base["eval_every"] = base["checkpoint_every"]
+    return grid(base, seed=seeds)
+
+
 #: The convergence study's methods and settings: setting C (DCGAN's Adam, n_dis 1), where every method
 #: learns in the paper, and the aggressive D (α = 1e-3, n_dis 5), where it shows WGAN-GP collapsing.
 CONVERGENCE_METHODS = ("sn", "wn", "bn", "wgan-gp")
@@ -152,6 +165,12 @@ def convergence_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=
 #: The sweeps by figure, for ``python -m snlab sweep <name>``.
 SWEEPS = {"convergence": convergence_runs, "fig01": settings_grid, "fig04": final_width_sweep, "fig05": conditional_runs, "fig11": ndis_sweep,
           "fig15": reparam_runs, "table2-resnet": resnet_rows}
+
+
+def epochs(cfg: TrainConfig) -> float:
+    """Passes D makes over the training split in ``cfg``'s run: G updates × n_dis × batch / training images."""
+    from snlab.data import dataset_info
+    return cfg.iterations * cfg.n_dis * cfg.batch_size / dataset_info(cfg.dataset).train_size
 
 
 def describe(configs: list[TrainConfig]) -> str:

@@ -25,7 +25,9 @@ discard anything.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -142,12 +144,18 @@ def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: fl
 def untrained_fid(configs, fid: str) -> float:
     """The untrained generator's FID (``fid``: the history's column, e.g. "FID_fmnist") under the runs'
     training-time protocol, averaged over the seeds of ``configs`` (``TrainConfig``s): ``LEARNED``'s scale."""
-    from snlab.metrics.evaluation import training_metrics
-    from snlab.train import _build
-
     firsts = {c.seed: c for c in configs}.values()
-    return float(np.mean([training_metrics(_build(c)[0], c.dataset, fid.removeprefix("FID_"), c.eval_samples or 5000,
-                                           c.seed, c.data_dir)[fid] for c in firsts]))
+    return float(np.mean([_untrained_fid(c.to_json(), c.data_dir, fid) for c in firsts]))
+
+
+@lru_cache(maxsize=64)
+def _untrained_fid(config_json: str, data_dir: str | None, fid: str) -> float:
+    from snlab.metrics.evaluation import training_metrics
+    from snlab.train import TrainConfig, build_run_models
+
+    c = TrainConfig(**json.loads(config_json), data_dir=data_dir)
+    return training_metrics(build_run_models(c)[0], c.dataset, fid.removeprefix("FID_"), c.eval_samples or 5000,
+                            c.seed, c.data_dir)[fid]
 
 
 def assess(table: pd.DataFrame, configs, by, reference=None, extra=()) -> tuple[pd.DataFrame, Gate]:

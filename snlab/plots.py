@@ -98,7 +98,8 @@ def method_label(method: str) -> str:
 
 
 def settings_bars(final: pd.DataFrame, metric: str, methods, title: str = ""):
-    """Figs 1–2: one group of bars per method, one bar per setting A–F (``final``: one row per run).
+    """Figs 1–2: one group of bars per method, one bar per setting A–F (``final``: one row per run): the
+    seed mean, ± 1 std, with each seed as a dot.
 
     FID goes on a log axis, as the paper's Fig 2. A run without a value (diverged) is marked "×".
     """
@@ -107,8 +108,10 @@ def settings_bars(final: pd.DataFrame, metric: str, methods, title: str = ""):
     order = [method_label(m) for m in methods]
     settings = sorted(d["setting"].unique())
     fig, ax = plt.subplots(figsize=(10, 3.6))
-    sns.barplot(d, x="label", y=col, hue="setting", order=order, hue_order=settings, errorbar=None,
-                palette="viridis", ax=ax)
+    sns.barplot(d, x="label", y=col, hue="setting", order=order, hue_order=settings, errorbar="sd",
+                palette="viridis", ax=ax, err_kws={"linewidth": 1})
+    sns.stripplot(d, x="label", y=col, hue="setting", order=order, hue_order=settings, dodge=True, color="black",
+                  size=2, ax=ax, legend=False)  # each seed
     width = 0.8 / len(settings)
     for i, label in enumerate(order):
         for j, setting in enumerate(settings):
@@ -127,13 +130,15 @@ def settings_bars(final: pd.DataFrame, metric: str, methods, title: str = ""):
 def singular_value_spectra(spectra: pd.DataFrame, title: str = ""):
     """Fig 3: squared singular values of each D layer, scaled so the largest is 1, per method.
 
-    ``spectra``: long table with columns layer, index (0 = largest), s2 and label (one line each).
+    ``spectra``: long table with columns layer, index (0 = largest), s2 and label (one line each; several
+    runs under one label: their mean, banded); with a ``method`` column, each label takes its method's colour.
     """
     layers = list(dict.fromkeys(spectra["layer"]))
+    palette = (dict(zip(spectra["label"], spectra["method"].map(METHOD_COLORS))) if "method" in spectra else None)
     fig, axes = plt.subplots(1, len(layers), figsize=(2.2 * len(layers), 2.8), sharey=True)
     for ax, layer in zip(axes, layers):
-        sns.lineplot(spectra[spectra["layer"] == layer], x="index", y="s2", hue="label", ax=ax,
-                     legend=ax is axes[-1], lw=1.2)
+        sns.lineplot(spectra[spectra["layer"] == layer], x="index", y="s2", hue="label", ax=ax, palette=palette,
+                     errorbar=("pi", 100), legend=ax is axes[-1], lw=1.2)
         ax.set(title=layer, xlabel="index of singular value", ylabel="s² / max s²")
     sns.move_legend(axes[-1], "upper left", bbox_to_anchor=(1.01, 1), title="")
     fig.suptitle(title, fontsize=9)
@@ -148,7 +153,10 @@ def seed_bands(final: pd.DataFrame, x: str, metrics=("IS", "FID"), xlabel: str =
     d = final.assign(method=final["method"].map(method_label))
     for ax, metric in zip(axes, metrics):
         col = metric_column(d, metric)
-        sns.lineplot(d, x=x, y=col, hue="method", errorbar="sd", marker="o", ax=ax, legend=ax is axes[-1])
+        sns.lineplot(d, x=x, y=col, hue="method", errorbar="sd", marker="o", ax=ax, legend=ax is axes[-1],
+                     palette=method_palette(final["method"].unique()))
+        sns.scatterplot(d, x=x, y=col, hue="method", palette=method_palette(final["method"].unique()), s=10,
+                        alpha=0.5, ax=ax, legend=False)  # each seed
         ax.set(xlabel=xlabel or x, ylabel=metric_label(col))
         if logx:
             ax.set_xscale("log", base=2)
@@ -193,10 +201,12 @@ def heldout_curves(table: pd.DataFrame, title: str = ""):
     long = d.melt(["step", "method"], ["critic_train", "critic_heldout"], var_name="data", value_name="critic")
     long["data"] = long["data"].map({"critic_train": "train", "critic_heldout": "held-out (test)"})
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    sns.lineplot(long, x="step", y="critic", hue="method", style="data", ax=axes[0])
+    palette = method_palette(table["method"].unique())
+    sns.lineplot(long, x="step", y="critic", hue="method", style="data", palette=palette, ax=axes[0])
     axes[0].set(xlabel="generator updates", ylabel="critic loss E[D(fake)] − E[D(real)]")
     col = metric_column(d, "IS")
-    sns.lineplot(d.dropna(subset=[col]), x="step", y=col, hue="method", marker="o", ax=axes[1], legend=False)
+    sns.lineplot(d.dropna(subset=[col]), x="step", y=col, hue="method", marker="o", palette=palette, ax=axes[1],
+                 legend=False)
     axes[1].set(xlabel="generator updates", ylabel=metric_label(col))
     handles, labels = axes[0].get_legend_handles_labels()
     axes[0].get_legend().remove()
@@ -251,9 +261,11 @@ def metric_curves(history: pd.DataFrame, title: str = "", metrics=("IS", "FID"),
     for i, (ax, metric) in enumerate(zip(axes[0], metrics)):
         col = metric_column(history, metric)
         rows = history.dropna(subset=[col])
+        palette = method_palette(rows["method"].unique()) if hue == "method" else None
         if hue == "method":
             rows = rows.assign(method=rows["method"].map(method_label))
-        sns.lineplot(rows, x="step", y=col, hue=hue, marker="o", ax=ax, legend="auto" if hue and i == 0 else False)
+        sns.lineplot(rows, x="step", y=col, hue=hue, marker="o", palette=palette, ax=ax,
+                     legend="auto" if hue and i == 0 else False)
         ax.set(xlabel="generator updates", ylabel=metric_label(col))
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
@@ -295,17 +307,23 @@ def permissible_spectra(spectra: dict, title: str = "Squared singular values per
 
 
 def timing_bars(df: pd.DataFrame, title: str = ""):
-    """Fig 10: seconds per 100 G updates per method (bars: median over rounds; points: each round)."""
-    from snlab.methods import METHOD_SPECS
-
-    d = df.assign(label=df["method"].map(lambda m: METHOD_SPECS[m].label))
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    sns.barplot(d, x="label", y="seconds_per_100_g_updates", estimator="median", errorbar=None, ax=ax,
-                color="tab:blue", alpha=0.7)
-    sns.stripplot(d, x="label", y="seconds_per_100_g_updates", color="black", size=3, ax=ax)
-    ax.set(xlabel="", ylabel=f"seconds per 100 G updates (n_dis = {d['n_dis'].iloc[0]})")
-    ax.set_title(title, fontsize=9)
-    ax.tick_params(axis="x", labelrotation=20)
+    """Fig 10: seconds per 100 G updates (n_dis = 5) per method, a panel per ``device`` (bars: median over
+    rounds; points: each round; a device with one stored median per method shows that median), each
+    method in its colour; the panel's title names the device and, for stored measurements, their date."""
+    devices = list(dict.fromkeys(df["device"]))
+    fig, axes = plt.subplots(1, len(devices), figsize=(4.2 * len(devices) + 1, 3.8), squeeze=False)
+    for ax, device in zip(axes[0], devices):
+        d = df[df["device"] == device].assign(label=lambda x: x["method"].map(method_label))
+        palette = method_palette(d["method"].unique())
+        sns.barplot(d, x="label", y="seconds_per_100_g_updates", hue="label", palette=palette, estimator="median",
+                    errorbar=None, ax=ax, alpha=0.8, legend=False)
+        sns.stripplot(d, x="label", y="seconds_per_100_g_updates", color="black", size=3, ax=ax)
+        date = f" ({d['date'].iloc[0]}, stored)" if "date" in d and pd.notna(d["date"].iloc[0]) else ""
+        ax.set(xlabel="", ylabel="seconds per 100 G updates (n_dis = 5)", title=f"{device}{date}")
+        ax.title.set_fontsize(9)
+        ax.tick_params(axis="x", labelrotation=30)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
     return fig
 
 

@@ -277,8 +277,8 @@ def _save_samples(x: torch.Tensor, path: Path) -> None:
         save_scatter(x, path)
 
 
-def _build(cfg: TrainConfig):
-    """(G, D) for ``cfg``, initialised from ``cfg.seed``."""
+def build_run_models(cfg: TrainConfig):
+    """(G, D) for ``cfg``, initialised from ``cfg.seed`` (what a run starts from, before any update)."""
     info = dataset_info(cfg.dataset)
     torch.manual_seed(cfg.seed)
     return build_models(cfg.arch, cfg.method, info.resolution, info.channels, cfg.width,
@@ -293,7 +293,7 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> TrainResult:
     if not (run_dir / "checkpoint.pt").exists():
         raise FileNotFoundError(f"no checkpoint.pt in {run_dir}: not a run directory, or the run never checkpointed")
     cfg = TrainConfig(**json.loads((run_dir / "config.json").read_text()), out_dir=str(run_dir), progress=False)
-    G, D = _build(cfg)
+    G, D = build_run_models(cfg)
     state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
     G.load_state_dict(state["G"])
     D.load_state_dict(state["D"])
@@ -341,7 +341,7 @@ class Trainer:
         if cfg.eval_every:  # fail now, not at the first evaluation, when no extractor fits
             from snlab.metrics.evaluation import resolve_extractor
             resolve_extractor(cfg.eval_extractor, cfg.dataset, verbose=False)
-        G, D = _build(cfg)
+        G, D = build_run_models(cfg)
         self.G, self.D = G.to(self.device), D.to(self.device)
         self.speedup = resolve_speedup(cfg, self.device)
         apply_speedup(self.G, self.D, self.speedup)
