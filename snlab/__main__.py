@@ -35,7 +35,9 @@ def _sweep_parser(sub) -> None:
     s.add_argument("--dataset", default="fashion_mnist")
     s.add_argument("--seeds", nargs="*", type=int, default=None, help="default: the figure's")
     s.add_argument("--iterations", type=int, default=None, help="G updates per run (default: the preset's)")
-    s.add_argument("--store", default="runs", help="the run store the notebooks read (default: runs/)")
+    s.add_argument("--store", default="results", help="the run store the notebooks read (default: results/)")
+    s.add_argument("--status", action="store_true",
+                   help="train nothing: say how many runs are done, partial and missing, and what is left")
     s.add_argument("--executor", choices=EXECUTORS, default="process")
     s.add_argument("--workers", type=int, default=None, help="runs at once (process, slurm)")
     s.add_argument("--threads", type=int, default=None,
@@ -57,6 +59,14 @@ def _sweep(args: dict) -> None:
     options = {"ray": dict(address=args["address"], gpus_per_run=args["gpus_per_run"]),
                "slurm": dict(timeout_min=args["timeout_min"], slurm_cluster=args["slurm_cluster"])}
     print(f"{args['figure']}: {len(configs)} runs · {experiments.describe(configs)} · {args['executor']}")
+    if args["status"]:
+        left = sweep.todo(configs, args["store"])
+        counts = left["state"].value_counts()
+        print(f"{args['store']}: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "partial", "missing"))
+              + f"; left: {left['g_updates'].sum():,} G updates, {left['d_updates'].sum():,} D updates")
+        for row in left[left["state"] != "done"].itertuples():
+            print(f"  {row.state:8} {row.run}  ({row.g_updates:,} G updates left)")
+        return
     sweep.run_sweep(configs, args["store"], args["workers"], args["threads"], executor=args["executor"],
                     **options.get(args["executor"], {}))
 

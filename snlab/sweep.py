@@ -51,6 +51,22 @@ def state(cfg: TrainConfig, store: str | Path) -> str:
     return "partial" if run_status(run) == "partial" else "done"
 
 
+def todo(configs: list[TrainConfig], store: str | Path) -> pd.DataFrame:
+    """What a sweep still has to train, training nothing: one row per run (run, method, setting, seed,
+    ``state``: done / partial / missing, ``g_updates`` left: a partial run's from its last logged step,
+    ``d_updates``: those × n_dis)."""
+    rows = []
+    for cfg in {default_run_dir(c, store): c for c in configs}.values():
+        run, s = default_run_dir(cfg, store), state(cfg, store)
+        done = 0
+        if s == "partial" and (run / "history.csv").exists():
+            done = int(pd.read_csv(run / "history.csv", usecols=["step"])["step"].max())
+        left = 0 if s == "done" else cfg.iterations - done
+        rows.append({"run": run.name, "method": cfg.method, "setting": cfg.setting, "seed": cfg.seed, "state": s,
+                     "g_updates": left, "d_updates": left * cfg.n_dis})
+    return pd.DataFrame(rows)
+
+
 @dataclass
 class SweepResult:
     """``table``: ``results.collect`` rows of the sweep's runs (one per run × logged step);

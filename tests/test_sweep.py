@@ -17,7 +17,7 @@ import torch
 
 import snlab
 from snlab import experiments, results, sweep
-from snlab.train import default_run_dir
+from snlab.train import default_run_dir, load_run
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -61,6 +61,22 @@ def test_run_store_trains_once_then_reuses_and_resumes(fmnist_dir, tmp_path):
     assert extra.counts() == {"reused": 0, "resumed": 0, "trained": 1} and extra.final["step"].tolist() == [4]
     after = torch.load(default_run_dir(cfgs[0], tmp_path) / "checkpoint.pt", weights_only=True)["G"]
     assert all(torch.equal(after[k], weights[k]) for k in weights)  # the 2-update run is untouched
+
+
+def test_todo_says_what_is_left_and_writes_spectra(fmnist_dir, tmp_path):
+    done, partial, missing = _configs(fmnist_dir, method=["sn", "wn", "bn"], iterations=[4])
+    sweep.run_sweep([done], tmp_path, workers=0, log=lambda _: None)
+    snlab.train(dataclasses.replace(partial, iterations=2, out_dir=str(default_run_dir(partial, tmp_path))))
+    (default_run_dir(partial, tmp_path) / "status.json").unlink()  # as if killed after 2 of its 4 updates
+    left = sweep.todo([done, partial, missing], tmp_path).set_index("method")
+    assert left["state"].to_dict() == {"sn": "done", "wn": "partial", "bn": "missing"}
+    assert left["g_updates"].to_dict() == {"sn": 0, "wn": 2, "bn": 4}
+    assert left["d_updates"].to_dict() == {"sn": 0, "wn": 2, "bn": 4}  # setting C: n_dis 1
+    # A complete run's compact record holds D's final spectra, equal to the checkpoint's.
+    from snlab.spectral import normalized_spectra
+    stored = results.spectra(default_run_dir(done, tmp_path))
+    fresh = normalized_spectra(load_run(default_run_dir(done, tmp_path)).discriminator)
+    pd.testing.assert_frame_equal(stored, fresh, check_exact=False, rtol=1e-12)
 
 
 def test_a_killed_run_without_status_is_resumed(fmnist_dir, tmp_path):
