@@ -36,21 +36,49 @@ def inception_file(tmp_path_factory):
 
 
 def test_inception_loads_a_file_in_the_expected_format(inception_file):
-    net = inception.load_inception(inception_file, sha256_prefix=classifier.sha256(inception_file)[:8])
+    net = inception.load_inception(inception_file, sha256=classifier.sha256(inception_file))
     logits, pool = net(torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8))
     assert logits.shape == (2, 1008) and pool.shape == (2, 2048)
 
 
 def test_inception_hash_mismatch_is_refused(inception_file):
-    with pytest.raises(ValueError, match=f"expected one starting {inception.SHA256_PREFIX}"):
+    with pytest.raises(ValueError, match=f"expected {inception.WEIGHTS_SHA256}"):
         inception.load_inception(inception_file)
+
+
+class _Payload:
+    """A pickle that, when unpickled unsafely, creates the file PWNED in the working directory."""
+
+    def __reduce__(self):
+        return open, ("PWNED", "w")
+
+
+def test_a_crafted_pickle_runs_nothing(tmp_path, monkeypatch):
+    """A file whose SHA-256 shares the pinned hash's first 4 hex digits (the old check's weakness, with 4
+    digits instead of 8 to keep the search short) is refused by the full hash; and even a file whose full
+    hash is the one asked for is refused by the safe unpickler. PWNED never appears."""
+    monkeypatch.chdir(tmp_path)
+    counter = 0
+    while True:
+        evil = tmp_path / "evil.pth"
+        torch.save({"x": _Payload(), "n": counter}, evil)
+        if classifier.sha256(evil).startswith(inception.WEIGHTS_SHA256[:4]):
+            break
+        counter += 1
+    with pytest.raises(ValueError, match="has SHA-256"):
+        inception.load_inception(evil)
+    with pytest.raises(ValueError, match="not a plain state dict of tensors"):
+        inception.load_inception(evil, sha256=classifier.sha256(evil))
+    assert not (tmp_path / "PWNED").exists()
+    torch.load(evil, weights_only=False)  # the control: an unsafe load does run it
+    assert (tmp_path / "PWNED").exists()
 
 
 def test_missing_inception_names_file_hash_place_and_flag(no_inception, tmp_path):
     with pytest.raises(FileNotFoundError) as e:
         inception.resolve_weights()
     msg = str(e.value)
-    assert inception.WEIGHTS_FILE in msg and inception.SHA256_PREFIX in msg
+    assert inception.WEIGHTS_FILE in msg and inception.WEIGHTS_SHA256 in msg
     assert str(inception.hub_cache_path()) in msg and "download=True" in msg and inception.ENV_VAR in msg
 
 
