@@ -257,7 +257,7 @@ def metric_curves(history: pd.DataFrame, title: str = "", metrics=("IS", "FID"),
 
     Axis labels name the feature extractor, e.g. "FID (Fashion-MNIST classifier features)".
     """
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.6), squeeze=False)
     for i, (ax, metric) in enumerate(zip(axes[0], metrics)):
         col = metric_column(history, metric)
         rows = history.dropna(subset=[col])
@@ -266,9 +266,9 @@ def metric_curves(history: pd.DataFrame, title: str = "", metrics=("IS", "FID"),
             rows = rows.assign(method=rows["method"].map(method_label))
         sns.lineplot(rows, x="step", y=col, hue=hue, marker="o", palette=palette, ax=ax,
                      legend="auto" if hue and i == 0 else False)
-        ax.set(xlabel="generator updates", ylabel=metric_label(col))
+        ax.set(xlabel="generator updates", ylabel=metric_label(col).replace(" (", "\n("))  # two lines: no overlap
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.94))  # room for the title above the panels
     return fig
 
 
@@ -327,9 +327,14 @@ def timing_bars(df: pd.DataFrame, title: str = ""):
     return fig
 
 
+#: Fig 9's y-range in the paper.
+FIG9_YLIM = (0.95, 1.20)
+
+
 def sigma_and_operator_norms(history: pd.DataFrame, title: str = ""):
     """Fig 9 and its complement: per D conv, σ(W̄) of the reshaped matrix (what SN normalizes; left)
-    and the operator norm of the convolution at its input size (right; power iteration), against G updates."""
+    and the operator norm of the convolution at its input size (right; power iteration), against G updates.
+    The σ panel uses the paper's y-range (0.95–1.20); a value outside it is drawn at the edge as a ▲ / ▼."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
     for ax, prefix, ylabel in ((axes[0], "sigma_conv", "σ(W̄), reshaped d_out × (d_in·k·k) matrix"),
                                (axes[1], "opnorm_conv", "operator norm of the conv (power iteration)")):
@@ -340,6 +345,11 @@ def sigma_and_operator_norms(history: pd.DataFrame, title: str = ""):
         long["layer"] = long["layer"].str.replace(prefix, "conv", regex=False)
         sns.lineplot(long, x="step", y="value", hue="layer", ax=ax, legend=ax is axes[1])
         ax.set(xlabel="generator updates", ylabel=ylabel)
+    low, high = FIG9_YLIM
+    axes[0].set_ylim(low, high)
+    sigma = history.melt("step", [c for c in history.columns if c.startswith("sigma_conv")])
+    for mask, edge, marker in ((sigma["value"] > high, high, "^"), (sigma["value"] < low, low, "v")):
+        axes[0].plot(sigma.loc[mask, "step"], [edge] * int(mask.sum()), marker, color="crimson", ms=5, clip_on=False)
     sns.move_legend(axes[1], "upper left", bbox_to_anchor=(1.01, 1))
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
