@@ -73,6 +73,10 @@ with open(f"{out_dir}/table7.md", "w") as f:
             f"{plots.metric_label(FID)}. Paper: CIFAR-10, Inception features, 100k G updates. Empty cells: "
             "ours, not run here; the paper's, none reported (its Frobenius run collapsed).\n\n"
             + table7.round(2).fillna("").to_markdown() + "\n")
+table8 = pd.DataFrame(paper.TABLE8, index=["paper IS (CIFAR-10, Inception)", "paper IS std", "paper FID"]).T
+with open(f"{out_dir}/table8.md", "w") as f:
+    f.write("Table 8 (App. E: AC-WGAN-GP, ResNet, with labels) — the paper's numbers only: snlab has no "
+            "auxiliary-classifier D, so no row is ours.\n\n" + table8.fillna("").to_markdown() + "\n")
 table7
 
 # %%

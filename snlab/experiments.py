@@ -35,14 +35,21 @@ CONDITIONAL_EVALS = 6
 EVAL_SAMPLES = {"smoke": 64}
 
 
+#: IS/FID evaluations per sweep run (and checkpoints: a killed sweep loses at most 1/16 of a run). The
+#: testability gate reads a run's FID at its end and at half its length, so every run needs both; with
+#: the same schedule everywhere, a run that two sweeps share (the convergence study's and the A–F grid's
+#: at equal length) is one store entry.
+EVALS_PER_RUN = 16
+
+
 def _base(preset: str, dataset: str, iterations: int | None, table: dict, **fields) -> dict:
     spec = get_preset(preset)  # a clear error for an unknown preset before the tables are indexed
     iterations = iterations or table[preset]
     samples = EVAL_SAMPLES.get(preset, spec["eval_samples"])
     log_every = spec["log_every"]
-    checkpoint_every = max(1, iterations // 4 // log_every) * log_every  # a killed sweep loses ≤ ¼ of a run
-    return dict(preset=preset, dataset=dataset, iterations=iterations, eval_every=iterations,
-                eval_samples=samples, sample_every=iterations, checkpoint_every=checkpoint_every, **fields)
+    every = max(1, iterations // EVALS_PER_RUN // log_every) * log_every
+    return dict(preset=preset, dataset=dataset, iterations=iterations, eval_every=every,
+                eval_samples=samples, sample_every=iterations, checkpoint_every=every, **fields)
 
 
 def settings_grid(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0,), iterations: int | None = None,
@@ -80,7 +87,6 @@ def reparam_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0,)
         base = _resnet(preset, dataset, length, SWEEP_ITERATIONS, "", **wgan)
     else:
         base = _base(preset, dataset, iterations, SWEEP_ITERATIONS, setting=setting, **wgan)
-    base["eval_every"] = base.get("checkpoint_every", base["iterations"] // 4)
     return grid(base, method=methods, seed=seeds)
 
 
@@ -126,10 +132,9 @@ SIGMA_ITERATIONS = {"smoke": 4, "cpu": 3000, "paper": 100_000}
 
 def sigma_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2), iterations: int | None = None,
                setting: str = "C", **fields) -> list[TrainConfig]:
-    """Fig 9: SN at ``setting``, σ(W̄) and the conv operator norms logged, IS/FID four times per run."""
+    """Fig 9: SN at ``setting``, σ(W̄) and the conv operator norms logged."""
     base = _base(preset, dataset, iterations, SIGMA_ITERATIONS, method="sn", setting=setting, log_operator_norms=True,
                  **fields)
-    base["eval_every"] = base["checkpoint_every"]
     return grid(base, seed=seeds)
 
 
@@ -137,28 +142,23 @@ def sigma_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1,
 #: learns in the paper, and the aggressive D (α = 1e-3, n_dis 5), where it shows WGAN-GP collapsing.
 CONVERGENCE_METHODS = ("sn", "wn", "bn", "wgan-gp")
 CONVERGENCE_SETTINGS = ("C", "D")
-#: G updates of the convergence study per setting, and its evaluation interval: long enough at the cpu
-#: width to see where FID flattens (a one-seed probe of SN fell 25% per 1,000 updates at 1–2k, flat
-#: from ~9k at C), at ~70 core-minutes per seed on 2 cores.
+#: G updates of the convergence study per setting: long enough at the cpu width to see where FID
+#: flattens (a one-seed probe of SN fell 25% per 1,000 updates at 1–2k, flat from ~9k at C), at ~70
+#: core-minutes per seed on 2 cores.
 CONVERGENCE_ITERATIONS = {"smoke": {"C": 4, "D": 2}, "cpu": {"C": 8000, "D": 3000},
                           "paper": {"C": 100_000, "D": 100_000}}
-CONVERGENCE_EVALS = 16
 
 
 def convergence_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2),
                      iterations: int | None = None, methods=CONVERGENCE_METHODS, settings=CONVERGENCE_SETTINGS,
                      **fields) -> list[TrainConfig]:
-    """The convergence study: IS and FID every 1/``CONVERGENCE_EVALS`` of each run, per method × setting ×
-    seed, seed-major (a campaign stopped early holds whole seeds). ``iterations`` overrides every setting's."""
-    log_every = get_preset(preset)["log_every"]
+    """The convergence study: IS and FID ``EVALS_PER_RUN`` times per run, per method × setting × seed,
+    seed-major (a campaign stopped early holds whole seeds). ``iterations`` overrides every setting's."""
     configs = []
     for seed in seeds:
         for setting in settings:
             length = iterations or CONVERGENCE_ITERATIONS[preset][setting]
-            base = _base(preset, dataset, length, {}, setting=setting, seed=seed, **fields)
-            every = max(1, length // CONVERGENCE_EVALS // log_every) * log_every
-            base.update(eval_every=every, checkpoint_every=every, sample_every=length)
-            configs += grid(base, method=methods)
+            configs += grid(_base(preset, dataset, length, {}, setting=setting, seed=seed, **fields), method=methods)
     return configs
 
 

@@ -112,7 +112,8 @@ def test_sweep_notebooks_share_one_run_store_and_write_their_figures(tmp_path, f
             ("table2", dict(grid, workers=0, resnet_seeds=[0, 1]), ["table2.md", "table2.csv"]),
             ("fig04_final_width", dict(widths=[0.5, 8], seeds=[0, 1], workers=2), ["fig04.png"]),
             ("fig11_ndis", dict(n_dis=[1, 2], seeds=[0, 1], workers=2), ["fig11.png"]),
-            ("fig15_table7_reparam", dict(workers=2, resnet=True), ["fig15.png", "fig15_resnet.png", "table7.md"]),
+            ("fig15_table7_reparam", dict(workers=2, resnet=True), ["fig15.png", "fig15_resnet.png", "table7.md",
+                                                                      "table8.md"]),
             ("fig05_fig13_conditional", dict(workers=2), ["curves_projection.png", "samples_projection.png"])]
     for name, params, files in jobs:
         out = tmp_path / name

@@ -139,7 +139,12 @@ def test_stored_reads_without_training(fmnist_dir, tmp_path):
 def test_experiment_definitions_follow_the_paper():
     grid = experiments.settings_grid("cpu")
     assert len(grid) == 8 * 6 and {c.method for c in grid} == set(experiments.SETTINGS_METHODS)
-    assert all(c.eval_every == c.iterations == experiments.SWEEP_ITERATIONS["cpu"] for c in grid)
+    assert all(c.iterations == experiments.SWEEP_ITERATIONS["cpu"] for c in grid)
+    # IS/FID along the way (up to 16 times, on logged steps): the gate needs an FID by half the run
+    assert all(c.iterations % c.eval_every == 0 and c.eval_every <= c.iterations // 2 for c in grid)
+    study = experiments.convergence_runs("cpu", seeds=[0], methods=["sn"], settings=["C"])[0]
+    shared = experiments.settings_grid("cpu", iterations=study.iterations, methods=["sn"], settings=["C"])[0]
+    assert sweep.default_run_dir(shared) == sweep.default_run_dir(study)
     widths = experiments.final_width_sweep("paper")
     assert {c.setting for c in widths} == {"C"} and sorted({c.final_width for c in widths}) == [0.5, 1, 2, 4, 6, 8]
     ndis = experiments.ndis_sweep("paper")
