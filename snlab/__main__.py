@@ -62,8 +62,10 @@ def _sweep(args: dict) -> None:
     if args["status"]:
         left = sweep.todo(configs, args["store"])
         counts = left["state"].value_counts()
+        hours = (left["g_updates"] + left["d_updates"]).sum() * sweep.seconds_per_update(args["store"]) / 3600
         print(f"{args['store']}: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "partial", "missing"))
-              + f"; left: {left['g_updates'].sum():,} G updates, {left['d_updates'].sum():,} D updates")
+              + f"; left: {left['g_updates'].sum():,} G updates, {left['d_updates'].sum():,} D updates"
+              + f" (≈ {hours:.1f} core-hours of training at the store's median rate, evaluations not counted)")
         for row in left[left["state"] != "done"].itertuples():
             print(f"  {row.state:8} {row.run}  ({row.g_updates:,} G updates left)")
         return

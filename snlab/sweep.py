@@ -67,6 +67,14 @@ def todo(configs: list[TrainConfig], store: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def seconds_per_update(store: str | Path) -> float:
+    """Median training seconds per network update (one G or one D step: seconds / (G updates × (1 + n_dis)))
+    over the store's complete runs, for planning; NaN when none is complete. One process per core."""
+    final = last_rows(collect(store))
+    final = final[final["status"] == "complete"]
+    return float((final["seconds"] / (final["step"] * (1 + final["n_dis"]))).median()) if len(final) else float("nan")
+
+
 @dataclass
 class SweepResult:
     """``table``: ``results.collect`` rows of the sweep's runs (one per run × logged step);
