@@ -169,3 +169,18 @@ def test_training_metrics_of_a_conditional_generator(conditional_G, fmnist_eval_
     assert with_intra == {**plain, "intraFID_fmnist": pytest.approx(intra_class_fid(
         conditional_G, "fashion_mnist", "fmnist", 50, data_dir=fmnist_eval_dir, verbose=False)["intraFID_fmnist"])}
     assert "intraFID_fmnist" not in training_metrics(**{**kw, "n_samples": 490}, intra_fid=True)  # 49 per class
+
+
+def test_evaluate_fid_is_the_fid_of_its_own_features_by_hand(fmnist_eval_dir, tmp_path):
+    """``evaluate``'s FID against numpy/scipy on the features of exactly its inputs: the first
+    ``fid_samples`` generated images of the seeded z stream, and the first ``n_real`` test images."""
+    from snlab.metrics import evaluate
+
+    torch.manual_seed(1)
+    G = snlab.build_models("standard", "sn", 32, 1, width=0.125)[0]
+    r = evaluate(G, "fashion_mnist", "fmnist", n_samples=96, seed=5, fid_samples=80, n_real=120, kid=False, prc=False,
+                 data_dir=fmnist_eval_dir, cache_dir=tmp_path, batch_size=32, verbose=False)
+    net = FMNISTExtractor()
+    fake = torch.cat([net(batch)[1] for batch in _generated(G, 96, seed=5, batch_size=32)])[:80]
+    real = net(load_dataset("fashion_mnist", "test", fmnist_eval_dir).images[:120])[1]
+    assert r["FID_fmnist"] == pytest.approx(_fid_by_hand(fake, real, symmetric=True), rel=1e-4)

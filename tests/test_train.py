@@ -15,6 +15,7 @@ import torch
 
 import snlab
 from snlab import losses, normalizers
+from snlab.methods import get_method
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -214,3 +215,55 @@ def test_cli_reports_bad_input_without_a_traceback():
     out = subprocess.run([sys.executable, "-m", "snlab", "train", "--method", "spectral"], cwd=REPO,
                          capture_output=True, text=True, env=os.environ | {"PYTHONWARNINGS": "ignore"})
     assert out.returncode == 2 and "valid: none, sn" in out.stderr and "Traceback" not in out.stderr
+
+
+def _d_step_by_hand(trainer, loss_d, gp_lambda=None, ortho_coef=None):
+    """D's loss in one D step, written out from the run's own draws: the images, z and ε drawn from a copy
+    of the run's generator in ``Trainer.d_inputs``'s order (real batch, z, one ε ~ U[0, 1] per sample), on
+    copies of G and D taken before the step; the penalties spelled out (λ·mean((‖∇D(x̂)‖ − 1)²), β·Σ‖WWᵀ − I‖²
+    over D's layers, Eq. 14 literally, less the constant by which the loop's smaller Gram matrix differs);
+    nothing of the loop's own composition reused."""
+    import copy
+
+    cfg = trainer.cfg
+    rng = torch.Generator().set_state(trainer.rng.get_state())
+    G, D = copy.deepcopy(trainer.G), copy.deepcopy(trainer.D)
+    real = trainer.data.sample(cfg.batch_size, rng)
+    z = torch.randn(cfg.batch_size, G.z_dim, generator=rng)
+    with torch.no_grad():
+        fake = G(z)
+    loss = loss_d(D(real), D(fake))
+    if gp_lambda is not None:
+        eps = torch.rand(cfg.batch_size, generator=rng)
+        x_hat = torch.stack([e * r + (1 - e) * f for e, r, f in zip(eps, real, fake)]).requires_grad_(True)
+        (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat)
+        loss = loss + gp_lambda * ((grad.reshape(len(grad), -1).norm(dim=1) - 1) ** 2).mean()
+    if ortho_coef is not None:
+        penalty = 0.0
+        for layer in (m for m in D.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))):
+            w = layer.weight.reshape(layer.weight.shape[0], -1).double()  # d_out × rest; float64: Eq. 14 is big
+            literal = ((w.T @ w - torch.eye(w.shape[1], dtype=w.dtype)) ** 2).sum()  # ‖WᵀW − I‖²_F
+            penalty = penalty + literal - max(w.shape[1] - w.shape[0], 0)
+        loss = loss + ortho_coef * penalty
+    return float(loss.detach()) if torch.is_tensor(loss) else float(loss)
+
+
+@pytest.mark.parametrize("method", ["wgan-gp", "gan-gp", "orthonormal", "sn"])
+def test_one_d_step_equals_its_composite_loss_by_hand(method, fmnist_dir):
+    """Pins the loop's composition: a per-batch ε, a dropped λ, or a penalty taken on G all change the number."""
+    from snlab.losses import LOSSES
+    from snlab.train import Trainer
+
+    cfg = snlab.TrainConfig(preset="smoke", method=method, setting="A", data_dir=str(fmnist_dir), device="cpu",
+                            gp_lambda=7.0, ortho_coef=0.3, progress=False)
+    trainer = Trainer(cfg)
+    for _ in range(2):  # away from initialization
+        trainer.iteration()
+    spec = get_method(method)
+    if spec.gradient_penalty:  # D's input gradient at init is ~1e-6: scaled up, ‖∇D(x̂)‖ ≈ 0.3 depends on each ε
+        with torch.no_grad():
+            for p in trainer.D.parameters():
+                p.mul_(5.0)
+    expected = _d_step_by_hand(trainer, LOSSES[cfg.loss].d, cfg.gp_lambda if spec.gradient_penalty else None,
+                               cfg.ortho_coef if spec.orthonormal else None)
+    assert float(trainer.d_step()) == pytest.approx(expected, rel=1e-5)
