@@ -44,7 +44,7 @@ EVALS_PER_RUN = 16
 
 def _base(preset: str, dataset: str, iterations: int | None, table: dict, **fields) -> dict:
     spec = get_preset(preset)  # a clear error for an unknown preset before the tables are indexed
-    iterations = iterations or table[preset]
+    iterations = table[preset] if iterations is None else iterations  # 0 is refused by TrainConfig, not replaced
     samples = EVAL_SAMPLES.get(preset, spec["eval_samples"])
     log_every = spec["log_every"]
     every = max(1, iterations // EVALS_PER_RUN // log_every) * log_every
@@ -83,7 +83,7 @@ def reparam_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0,)
     Gulrajani's (G width 128, mean pooling)."""
     wgan = dict(loss="wasserstein", gradient_penalty=True, log_heldout_loss=True, **fields)
     if arch == "resnet":
-        length = iterations or (SWEEP_ITERATIONS["paper"] if preset == "paper" else None)
+        length = iterations if iterations is not None or preset != "paper" else SWEEP_ITERATIONS["paper"]
         base = _resnet(preset, dataset, length, SWEEP_ITERATIONS, "", **wgan)
     else:
         base = _base(preset, dataset, iterations, SWEEP_ITERATIONS, setting=setting, **wgan)
@@ -157,7 +157,7 @@ def convergence_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=
     configs = []
     for seed in seeds:
         for setting in settings:
-            length = iterations or CONVERGENCE_ITERATIONS[preset][setting]
+            length = CONVERGENCE_ITERATIONS[preset][setting] if iterations is None else iterations
             configs += grid(_base(preset, dataset, length, {}, setting=setting, seed=seed, **fields), method=methods)
     return configs
 

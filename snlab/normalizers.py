@@ -55,8 +55,12 @@ class SpectralNorm(nn.Module):
     the buffers themselves, so backpropagate through an eval-mode forward before the next training-mode
     forward updates them (every use in snlab runs eval forwards without gradients).
 
-    Buffers ``u`` (d_out,), ``v`` (d_in·kh·kw,) and ``sigma`` (0-d: the last σ estimate, the exact σ(W₀)
-    before the first forward) are persistent: they are saved in checkpoints and readable during training.
+    Buffers ``u`` (d_out,), ``v`` (d_in·kh·kw,) and ``sigma`` (0-d: the last estimate ũᵀWṽ) are
+    persistent: they are saved in checkpoints and readable during training. A fresh module's ``sigma`` is
+    the exact σ(W₀), but ``normalize_`` registers it with ``torch.nn.utils.parametrize``, whose shape
+    check runs one training-mode forward: on a normalized layer ``sigma`` (and ũ, ṽ) already hold one
+    power iteration's estimate before training starts (every stored run began so; keeping that keeps
+    them reproducible).
     """
 
     def __init__(self, weight: torch.Tensor, dim: int = 0, n_power_iterations: int = 1):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +104,32 @@ class TrainConfig:
     #: resume (CPU) holds when a run is resumed with the choice it started with.
     speedup: str = "auto"
 
+    #: Fields that count something: whole numbers only (a 2.5 or a "10" is refused, not rounded).
+    WHOLE = ("iterations", "batch_size", "g_batch_size", "n_dis", "lr_decay_start", "seed", "log_every",
+             "sample_every", "checkpoint_every", "eval_every", "eval_samples", "n_power_iterations")
+    #: Fields that must be > 0, and fields that must be ≥ 0, when set.
+    POSITIVE = ("width", "final_width", "lr", "clip_value")
+    NON_NEGATIVE = ("gp_lambda", "ortho_coef", "lr_decay_start", "seed")
+
+    def _check_numbers(self) -> None:
+        for name in self.WHOLE:
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+                raise ValueError(f"{name} must be a whole number, got {value!r}")
+        for name in (*self.POSITIVE, *self.NON_NEGATIVE, "beta1", "beta2", "lrelu_slope"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+                raise ValueError(f"{name} must be a number, got {value!r}")
+        for name in self.POSITIVE:
+            if getattr(self, name) is not None and not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        for name in self.NON_NEGATIVE:
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        for name in ("beta1", "beta2"):
+            if getattr(self, name) is not None and not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
+
     def __post_init__(self):
         get_method(self.method)
         get_setting(self.setting)
@@ -126,6 +153,7 @@ class TrainConfig:
         for name in ("lr", "beta1", "beta2", "n_dis"):
             if getattr(self, name) is None:
                 setattr(self, name, getattr(setting, name))
+        self._check_numbers()
         for f in dataclasses.fields(self):  # 1 and 1.0 are one run (and one run-directory key)
             if f.type in ("float", "float | None") and isinstance(getattr(self, f.name), int):
                 setattr(self, f.name, float(getattr(self, f.name)))
@@ -604,6 +632,9 @@ def _train_locked(cfg: TrainConfig, run_dir: Path) -> TrainResult:
             raise ValueError(f"cannot resume {run_dir}: config differs in {', '.join(changed)}")
         # RNG states must stay on the CPU; load_state_dict moves weights and Adam state to the modules' device.
         trainer.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=True))
+        if cfg.iterations < trainer.step:
+            raise ValueError(f"cannot resume {run_dir} with iterations={cfg.iterations}: it has trained "
+                             f"{trainer.step} G updates already (a run is extended, never cut short)")
         history = run_dir / "history.csv"
         if history.exists():
             rows = pd.read_csv(history).to_dict("records")

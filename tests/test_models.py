@@ -71,3 +71,11 @@ def test_mlp_pair():
 def test_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         snlab.build_models(**kwargs)
+
+
+@pytest.mark.parametrize("kw,match", [(dict(channels=0), "channels must be > 0, got 0"),
+                                      (dict(width=-1.0), "width must be > 0, got -1.0"),
+                                      (dict(arch="resnet", n_classes=-1), "n_classes must be 0 .* got -1")])
+def test_bad_model_sizes_are_refused_by_name(kw, match):
+    with pytest.raises(ValueError, match=match):
+        snlab.build_models(**{"method": "sn", "resolution": 32, "channels": 1, "width": 0.125, **kw})

@@ -167,3 +167,15 @@ def test_sigma_estimates_are_readable_per_layer():
     fresh = normalizers.normalize_(nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 1)), "sn")
     fresh.load_state_dict(model.state_dict())  # σ̂ is a buffer: it survives a checkpoint
     assert normalizers.sigma_estimates(fresh) == est
+
+
+def test_sigma_buffer_holds_what_its_docstring_says():
+    """Fresh: the exact σ(W₀). Registered by normalize_: one power iteration's estimate ũᵀWṽ, below it."""
+    torch.manual_seed(0)
+    conv = nn.Conv2d(3, 8, 3)
+    exact = torch.linalg.matrix_norm(conv.weight.detach().reshape(8, -1), 2)
+    assert torch.allclose(normalizers.SpectralNorm(conv.weight).sigma, exact)
+    normalizers.normalize_(conv, "sn")
+    sn = conv.parametrizations.weight[0]
+    w = conv.parametrizations.weight.original.detach().reshape(8, -1)
+    assert torch.allclose(sn.sigma, sn.u @ w @ sn.v) and sn.sigma < exact

@@ -298,3 +298,8 @@ def test_a_worker_killed_mid_run_loses_nothing(executor, fmnist_dir, tmp_path, r
     for part in ("G", "D"):
         for k, v in full[part].items():
             assert torch.equal(v, killed[part][k]), (part, k)
+
+
+def test_zero_iterations_is_refused_not_replaced_by_the_presets():
+    with pytest.raises(ValueError, match="iterations must be >= 1, got 0"):
+        experiments.settings_grid("cpu", iterations=0)

@@ -129,6 +129,10 @@ def test_resume_with_more_iterations_is_bitwise_identical(fmnist_dir, tmp_path):
     _assert_bitwise(full, resumed)
     assert list(resumed.history["step"]) == [1, 2, 3, 4, 5, 6]
     pd.testing.assert_frame_equal(full.history.drop(columns="seconds"), resumed.history.drop(columns="seconds"))
+    config = (tmp_path / "split" / "config.json").read_text()
+    with pytest.raises(ValueError, match="iterations=4: it has trained 6 G updates already"):
+        snlab.train(_cfg(fmnist_dir, tmp_path / "split", iterations=4, resume=True, device="cpu"))
+    assert (tmp_path / "split" / "config.json").read_text() == config  # nothing rewritten
 
 
 def test_resume_after_kill_is_bitwise_identical(fmnist_dir, tmp_path):
@@ -198,6 +202,15 @@ def test_nan_loss_is_recorded_as_diverged(fmnist_dir, tmp_path, monkeypatch):
     ("device", "tpu", "valid: auto, cpu, cuda"),
     ("speedup", "graphs", "valid: auto, eager, channels_last, compile, cudagraphs"),
     ("iterations", 0, "iterations must be >= 1"),
+    ("iterations", 2.5, "iterations must be a whole number, got 2.5"),
+    ("iterations", "10", "iterations must be a whole number, got '10'"),
+    ("seed", True, "seed must be a whole number"),
+    ("width", -1, r"width must be > 0, got -1"),
+    ("final_width", 0, r"final_width must be > 0, got 0"),
+    ("gp_lambda", -10, r"gp_lambda must be >= 0, got -10"),
+    ("lr", 0, r"lr must be > 0"),
+    ("beta2", 1.0, r"beta2 must be in \[0, 1\)"),
+    ("ortho_coef", "0.1", "ortho_coef must be a number"),
 ])
 def test_bad_config_values(field, value, match):
     with pytest.raises(ValueError, match=match):

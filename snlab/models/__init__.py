@@ -27,6 +27,12 @@ def build_models(arch: str = "standard", method: str = "sn", resolution: int = 3
     spec = get_method(method)
     if arch not in ARCHS:
         raise ValueError(f"unknown arch {arch!r}; valid: {', '.join(ARCHS)}")
+    for name, value in (("resolution", resolution), ("channels", channels), ("width", width),
+                        ("final_width", final_width), ("z_dim", z_dim)):
+        if arch != "mlp" and not value > 0:
+            raise ValueError(f"{name} must be > 0, got {value!r}")
+    if n_classes < 0:
+        raise ValueError(f"n_classes must be 0 (unconditional) or a number of classes > 0, got {n_classes}")
     if n_classes and arch != "resnet":
         raise ValueError(f"arch {arch!r} is unconditional: n_classes must be 0, got {n_classes} (use arch='resnet')")
     if arch == "resnet":
