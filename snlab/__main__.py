@@ -132,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--dataset", default="fashion_mnist")
     e.add_argument("--extractor", default="auto")
     e.add_argument("--n-samples", type=int, default=50_000)
-    e.add_argument("--fid-samples", type=int, default=5_000)
+    e.add_argument("--fid-samples", type=int, default=None,
+                   help="generated samples FID uses (default: 5,000, or --n-samples when fewer)")
     e.add_argument("--n-real", type=int, default=10_000)
     e.add_argument("--real-split", default=None, help="default: the held-out split (test; ImageNet: val)")
     e.add_argument("--seed", type=int, default=0)

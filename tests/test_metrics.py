@@ -184,3 +184,28 @@ def test_evaluate_fid_is_the_fid_of_its_own_features_by_hand(fmnist_eval_dir, tm
     fake = torch.cat([net(batch)[1] for batch in _generated(G, 96, seed=5, batch_size=32)])[:80]
     real = net(load_dataset("fashion_mnist", "test", fmnist_eval_dir).images[:120])[1]
     assert r["FID_fmnist"] == pytest.approx(_fid_by_hand(fake, real, symmetric=True), rel=1e-4)
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(n_samples=5, is_splits=5, fid_samples=5), "IS needs at least 2 samples per split: n_samples=5 in is_splits=5"),
+    (dict(n_samples=40, is_splits=4, fid_samples=5), "FID needs at least 10 generated samples, got fid_samples=5"),
+    (dict(n_samples=40, is_splits=4, fid_samples=50), r"fid_samples \(50\) cannot exceed n_samples \(40\)"),
+    (dict(n_samples=40, is_splits=4, channels=3), r"makes \(3, 32, 32\) images .* fashion_mnist images are \(1, 32, 32\)"),
+    (dict(n_samples=40, is_splits=4, resolution=48), r"makes \(1, 48, 48\) images"),
+])
+def test_evaluate_refuses_sizes_that_give_no_number(kw, match, fmnist_eval_dir, tmp_path):
+    from snlab.metrics import evaluate
+
+    shape = {k: kw.pop(k) for k in ("channels", "resolution") if k in kw}
+    G = snlab.build_models("standard", "sn", shape.get("resolution", 32), shape.get("channels", 1), width=0.125)[0]
+    with pytest.raises(ValueError, match=match):
+        evaluate(G, "fashion_mnist", "fmnist", **kw, data_dir=fmnist_eval_dir, cache_dir=tmp_path, verbose=False)
+
+
+def test_evaluate_of_fewer_samples_than_5000_scores_them_all_and_says_so(fmnist_eval_dir, tmp_path):
+    from snlab.metrics import evaluate
+
+    G = snlab.build_models("standard", "sn", 32, 1, width=0.125)[0]
+    r = evaluate(G, "fashion_mnist", "fmnist", n_samples=60, is_splits=3, n_real=100, kid=False, prc=False,
+                 data_dir=fmnist_eval_dir, cache_dir=tmp_path, verbose=False)
+    assert r["fid_samples"] == 60 and np.isfinite(r["FID_fmnist"]) and not r["comparable_to_paper"]

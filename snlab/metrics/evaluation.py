@@ -148,8 +148,34 @@ def _write(result: dict, out: str | Path | None) -> dict:
     return result
 
 
+#: Fewer generated samples than this give no usable FID (a covariance of a handful of points); refused.
+MIN_FID_SAMPLES = 10
+#: IS averages per-split scores; a split needs at least this many samples for its marginal to mean anything.
+MIN_IS_SPLIT = 2
+
+
+def _check_sizes(generator, dataset: str, n_samples: int, is_splits: int, fid_samples: int) -> None:
+    """ValueError, naming the value, for sizes that cannot give a number, and for a generator whose images
+    are not the dataset's shape (a 3-channel or 48 px G is not silently averaged or resized)."""
+    if is_splits < 1 or n_samples // is_splits < MIN_IS_SPLIT:
+        raise ValueError(f"IS needs at least {MIN_IS_SPLIT} samples per split: n_samples={n_samples} in "
+                         f"is_splits={is_splits} splits gives {n_samples // max(is_splits, 1)}")
+    if fid_samples < MIN_FID_SAMPLES:
+        raise ValueError(f"FID needs at least {MIN_FID_SAMPLES} generated samples, got fid_samples={fid_samples}")
+    if fid_samples > n_samples:
+        raise ValueError(f"fid_samples ({fid_samples}) cannot exceed n_samples ({n_samples})")
+    if isinstance(generator, torch.nn.Module):
+        from snlab.models import generate
+        info = dataset_info(dataset)
+        labels = torch.zeros(1, dtype=torch.long) if getattr(generator, "n_classes", 0) else None
+        shape = tuple(generate(generator, torch.zeros(1, generator.z_dim), labels).shape[1:])
+        if shape != (info.channels, info.resolution, info.resolution):
+            raise ValueError(f"the generator makes {shape} images (C, H, W), but {dataset} images are "
+                             f"{(info.channels, info.resolution, info.resolution)}")
+
+
 def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto", n_samples: int = 50_000,
-             seed: int = 0, *, is_splits: int = 10, fid_samples: int = 5_000, n_real: int | None = 10_000,
+             seed: int = 0, *, is_splits: int = 10, fid_samples: int | None = None, n_real: int | None = 10_000,
              real_split: str | None = None, kid: bool = True, prc: bool = True, batch_size: int = 500,
              data_dir=None, cache_dir=None, inception_weights=None, download_weights: bool = False,
              out: str | Path | None = None, verbose: bool = True) -> dict:
@@ -159,14 +185,16 @@ def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto",
     (B, C, R, R) in [−1, 1]; it may also be real images
     (``ImageData``, of which the first ``n_samples`` are used: the "real data" rows of Table 2).
     IS over all ``n_samples`` images in ``is_splits`` chunks; FID, KID and precision /
-    recall of the first ``fid_samples`` against the first ``n_real`` images of ``real_split`` (all
+    recall of the first ``fid_samples`` (default: the paper's 5,000, or ``n_samples`` when fewer; the
+    protocol records it) against the first ``n_real`` images of ``real_split`` (all
     of them when None; the split defaults to the held-out one: test, or ImageNet's val). Real
     features are cached under ``cache_dir`` (default ``default_cache_dir()``).
     Returns a flat dict of metrics (suffixed with the extractor) and the protocol; writes it as
     JSON to ``out`` when given.
     """
-    if fid_samples > n_samples:
-        raise ValueError(f"fid_samples ({fid_samples}) cannot exceed n_samples ({n_samples})")
+    if fid_samples is None:
+        fid_samples = min(PAPER_PROTOCOL["fid_samples"], n_samples)
+    _check_sizes(generator, dataset, n_samples, is_splits, fid_samples)
     real_split = real_split or dataset_info(dataset).heldout_split
     start = time.perf_counter()
     name, net = _setup(generator, dataset, extractor, real_split, inception_weights, download_weights, verbose)
