@@ -87,6 +87,39 @@ def test_a_killed_run_without_status_is_resumed(fmnist_dir, tmp_path):
     assert sweep.run_sweep([cfg], tmp_path, workers=0, log=lambda _: None).resumed == 1
 
 
+def test_killing_a_sweep_kills_its_workers_and_a_rerun_resumes(fmnist_dir, tmp_path):
+    """SIGKILL the sweep's parent while its two workers train: within seconds neither worker is left, and
+    the next call resumes their runs from their checkpoints."""
+    store = tmp_path / "store"
+    args = [sys.executable, "-m", "snlab", "sweep", "fig04", "--preset", "smoke", "--iterations", "200", "--seeds",
+            "0", "--store", str(store), "--workers", "2", "--data-dir", str(fmnist_dir)]
+    parent = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, locks = time.time() + 120, {}
+    while time.time() < deadline and len(locks) < 2:  # a training worker's lock file names its pid
+        locks = {p.parent.name: int(p.read_text().split()[1]) for p in store.glob("*/.lock")
+                 if p.read_text().startswith("pid") and (p.parent / "checkpoint.pt").exists()}
+        time.sleep(0.1)
+    assert len(locks) == 2, "the sweep's workers never checkpointed"
+    parent.kill()
+    parent.wait()
+    deadline = time.time() + 15
+    while time.time() < deadline and any(_alive(pid) for pid in locks.values()):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in locks.values()), f"workers {locks} outlived the killed sweep"
+    configs = [c for c in experiments.final_width_sweep("smoke", seeds=[0], iterations=200, data_dir=str(fmnist_dir))
+               if default_run_dir(c, store).name in locks]
+    result = sweep.run_sweep(configs, store, workers=0, log=lambda _: None, tensorboard=False)
+    assert result.resumed == 2 and (result.final["step"] == 200).all()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"  # a zombie has exited
+
+
 @pytest.fixture(scope="module")
 def local_ray():
     """A real local Ray instance with 2 CPUs, shut down after the module's tests."""
@@ -206,7 +239,9 @@ def test_a_run_another_process_is_writing_is_left_to_it(fmnist_dir, tmp_path):
     assert not held(run / ".lock")
     with exclusive(run / ".lock"):
         assert held(run / ".lock")  # what the progress bar counts as running
-        result = sweep.run_sweep(cfg, tmp_path, workers=0, log=lambda _: None)
+        with pytest.raises(RuntimeError, match="1 of 1 runs are being trained by another process"):
+            sweep.run_sweep(cfg, tmp_path, workers=0, log=lambda _: None)  # partial results are never final
+        result = sweep.run_sweep(cfg, tmp_path, workers=0, log=lambda _: None, accept_partial=True)
         assert (result.busy, result.trained) == (1, 0) and not (run / "checkpoint.pt").exists()
         with pytest.raises(Busy, match=f"{run} is being written by another process \\(pid {os.getpid()}"):
             snlab.train(dataclasses.replace(cfg[0], out_dir=str(run)))
