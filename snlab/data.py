@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
+import struct
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,6 +204,26 @@ def _missing(what: str, paths: list[Path], fetch: str) -> FileNotFoundError:
     return FileNotFoundError(f"{what} not found. Looked for:\n  {listed}\nTo get it: {fetch}")
 
 
+#: How to get good Fashion-MNIST files, for the errors that find bad ones.
+FASHION_MNIST_FETCH = ("`apt-get install --reinstall dataset-fashion-mnist` (Debian/Ubuntu), or "
+                       "`python -m snlab download fashion_mnist` (needs internet)")
+
+
+def _check_idx(path: Path) -> None:
+    """An IDX file (0x00 0x00 0x08 NDIM, NDIM big-endian uint32 sizes, then the uint8 data) must be exactly
+    as long as its header says: a truncated or foreign copy is refused by name, never half-loaded."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(4)
+        ndim = head[3] if len(head) == 4 and head[:3] == b"\x00\x00\x08" else None
+        dims = struct.unpack(f">{ndim}I", f.read(4 * ndim)) if ndim else ()
+    expected = 4 + 4 * ndim + math.prod(dims) if ndim and len(dims) == ndim else None
+    if expected != size:
+        raise ValueError(f"{path} is corrupt or truncated ({size} bytes; its IDX header "
+                         + (f"says {expected})" if expected else "is not valid)")
+                         + f": delete it, and get good files with {FASHION_MNIST_FETCH}.")
+
+
 def _fashion_mnist(root: Path, split: str, download: bool, explicit: bool) -> ImageData:
     from torchvision.datasets import FashionMNIST
 
@@ -213,13 +235,21 @@ def _fashion_mnist(root: Path, split: str, download: bool, explicit: bool) -> Im
         if source is not None:
             raw.mkdir(parents=True, exist_ok=True)
             for f in FASHION_MNIST_FILES:  # decompress to a temporary name, then rename: a kill leaves no half file
-                (raw / f"{f}.tmp").write_bytes(gzip.decompress((source / f"{f}.gz").read_bytes()))
+                try:
+                    data = gzip.decompress((source / f"{f}.gz").read_bytes())
+                except (EOFError, OSError) as e:  # gzip.BadGzipFile is an OSError
+                    raise ValueError(f"{source / f}.gz is corrupt or truncated ({type(e).__name__}: {e}); get a good "
+                                     f"copy with {FASHION_MNIST_FETCH}.") from None
+                (raw / f"{f}.tmp").write_bytes(data)
                 os.replace(raw / f"{f}.tmp", raw / f)
         elif not download:
             raise _missing("Fashion-MNIST", [raw / f for f in FASHION_MNIST_FILES]
                            + [s / f"{FASHION_MNIST_FILES[0]}.gz" for s in sources],
                            "`apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or "
                            f"`python -m snlab download fashion_mnist --data-dir {root}` (needs internet).")
+    for f in FASHION_MNIST_FILES:
+        if (raw / f).exists():
+            _check_idx(raw / f)
     ds = FashionMNIST(str(root), train=split == "train", download=download)
     images = F.pad(ds.data, (2, 2, 2, 2)).unsqueeze(1)  # (N, 1, 32, 32), black border
     return ImageData("fashion_mnist", images.contiguous(), ds.targets.long(), 10, split)

@@ -28,6 +28,17 @@ def atomic_write_text(text: str, path: str | Path) -> None:
     os.replace(tmp, path)
 
 
+def load_checkpoint(path: str | Path) -> dict:
+    """A state written by ``atomic_save``, read with ``torch.load(weights_only=True)`` (tensors and plain
+    containers only; nothing in the file runs). An empty, truncated or foreign file raises ValueError
+    naming it, never a half-loaded state."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - every way a file can be unreadable means the same to the caller
+        raise ValueError(f"{path} is not a readable checkpoint ({type(e).__name__}): it is empty, truncated or "
+                         "corrupt. Delete it to train its run from the start, or put back a good copy.") from None
+
+
 class Busy(RuntimeError):
     """Another process holds the lock: it is writing the same run directory right now."""
 

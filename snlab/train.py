@@ -23,7 +23,7 @@ from tqdm import tqdm
 from snlab import normalizers
 from snlab.cudagraph import GraphedIteration
 from snlab.data import dataset_info, load_dataset, to_device
-from snlab.files import atomic_save, atomic_write_text, exclusive
+from snlab.files import atomic_save, atomic_write_text, exclusive, load_checkpoint
 from snlab.losses import get_loss, gradient_penalty
 from snlab.methods import get_method
 from snlab.models import ARCHS, build_models, generate
@@ -322,7 +322,7 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> TrainResult:
         raise FileNotFoundError(f"no checkpoint.pt in {run_dir}: not a run directory, or the run never checkpointed")
     cfg = TrainConfig(**json.loads((run_dir / "config.json").read_text()), out_dir=str(run_dir), progress=False)
     G, D = build_run_models(cfg)
-    state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
+    state = load_checkpoint(run_dir / "checkpoint.pt")
     G.load_state_dict(state["G"])
     D.load_state_dict(state["D"])
     history = run_dir / "history.csv"
@@ -631,7 +631,7 @@ def _train_locked(cfg: TrainConfig, run_dir: Path) -> TrainResult:
         if changed:
             raise ValueError(f"cannot resume {run_dir}: config differs in {', '.join(changed)}")
         # RNG states must stay on the CPU; load_state_dict moves weights and Adam state to the modules' device.
-        trainer.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=True))
+        trainer.load_state_dict(load_checkpoint(ckpt))
         if cfg.iterations < trainer.step:
             raise ValueError(f"cannot resume {run_dir} with iterations={cfg.iterations}: it has trained "
                              f"{trainer.step} G updates already (a run is extended, never cut short)")

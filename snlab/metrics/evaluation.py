@@ -21,7 +21,7 @@ import torch
 from tqdm import tqdm
 
 from snlab.data import ImageData, dataset_info, default_data_dir, load_dataset, to_uint8
-from snlab.files import atomic_save
+from snlab.files import atomic_save, load_checkpoint
 from snlab.metrics import inception, scores
 from snlab.metrics.classifier import FMNISTExtractor
 
@@ -114,7 +114,10 @@ def _real_features(data: ImageData, extractor_name: str, extractor, n: int | Non
     weights = extractor.weights_sha256[:8]
     path = cache_dir / f"real-{dataset}-{split}-{extractor_name}-{n}-{digest}-w{weights}.pt"
     if path.exists():
-        return torch.load(path, weights_only=True)
+        try:
+            return load_checkpoint(path)
+        except ValueError as e:  # a cache is rebuilt, never trusted half-read
+            print(f"{e} Rebuilding the feature cache.")
     batches = (images[i:min(i + batch_size, n)] for i in range(0, n, batch_size))
     _, feats = extract(extractor, batches, n, f"real {dataset}/{split}")
     path.parent.mkdir(parents=True, exist_ok=True)

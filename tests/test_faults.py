@@ -1,0 +1,89 @@
+"""Bad files and faults, table-driven: each case breaks one file the way a disk, a kill or a stray copy
+would, and checks that snlab refuses it by name, says what to do, and loads nothing half-way (or, for a
+cache, rebuilds it). Add a case as one row."""
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+
+import pytest
+import torch
+
+import snlab
+from snlab.files import load_checkpoint
+from snlab.train import load_run
+from tests.conftest import write_fashion_mnist
+
+
+def _truncate(path, keep=0.5):
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * keep)])
+
+
+CHECKPOINTS = {
+    "empty": lambda p: p.write_bytes(b""),
+    "random bytes": lambda p: p.write_bytes(os.urandom(4096)),
+    "truncated": _truncate,
+}
+
+
+@pytest.fixture(scope="module")
+def trained(fmnist_dir, tmp_path_factory):
+    run = tmp_path_factory.mktemp("run") / "r"
+    snlab.train(snlab.TrainConfig(preset="smoke", data_dir=str(fmnist_dir), out_dir=str(run), progress=False))
+    return run
+
+
+@pytest.mark.parametrize("damage", CHECKPOINTS, ids=list(CHECKPOINTS))
+def test_a_damaged_checkpoint_is_refused_by_name(damage, trained, tmp_path, fmnist_dir):
+    run = tmp_path / "r"
+    shutil.copytree(trained, run)
+    CHECKPOINTS[damage](run / "checkpoint.pt")
+    for action in (lambda: load_run(run), lambda: load_checkpoint(run / "checkpoint.pt"),
+                   lambda: snlab.train(snlab.TrainConfig(preset="smoke", data_dir=str(fmnist_dir), out_dir=str(run),
+                                                         resume=True, iterations=6, progress=False))):
+        with pytest.raises(ValueError, match=f"{run / 'checkpoint.pt'} is not a readable checkpoint") as e:
+            action()
+        assert "weights_only=False" not in str(e.value) and "Delete it" in str(e.value)
+
+
+DATASET = {
+    "truncated gz": ("train-images-idx3-ubyte.gz", _truncate, "is corrupt or truncated"),
+    "not gzip": ("t10k-labels-idx1-ubyte.gz", lambda p: p.write_bytes(b"not gzip"), "is corrupt or truncated"),
+}
+
+
+@pytest.mark.parametrize("case", DATASET, ids=list(DATASET))
+def test_a_damaged_dataset_file_is_named_with_how_to_get_a_good_one(case, tmp_path):
+    name, damage, match = DATASET[case]
+    write_fashion_mnist(tmp_path)
+    damage(tmp_path / name)
+    with pytest.raises(ValueError, match=match) as e:
+        snlab.data.load_dataset("fashion_mnist", data_dir=tmp_path)
+    assert name in str(e.value) and "dataset-fashion-mnist" in str(e.value)
+
+
+def test_a_truncated_uncompressed_copy_is_checked_against_its_header_every_time(tmp_path):
+    write_fashion_mnist(tmp_path)
+    snlab.data.load_dataset("fashion_mnist", data_dir=tmp_path)  # decompresses into FashionMNIST/raw
+    raw = tmp_path / "FashionMNIST" / "raw" / "train-images-idx3-ubyte"
+    _truncate(raw, 0.9)
+    with pytest.raises(ValueError, match=f"{raw} is corrupt or truncated .* its IDX header says"):
+        snlab.data.load_dataset("fashion_mnist", data_dir=tmp_path)
+    raw.write_bytes(gzip.decompress((tmp_path / "train-images-idx3-ubyte.gz").read_bytes()))
+    assert len(snlab.data.load_dataset("fashion_mnist", data_dir=tmp_path)) == 64  # a good copy loads again
+
+
+def test_a_corrupt_feature_cache_is_rebuilt(fmnist_eval_dir, tmp_path, capsys):
+    from snlab.metrics import evaluate
+
+    G = snlab.build_models("standard", "sn", 32, 1, width=0.125)[0]
+    kw = dict(n_samples=40, is_splits=4, n_real=100, kid=False, prc=False, data_dir=fmnist_eval_dir,
+              cache_dir=tmp_path, verbose=False)
+    first = evaluate(G, "fashion_mnist", "fmnist", **kw)
+    (cache,) = tmp_path.glob("real-*.pt")
+    _truncate(cache)
+    again = evaluate(G, "fashion_mnist", "fmnist", **kw)
+    assert "Rebuilding the feature cache" in capsys.readouterr().out
+    assert again["FID_fmnist"] == pytest.approx(first["FID_fmnist"]) and torch.load(cache, weights_only=True).shape[0] == 100
