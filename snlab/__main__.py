@@ -101,8 +101,11 @@ def _evaluate(args: dict) -> None:
     from snlab.train import build_run_models, load_run
 
     if args["run"]:
-        result = load_run(args["run"])
+        result = load_run(args["run"], args["device"])
         source, dataset = result.generator, result.config.dataset
+        if result.status != "complete":
+            print(f"note: {args['run']} is {result.status}: scoring its last checkpoint, at step "
+                  f"{int(result.history['step'].max()) if len(result.history) else '?'} or before", file=sys.stderr)
     elif args["untrained"]:
         source, dataset = build_run_models(TrainConfig(dataset=args["dataset"]))[0], args["dataset"]
     else:
@@ -140,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--out", default=None, help="write metrics.json here")
     e.add_argument("--inception-weights", default=None)
     e.add_argument("--download-weights", action="store_true")
+    e.add_argument("--device", default="cpu", help="where the generator runs: cpu, cuda, cuda:N")
     _sweep_parser(sub)
     r = sub.add_parser("reproduce", help="execute the notebooks with papermill into their figure folders")
     r.add_argument("--only", nargs="*", default=None, help="notebook names or parts of them (e.g. fig10)")
@@ -175,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args['dataset']} ready under {data.download(args['dataset'], args['data_dir'])}")
         else:
             bench.run(args)
-    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as e:  # RuntimeError: failed sweep runs
+    except (ValueError, OSError, RuntimeError) as e:  # OSError: missing, unwritable or full; RuntimeError: sweep runs
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

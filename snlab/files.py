@@ -14,18 +14,27 @@ import torch
 
 def atomic_save(obj, path: str | Path) -> None:
     """``torch.save`` atomically."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    _atomic(path, lambda tmp: torch.save(obj, tmp))
 
 
 def atomic_write_text(text: str, path: str | Path) -> None:
     """Write ``text`` atomically."""
+    _atomic(path, lambda tmp: tmp.write_text(text))
+
+
+def _atomic(path: str | Path, write) -> None:
+    """``write`` a temporary file beside ``path``, then rename it over ``path``. A failed write (a full
+    disk, a read-only folder) removes the temporary file and raises OSError naming ``path``; the previous
+    file, if any, is left as it was."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as e:  # torch.save reports a full disk as RuntimeError
+        tmp.unlink(missing_ok=True)
+        raise OSError(f"could not write {path} ({type(e).__name__}: {e}); the previous {path.name}, if any, "
+                      "is intact. Free disk space or fix the folder's permissions, then resume.") from None
 
 
 def load_checkpoint(path: str | Path) -> dict:

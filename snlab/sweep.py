@@ -44,9 +44,10 @@ def grid(base: dict | None = None, **axes) -> list[TrainConfig]:
 
 
 def state(cfg: TrainConfig, store: str | Path) -> str:
-    """"done" (complete, or diverged: a result too), "partial" (killed, or still running) or "missing"."""
+    """"done" (complete, or diverged: a result too), "partial" (killed after a checkpoint, or still
+    running) or "missing" (a run killed before its first checkpoint starts again: missing too)."""
     run = default_run_dir(cfg, store)
-    if not (run / "config.json").exists():
+    if not (run / "config.json").exists() or run_status(run) == "partial" and not (run / "checkpoint.pt").exists():
         return "missing"
     return "partial" if run_status(run) == "partial" else "done"
 

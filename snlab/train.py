@@ -625,6 +625,9 @@ def _train_locked(cfg: TrainConfig, run_dir: Path) -> TrainResult:
         if not cfg.resume:
             raise FileExistsError(f"{run_dir} already holds a run (checkpoint.pt); pass resume=True "
                                   "(--resume) to continue it, or choose another out_dir")
+        if not (run_dir / "config.json").exists():
+            raise ValueError(f"{run_dir} holds a checkpoint but no config.json, so what it trained is unknown: "
+                             "put config.json back, or delete the directory to train the run from the start")
         old = json.loads((run_dir / "config.json").read_text())
         new = json.loads(json.dumps(cfg.run_fields()))
         changed = sorted(k for k in new if k in old and old[k] != new[k])

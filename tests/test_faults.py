@@ -87,3 +87,44 @@ def test_a_corrupt_feature_cache_is_rebuilt(fmnist_eval_dir, tmp_path, capsys):
     again = evaluate(G, "fashion_mnist", "fmnist", **kw)
     assert "Rebuilding the feature cache" in capsys.readouterr().out
     assert again["FID_fmnist"] == pytest.approx(first["FID_fmnist"]) and torch.load(cache, weights_only=True).shape[0] == 100
+
+
+def test_a_failed_checkpoint_write_leaves_the_previous_one_and_no_tmp(trained, tmp_path, monkeypatch):
+    """A full disk mid-write (torch.save raising after writing part of the file): the error names the file,
+    the previous checkpoint loads unchanged, and no .tmp file is left."""
+    from snlab import files
+
+    run = tmp_path / "r"
+    shutil.copytree(trained, run)
+    before = (run / "checkpoint.pt").read_bytes()
+
+    def full_disk(obj, f):
+        open(f, "wb").write(b"partial")
+        raise RuntimeError("[enforce fail at inline_container.cc] . PytorchStreamWriter failed writing file: "
+                           "No space left on device")
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(OSError, match=f"could not write {run / 'checkpoint.pt'} .*No space left.* is intact"):
+        files.atomic_save({"x": 1}, run / "checkpoint.pt")
+    assert (run / "checkpoint.pt").read_bytes() == before and not list(run.glob("*.tmp"))
+
+
+def test_a_run_killed_before_its_first_checkpoint_is_missing_not_resumed(fmnist_dir, tmp_path):
+    from snlab import sweep
+    from snlab.train import default_run_dir
+
+    cfg = sweep.grid(dict(preset="smoke", data_dir=str(fmnist_dir), iterations=2, progress=False), method=["sn"])[0]
+    run = default_run_dir(cfg, tmp_path)
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(cfg.to_json())  # what a kill before the first checkpoint leaves
+    assert sweep.state(cfg, tmp_path) == "missing"
+    assert sweep.run_sweep([cfg], tmp_path, workers=0, log=lambda _: None).counts() == \
+        {"reused": 0, "resumed": 0, "trained": 1}
+
+
+def test_a_checkpoint_without_its_config_is_refused(trained, tmp_path, fmnist_dir):
+    run = tmp_path / "r"
+    shutil.copytree(trained, run)
+    (run / "config.json").unlink()
+    with pytest.raises(ValueError, match="holds a checkpoint but no config.json"):
+        snlab.train(snlab.TrainConfig(preset="smoke", data_dir=str(fmnist_dir), out_dir=str(run), resume=True,
+                                      progress=False))
