@@ -32,6 +32,7 @@ methods = ["sn", "wn", "bn", "wgan-gp"]
 settings = ["C", "D"]
 iterations = None
 store = "../results"
+train = True  # False: plot the runs already in the store, train nothing, and list what is missing
 workers = None
 device = "auto"
 data_dir = None
@@ -48,8 +49,13 @@ caption = (f"{dataset} · preset {preset} · " + ", ".join(f"setting {s}: {n} G 
 caption
 
 # %%
-result = sweep.run_sweep(configs, store, workers)
-table = result.table
+if train:
+    table, runs = (result := sweep.run_sweep(configs, store, workers)).table, result.counts()
+else:
+    left = sweep.todo(configs, store)
+    table = sweep.stored([c for c, s in zip(configs, left["state"]) if s == "done"], store)
+    runs = left["state"].value_counts().to_dict()
+    print(f"not trained here: {', '.join(left.loc[left['state'] != 'done', 'run'])}")
 FID, IS = plots.metric_column(table, "FID"), plots.metric_column(table, "IS")
 untrained = gate.untrained_fid(configs, FID)
 lengths = gate.earliest_settled(table, FID, IS, untrained, ["method", "setting"])
@@ -63,5 +69,5 @@ plots.save(fig, f"{out_dir}/convergence.png")
 # %%
 lengths.to_csv(f"{out_dir}/lengths.csv", index=False)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
-claims.record(out_dir, runs=result.counts(), caption=caption, untrained_fid=untrained,
+claims.record(out_dir, runs=runs, caption=caption, untrained_fid=untrained,
               settled_at=lengths.to_dict("records"))
