@@ -1,4 +1,4 @@
-"""Command line: ``python -m snlab train|download|bench ...`` (``--help`` on each)."""
+"""Command line: ``snlab`` (or ``python -m snlab``) with a subcommand; ``--help`` on each."""
 from __future__ import annotations
 
 import argparse
@@ -10,20 +10,37 @@ from snlab.settings import CONFIGS
 from snlab.train import TrainConfig, train
 
 
+def _choices() -> dict[str, list]:
+    """The valid values of the config's name fields, for ``--help`` and argparse's checks."""
+    from snlab.losses import LOSSES
+    from snlab.methods import METHODS
+    from snlab.metrics.evaluation import EXTRACTORS
+    from snlab.models import ARCHS
+    from snlab.models.resnet import HEADS
+    from snlab.settings import PRESETS, SETTINGS
+    from snlab.train import SPEEDUPS
+
+    return {"dataset": list(data.DATASETS), "method": list(METHODS), "setting": list(SETTINGS), "loss": list(LOSSES),
+            "preset": list(PRESETS), "arch": list(ARCHS), "conditional": ["", *HEADS], "speedup": ["auto", *SPEEDUPS],
+            "eval_extractor": list(EXTRACTORS)}
+
+
 def _train_parser(sub) -> None:
-    p = sub.add_parser("train", help="train one GAN run into a run directory")
-    p.add_argument("--out", dest="out_dir", help="run directory (default: runs/<config hash>)")
-    p.add_argument("--config", default=None, help="start from a named paper configuration: "
-                   + ", ".join(CONFIGS) + " (other options override its fields)")
+    p = sub.add_parser("train", help="train one GAN run into a run directory",
+                       description="Train (or resume) one run. Every option is a TrainConfig field; unset ones come "
+                                   "from --preset and --setting.")
+    p.add_argument("--config", default=None, choices=list(CONFIGS),
+                   help="start from a named paper configuration (other options override its fields)")
+    docs, choices = TrainConfig.field_docs(), _choices()
     for f in dataclasses.fields(TrainConfig):
-        if f.name in ("out_dir", "resume", "progress", "download"):
-            continue
-        kind = {"int": int, "float": float, "bool": _bool}.get(
-            str(f.type).replace(" | None", ""), str)
-        p.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=kind, default=argparse.SUPPRESS)
-    p.add_argument("--resume", action="store_true", help="continue from the run directory's checkpoint")
-    p.add_argument("--download", action="store_true", help="allow downloading the dataset")
-    p.add_argument("--no-progress", dest="progress", action="store_false")
+        flag, kind = f"--{f.name.replace('_', '-')}", str(f.type).replace(" | None", "")
+        kw = dict(dest=f.name, default=argparse.SUPPRESS, help=docs[f.name].replace("%", "%%"))
+        if f.name == "out_dir":
+            p.add_argument("--out", **kw)
+        elif kind == "bool":
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
+        else:
+            p.add_argument(flag, type={"int": int, "float": float}.get(kind, str), choices=choices.get(f.name), **kw)
 
 
 def _sweep_parser(sub) -> None:
@@ -86,14 +103,6 @@ def _literal(item: str) -> tuple[str, object]:
         return name, text
 
 
-def _bool(text: str) -> bool:
-    if text.lower() in ("1", "true", "yes"):
-        return True
-    if text.lower() in ("0", "false", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
-
-
 def _evaluate(args: dict) -> None:
     import json
 
@@ -117,7 +126,8 @@ def _evaluate(args: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m snlab", description=__doc__)
+    parser = argparse.ArgumentParser(prog="snlab", description="A lab for Spectral Normalization for GANs "
+                                     "(Miyato et al., ICLR 2018): train, sweep, evaluate, reproduce, bench.")
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
     d = sub.add_parser("download", help="fetch a dataset with torchvision (needs internet)")

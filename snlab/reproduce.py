@@ -1,7 +1,7 @@
 """Execute the notebooks with papermill, each into the figure folder it names, with a summary line each.
 
 ``python -m snlab reproduce [--only fig10 fig14] [--preset cpu] [--set dataset=cifar10 …]``. Only
-parameters a notebook declares are passed to it. Runs a notebook shares with others are reused from
+parameters a notebook declares are passed to it; a name no notebook declares is refused. Runs a notebook shares with others are reused from
 the run store (``runs/``), so a second call costs only the plotting. Each notebook that trains leaves
 ``metrics.json`` in its folder (runs reused / resumed / trained, claim records); ``write_claims``
 gathers the claims into ``figures/CLAIMS.md``.
@@ -39,9 +39,14 @@ def reproduce(only: list[str] | None = None, parameters: dict | None = None, log
     """Execute each notebook; returns one summary dict per notebook (name, seconds, output folder)."""
     import papermill
 
+    declared_by = {path: papermill.inspect_notebook(str(path)) for path in notebooks()}
+    known = set().union(*declared_by.values())
+    unknown = sorted(set(parameters or {}) - known)
+    if unknown:  # a typo would otherwise be dropped silently, and the default trained for hours
+        raise ValueError(f"no notebook declares {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
     summary = []
     for path in notebooks(only):
-        declared = papermill.inspect_notebook(str(path))
+        declared = declared_by[path]
         params = {k: v for k, v in (parameters or {}).items() if k in declared}
         if "interactive" in declared:  # papermill hangs on interactive widgets (nteract/papermill#723)
             params.setdefault("interactive", False)

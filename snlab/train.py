@@ -45,44 +45,69 @@ class TrainConfig:
     log_every / sample_every / checkpoint_every are in G updates (0 disables samples).
     """
 
+    #: Training data (``snlab.data.DATASETS``).
     dataset: str = "fashion_mnist"
+    #: D's normalization or regularization (``snlab.methods.METHODS``).
     method: str = "sn"
+    #: Adam's α, β1, β2 and n_dis: Table 1's A–F, or "resnet".
     setting: str = "C"
+    #: GAN loss (standard, hinge, wasserstein); None: the method's.
     loss: str | None = None
     #: Add the gradient penalty to D's loss (None: as the method does; App. E adds it to WN, SN-γ, Frobenius).
     gradient_penalty: bool | None = None
+    #: Run size (smoke, cpu, paper): fills every size field left unset.
     preset: str = "cpu"
+    #: Network: the paper's standard CNN, its ResNet, or an MLP for 2-D points.
     arch: str = "standard"
     #: "" (unconditional), or a class-conditional ResNet with D's head "projection" or "concat" (Table 6c):
     #: G(z, y) with y uniform over classes, D(x, y) on labeled real batches.
     conditional: str = ""
+    #: G updates to train (each followed by n_dis D updates).
     iterations: int | None = None
+    #: Real and fake images per D update.
     batch_size: int | None = None
     #: Samples per G update (None: ``batch_size``); the official ResNet configs use 128 against D's 64.
     g_batch_size: int | None = None
+    #: Multiplier of every channel count (the cpu preset: 1/8).
     width: float | None = None
+    #: Width of D's last conv relative to the paper's (Fig 4).
     final_width: float = 1.0
-    #: Overrides of the setting's Adam α, β1, β2 and n_dis (None: the setting's; Fig 11 varies n_dis).
+    #: Adam's learning rate α (None: the setting's).
     lr: float | None = None
+    #: Adam's β1 (None: the setting's).
     beta1: float | None = None
+    #: Adam's β2 (None: the setting's).
     beta2: float | None = None
+    #: D updates per G update (None: the setting's; Fig 11 varies it).
     n_dis: int | None = None
+    #: Decay both learning rates linearly to 0 at ``iterations``.
     lr_decay: bool | None = None
     #: G update from which ``lr_decay`` decays linearly to 0 at ``iterations`` (ImageNet: 400k of 450k).
     lr_decay_start: int = 0
+    #: Seed of the initialization, data order and z draws.
     seed: int = 0
+    #: Run directory (default: ``runs/<dataset>-<method>-…-<hash>``).
     out_dir: str | None = None
+    #: Where to train: auto (a GPU when there is one), cpu, cuda, cuda:N.
     device: str = "auto"
+    #: Continue from the run directory's checkpoint.
     resume: bool = False
+    #: Where the datasets are (default: data/, $SNLAB_DATA, then Debian's location).
     data_dir: str | None = None
+    #: Allow downloading the dataset.
     download: bool = False
+    #: G updates between history rows.
     log_every: int | None = None
+    #: G updates between sample grids (0: none).
     sample_every: int | None = None
+    #: G updates between checkpoints (a multiple of log_every).
     checkpoint_every: int | None = None
     #: Every ``eval_every`` G updates (0: never), IS and FID of ``eval_samples`` samples against the whole
     #: test split join the history row, named for the extractor (``snlab.metrics.evaluate``).
     eval_every: int | None = None
+    #: Generated samples per training-time evaluation.
     eval_samples: int | None = None
+    #: Features for IS/FID: auto, inception (the paper's), fmnist (the offline classifier's).
     eval_extractor: str = "auto"
     #: Also log the operator norm of every D conv (``spectral.OperatorNorms``: power iteration,
     #: warm-started, 30 iterations per log step), for Fig 9.
@@ -90,12 +115,17 @@ class TrainConfig:
     #: Also log D's loss (no penalty) on fixed batches of 512 training and 512 held-out (test) real images
     #: against 512 fixed-z fakes, in eval mode: ``critic_train`` / ``critic_heldout`` (Fig 15a).
     log_heldout_loss: bool = False
+    #: SN's power iterations per forward call (Algorithm 1: 1).
     n_power_iterations: int = 1
+    #: λ of the gradient penalty.
     gp_lambda: float = 10.0
+    #: Weight clipping's bound c: D's parameters are kept in [−c, c].
     clip_value: float = 0.01
     #: β of the orthonormal penalty β·Σ‖WᵀW − I‖²_F. The paper gives none (SPEC §3); our choice.
     ortho_coef: float = 0.1
+    #: Negative slope of D's leaky ReLUs.
     lrelu_slope: float = 0.1
+    #: Show a progress bar.
     progress: bool = True
     #: Also log history rows and sample grids to TensorBoard under ``<run_dir>/tb`` (``snlab.monitor``).
     tensorboard: bool = False
@@ -195,6 +225,24 @@ class TrainConfig:
             raise ValueError(f"dataset {self.dataset!r} is 2-D point data: use arch='mlp'")
         if not point_data and self.arch == "mlp":
             raise ValueError(f"arch 'mlp' is for the 2-D point datasets (ring8, grid25), not {self.dataset!r}")
+
+    @classmethod
+    def field_docs(cls) -> dict[str, str]:
+        """Each field's ``#:`` comment, as one line (the CLI's help text): read from this class's source, so
+        the documentation a reader sees beside a field is the one ``--help`` prints."""
+        import ast
+        import inspect
+
+        lines = inspect.getsource(cls).splitlines()
+        docs = {}
+        for node in ast.parse("\n".join(lines)).body[0].body:
+            if isinstance(node, ast.AnnAssign):
+                above, i = [], node.lineno - 2
+                while i >= 0 and lines[i].strip().startswith("#:"):
+                    above.insert(0, lines[i].strip().removeprefix("#:").strip())
+                    i -= 1
+                docs[node.target.id] = " ".join(above).replace("``", "")
+        return docs
 
     @classmethod
     def named(cls, name: str, **overrides) -> TrainConfig:

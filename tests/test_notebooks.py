@@ -98,6 +98,8 @@ def test_reproduce_runs_the_chosen_notebooks_with_declared_parameters_only(tmp_p
     assert lines and lines[0].startswith("fig14_permissible_spectra: ")
     with pytest.raises(ValueError, match="valid: 00_quickstart"):
         reproduce(["fig99"])
+    with pytest.raises(ValueError, match="no notebook declares datset; valid: .*dataset"):  # a typo is refused
+        reproduce(["fig14"], {"datset": "cifar10"})
 
 
 def test_sweep_notebooks_share_one_run_store_and_write_their_figures(tmp_path, fmnist_eval_dir, monkeypatch):

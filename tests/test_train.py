@@ -227,7 +227,31 @@ def test_presets_fill_fields_and_overrides_win():
 def test_cli_reports_bad_input_without_a_traceback():
     out = subprocess.run([sys.executable, "-m", "snlab", "train", "--method", "spectral"], cwd=REPO,
                          capture_output=True, text=True, env=os.environ | {"PYTHONWARNINGS": "ignore"})
-    assert out.returncode == 2 and "valid: none, sn" in out.stderr and "Traceback" not in out.stderr
+    assert out.returncode == 2 and "invalid choice: 'spectral'" in out.stderr and "Traceback" not in out.stderr
+    assert "sn" in out.stderr.split("choose from")[1]
+    out = subprocess.run([sys.executable, "-m", "snlab", "train", "--preset", "smoke", "--width", "-1"], cwd=REPO,
+                         capture_output=True, text=True, env=os.environ | {"PYTHONWARNINGS": "ignore"})
+    assert out.returncode == 2 and "width must be > 0, got -1" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_cli_help_documents_every_field_from_the_config():
+    """Each flag's help is its TrainConfig field's #: comment; names list their choices; booleans are --x/--no-x."""
+    import dataclasses
+
+    docs = snlab.TrainConfig.field_docs()
+    assert set(docs) == {f.name for f in dataclasses.fields(snlab.TrainConfig)} and all(docs.values())
+    assert docs["gp_lambda"] == "λ of the gradient penalty."
+
+
+def test_cli_help_text(capsys):
+    from snlab.__main__ import main
+
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--tensorboard, --no-tensorboard" in text and "{A,B,C,D,E,F,resnet}" in text
+    assert "λ of the gradient penalty." in text and "Adam's learning rate α (None: the setting's)." in text
 
 
 def _d_step_by_hand(trainer, loss_d, gp_lambda=None, ortho_coef=None):
