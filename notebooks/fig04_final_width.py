@@ -16,7 +16,7 @@
 # %% [markdown]
 # # Fig 4: IS and FID against the relative width of D's last layer (orthonormal vs SN, setting C)
 # D's last conv has `final_width` × its original output channels (and the dense layer after it
-# as many inputs; SPEC §6). The paper: orthonormal regularization degrades as the layer widens (it forces
+# as many inputs; docs/paper.md §6). The paper: orthonormal regularization degrades as the layer widens (it forces
 # every singular value to 1), SN stays flat. Lines are the mean over seeds, bands ± 1 std.
 
 # %% tags=["parameters"]

@@ -342,4 +342,28 @@ def write_markdown(figures: str | Path) -> Path:
                          + " | ".join(cells) + " |")
     path = figures / "CLAIMS.md"
     atomic_write_text("\n".join(lines) + "\n", path)
+    _write_readme_block(figures.parent / "README.md", found)
     return path
+
+
+#: The README's block that ``write_markdown`` keeps in step with CLAIMS.md.
+README_BLOCK = ("<!-- verdicts: written by `python -m snlab reproduce` from figures/CLAIMS.md -->", "<!-- /verdicts -->")
+
+
+def _write_readme_block(readme: Path, found: dict[str, list[dict]]) -> None:
+    """Replace the text between ``README_BLOCK``'s markers with one row per claim (and scope): the claim,
+    and its verdict up to the first ";" (the rest is in CLAIMS.md). A README without the markers is left alone."""
+    if not readme.exists():
+        return
+    text = readme.read_text()
+    start, end = README_BLOCK
+    if start not in text or end not in text:
+        return
+    rows = ["| claim | verdict |", "|---|---|"]
+    for cid, (figure, claim) in CLAIMS.items():
+        for c in found.get(cid, [None]):
+            scope = f" ({c['scope']})" if c and c.get("scope") else ""
+            verdict = c["verdict"].split(";")[0] if c else "not measured"
+            rows.append(f"| **{cid}**{scope} ({figure}) {claim} | {verdict} |")
+    head, rest = text.split(start, 1)
+    atomic_write_text(head + start + "\n" + "\n".join(rows) + "\n" + end + rest.split(end, 1)[1], readme)

@@ -12,7 +12,7 @@ downloaded (``download=True``). Its 28×28 images are zero-padded by 2 pixels to
 every pixel; resizing would blur the garments).
 
 ImageNet (ILSVRC2012) cannot be downloaded by torchvision: it is read from ``<data_dir>/imagenet/{train,val}/
-<wnid>/*.JPEG`` (ImageFolder layout), preprocessed as SPEC §4 (see ``LazyImages``).
+<wnid>/*.JPEG`` (ImageFolder layout), preprocessed as docs/paper.md §4 (see ``LazyImages``).
 """
 from __future__ import annotations
 
@@ -59,13 +59,13 @@ class DatasetInfo:
 DATASETS = {d.name: d for d in (
     DatasetInfo("fashion_mnist", 32, 1, 10, ("train", "test"), 60_000),
     DatasetInfo("cifar10", 32, 3, 10, ("train", "test"), 50_000),
-    # The paper does not say which STL-10 split it trained on (SPEC §4); we use the 100k unlabeled images.
+    # The paper does not say which STL-10 split it trained on (docs/paper.md §4); we use the 100k unlabeled images.
     DatasetInfo("stl10", 48, 3, 10, ("unlabeled", "train", "test", "train+unlabeled"), 100_000),
     DatasetInfo("ring8", 0, 0, 0, ("train",)),
     DatasetInfo("grid25", 0, 0, 0, ("train",)),
     DatasetInfo("imagenet", 128, 3, 1000, ("train", "val"), 1_281_167),
 )}
-IMAGENET_SIDE = 256  # SPEC §4: keep images with both sides ≥ 256, resize the short side to 256, centre-crop 256
+IMAGENET_SIDE = 256  # docs/paper.md §4: keep images with both sides ≥ 256, resize the short side to 256, centre-crop 256
 IMAGENET_FETCH = (
     "snlab and torchvision cannot download ImageNet (download=True and `python -m snlab download imagenet` "
     "do not fetch it). Register at https://image-net.org, download ILSVRC2012_img_train.tar and "
@@ -113,7 +113,7 @@ class LazyImages:
     """Image files that index like a uint8 (N, 3, R, R) tensor, decoded on access: ``images[i]`` is
     (3, R, R); ``images[:n]`` and ``images[idx]`` (int64 tensor or list) are (n, 3, R, R).
 
-    Each file is preprocessed as SPEC §4 for ImageNet: short side bilinearly resized to 256, centre
+    Each file is preprocessed as docs/paper.md §4 for ImageNet: short side bilinearly resized to 256, centre
     crop 256×256, bilinear resize to R×R; resizes are antialiased, as PIL's bilinear downscaling is.
     """
 
@@ -281,7 +281,7 @@ def _stl10(root: Path, split: str, download: bool) -> ImageData:
                        f"stl10_binary.tar.gz from https://cs.stanford.edu/~acoates/stl10/ into {root}.")
     ds = STL10(str(root), split=split, download=download)
     images = torch.from_numpy(ds.data)  # (N, 3, 96, 96)
-    # 96 → 48 as the paper (SPEC §4): area averaging of 2×2 blocks, in chunks to bound memory.
+    # 96 → 48 as the paper (docs/paper.md §4): area averaging of 2×2 blocks, in chunks to bound memory.
     small = torch.cat([F.interpolate(c.float(), size=48, mode="area").round_().to(torch.uint8)
                        for c in images.split(10_000)])
     return ImageData("stl10", small, torch.from_numpy(ds.labels).long(), 10, split)
@@ -311,7 +311,7 @@ def _imagenet(root: Path, split: str) -> ImageData:
 
 
 def _index_image_folder(folder: Path) -> dict:
-    """The images of an ImageFolder tree with both sides ≥ 256 (SPEC §4): ``{"classes": sorted wnids,
+    """The images of an ImageFolder tree with both sides ≥ 256 (docs/paper.md §4): ``{"classes": sorted wnids,
     "paths": relative to folder, "labels": class indices}``. Classes are the training split's when it
     is there, so a val tree lacking a class does not shift the labels of the others."""
     from PIL import Image

@@ -9,9 +9,9 @@ from snlab.settings import CONFIGS, TABLE1, get_preset
 from snlab.sweep import grid
 from snlab.train import TrainConfig
 
-#: Fig 1–2's methods, in the paper's bar order (SPEC §6).
+#: Fig 1–2's methods, in the paper's bar order (docs/paper.md §6).
 SETTINGS_METHODS = ("clip", "gan-gp", "wgan-gp", "bn", "ln", "wn", "orthonormal", "sn")
-#: Fig 4's relative widths of D's last layer (SPEC §6).
+#: Fig 4's relative widths of D's last layer (docs/paper.md §6).
 FINAL_WIDTHS = (0.5, 1, 2, 4, 6, 8)
 #: Fig 11's D updates per G update.
 N_DIS = (1, 2, 5, 10, 20)

@@ -1,4 +1,4 @@
-"""GAN losses (SPEC §3) as D/G loss pairs over raw scores f(x) of shape (B,), and the gradient penalty."""
+"""GAN losses (docs/paper.md §3) as D/G loss pairs over raw scores f(x) of shape (B,), and the gradient penalty."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -40,7 +40,7 @@ def get_loss(name: str) -> Loss:
 
 def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                      generator: torch.Generator | None = None, eps: torch.Tensor | None = None) -> torch.Tensor:
-    """E[(‖∇ₓ D(x̂)‖₂ − 1)²] at x̂ = εx + (1−ε)x̃, one ε ~ U[0, 1] per sample (Gulrajani et al.; SPEC §3).
+    """E[(‖∇ₓ D(x̂)‖₂ − 1)²] at x̂ = εx + (1−ε)x̃, one ε ~ U[0, 1] per sample (Gulrajani et al.; docs/paper.md §3).
 
     Returns the penalty *without* λ; the caller multiplies. ``real`` and ``fake`` have shape (B, ...).
     ``eps`` (B,): ε given, on ``real``'s device; None draws it from ``generator``.

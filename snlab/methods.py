@@ -1,4 +1,4 @@
-"""The discriminator normalization methods the paper compares (SPEC §1, §3; App. D, E), as data.
+"""The discriminator normalization methods the paper compares (docs/paper.md §1, §3; App. D, E), as data.
 
 A method is a recipe for D: a weight parametrization, a feature normalization layer, an init,
 a default loss, and the extra terms or hooks the training loop applies.
@@ -13,7 +13,7 @@ class Method:
     """How one method shapes and trains D.
 
     weight: parametrization of every conv/linear weight (``snlab.normalizers.PARAMETRIZATIONS``).
-    features: "bn" / "ln" after every conv but the first, without learnable scale (SPEC §3).
+    features: "bn" / "ln" after every conv but the first, without learnable scale (docs/paper.md §3).
     loss: default loss when ``TrainConfig.loss`` is None.
     gradient_penalty: add λ·E[(‖∇D(x̂)‖₂ − 1)²] to D's loss.
     clip: clamp D's parameters to [−c, c] after init and after every D step.

@@ -8,7 +8,7 @@ others: SN normalizes it as the official SNEmbedID does, and every other method 
 treats a linear layer (so orthonormal regularization constrains it too, for a like-for-like comparison).
 
 A weight of shape (d_out, d_in, kh, kw) is treated as the d_out × (d_in·kh·kw) matrix
-``W.reshape(d_out, -1)`` (SPEC §1, "conv reshape"); for ``ConvTranspose2d`` d_out is dim 1.
+``W.reshape(d_out, -1)`` (docs/paper.md §1, "conv reshape"); for ``ConvTranspose2d`` d_out is dim 1.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-#: Chainer's l2 normalisation is x / (‖x‖ + ε) with ε = 1e-12 (SPEC §1), not PyTorch's max(‖x‖, ε).
+#: Chainer's l2 normalisation is x / (‖x‖ + ε) with ε = 1e-12 (docs/paper.md §1), not PyTorch's max(‖x‖, ε).
 EPS = 1e-12
 
 #: Layers whose weight a normalizer applies to.
@@ -32,7 +32,7 @@ def output_dim(layer: nn.Module) -> int:
 
 
 def as_matrix(weight: torch.Tensor, dim: int = 0) -> torch.Tensor:
-    """View a weight as the d_out × rest matrix of SPEC §1; ``dim`` is the output dimension."""
+    """View a weight as the d_out × rest matrix of docs/paper.md §1; ``dim`` is the output dimension."""
     if dim:
         weight = weight.movedim(dim, 0)
     return weight.reshape(weight.shape[0], -1)
@@ -43,7 +43,7 @@ def _l2n(x: torch.Tensor) -> torch.Tensor:
 
 
 class SpectralNorm(nn.Module):
-    """W̄ = W / σ(W), σ(W) ≈ ũᵀ W ṽ (Miyato et al. 2018, Algorithm 1; SPEC §1).
+    """W̄ = W / σ(W), σ(W) ≈ ũᵀ W ṽ (Miyato et al. 2018, Algorithm 1; docs/paper.md §1).
 
     Training mode, on every forward call (as the official code, so u advances 2·n_dis+1 times per
     G update): ``n_power_iterations`` times ṽ ← Wᵀũ/‖Wᵀũ‖, ũ ← Wṽ/‖Wṽ‖, without gradient; then
@@ -51,7 +51,7 @@ class SpectralNorm(nn.Module):
     ũ is recycled across steps, so one iteration per call suffices.
 
     Eval mode: no power iteration; σ = ũᵀWṽ from the stored ũ, ṽ (PyTorch's choice, so eval is
-    deterministic; Chainer's layers disagree among themselves here, SPEC §1). Its autograd graph holds
+    deterministic; Chainer's layers disagree among themselves here, docs/paper.md §1). Its autograd graph holds
     the buffers themselves, so backpropagate through an eval-mode forward before the next training-mode
     forward updates them (every use in snlab runs eval forwards without gradients).
 
@@ -101,7 +101,7 @@ class SpectralNorm(nn.Module):
 
 
 class SpectralNormGamma(nn.Module):
-    """γ · W̄_SN with a learnable scalar γ initialised to the exact σ(W₀) (App. E; SPEC §1 ``use_gamma``)."""
+    """γ · W̄_SN with a learnable scalar γ initialised to the exact σ(W₀) (App. E; docs/paper.md §1 ``use_gamma``)."""
 
     def __init__(self, weight: torch.Tensor, dim: int = 0, n_power_iterations: int = 1):
         super().__init__()
@@ -184,7 +184,7 @@ def frozen_power_iteration(module: nn.Module):
 
 
 def orthonormal_init_(module: nn.Module) -> None:
-    """Initialise every conv/linear weight to a random orthonormal matrix (Brock et al. 2016; SPEC §3)."""
+    """Initialise every conv/linear weight to a random orthonormal matrix (Brock et al. 2016; docs/paper.md §3)."""
     for layer in weight_layers(module).values():
         nn.init.orthogonal_(layer.weight)
 

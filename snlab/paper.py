@@ -1,8 +1,8 @@
-"""The paper's reported numbers, as data (camera-ready Table 2 and Tables 7–8; SPEC §5–6).
+"""The paper's reported numbers, as data (camera-ready Table 2 and Tables 7–8; docs/paper.md §5–6).
 
 One source of truth: notebooks, tests and docs read these, never retype them. ``None`` marks a
 cell the paper leaves empty. IS is mean ± std; ResNet FIDs carry a std across seeds, others none.
-The paper's protocol (SPEC §7): Inception (TF) features; IS on 10 × 5,000 samples; FID "over 10000
+The paper's protocol (docs/paper.md §7): Inception (TF) features; IS on 10 × 5,000 samples; FID "over 10000
 and 5000 samples", read (an inference) as 5,000 generated against 10,000 real images.
 """
 from __future__ import annotations
@@ -77,6 +77,6 @@ TABLE8 = {
     "+ SN, D widths x1.5": (8.60, .08, 17.5),
 }
 
-#: Conditional ImageNet 128 px, SN-GAN at 450k G updates (README_paper of sngan_projection, SPEC §6, Figs 5/7/13):
+#: Conditional ImageNet 128 px, SN-GAN at 450k G updates (README_paper of sngan_projection, docs/paper.md §6, Figs 5/7/13):
 #: D head → (IS, intra-FID), Inception features. The paper gives orthonormal only as curves (Figs 5, 13).
 CONDITIONAL_IMAGENET = {"concat": (21.1, 141.2), "projection": (29.7, 103.1)}

@@ -1,4 +1,4 @@
-"""Hyper-parameter settings (Table 1's A–F and the ResNet one, SPEC §2), run-size presets and the
+"""Hyper-parameter settings (Table 1's A–F and the ResNet one, docs/paper.md §2), run-size presets and the
 paper's named ResNet configurations, as data."""
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ SETTINGS = MappingProxyType({
     "D": Setting(1e-3, 0.5, 0.9, 5),    # aggressive (new in the paper)
     "E": Setting(1e-3, 0.5, 0.999, 5),
     "F": Setting(1e-3, 0.9, 0.999, 5),
-    "resnet": Setting(2e-4, 0.0, 0.9, 5),  # every ResNet run, following Gulrajani et al. (SPEC §2, App. B.2)
+    "resnet": Setting(2e-4, 0.0, 0.9, 5),  # every ResNet run, following Gulrajani et al. (docs/paper.md §2, App. B.2)
 })
 #: Table 1's settings, the axes of Figs 1–2.
 TABLE1 = ("A", "B", "C", "D", "E", "F")
@@ -31,7 +31,7 @@ TABLE1 = ("A", "B", "C", "D", "E", "F")
 
 #: Run sizes. ``iterations`` counts generator updates; ``width`` multiplies every channel count.
 #: smoke: seconds, for tests. cpu: minutes on 2 cores, real results on Fashion-MNIST.
-#: paper: the paper's scale (100k G updates, batch 64, full width; SPEC §2, §4).
+#: paper: the paper's scale (100k G updates, batch 64, full width; docs/paper.md §2, §4).
 PRESETS = MappingProxyType({
     "smoke": MappingProxyType(dict(iterations=4, batch_size=8, width=0.125, lr_decay=False,
                                    log_every=1, sample_every=0, checkpoint_every=2,
@@ -47,7 +47,7 @@ PRESETS = MappingProxyType({
 
 
 _RESNET = dict(arch="resnet", setting="resnet", loss="hinge", preset="paper", batch_size=64, g_batch_size=128)
-#: The paper's ResNet runs (SPEC §4) as ``TrainConfig`` fields: ``TrainConfig.named("resnet_cifar10")``
+#: The paper's ResNet runs (docs/paper.md §4) as ``TrainConfig`` fields: ``TrainConfig.named("resnet_cifar10")``
 #: or ``python -m snlab train --config resnet_cifar10``; any field can still be overridden.
 #: CIFAR-10 / STL-10 follow the official ``sn_cifar10_unconditional.yml`` (50k G updates, α decayed
 #: linearly to 0 from the start, G steps on 128 samples), not the paper's "100K unless noted": that is

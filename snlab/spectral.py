@@ -1,6 +1,6 @@
 """Spectral analysis of trained networks: exact singular values of the effective (normalized) weights.
 
-Exact means ``torch.linalg.svdvals`` of the d_out × rest matrix (SPEC §1), not the power-iteration
+Exact means ``torch.linalg.svdvals`` of the d_out × rest matrix (docs/paper.md §1), not the power-iteration
 estimate; reading the weights never advances an SN layer's ũ.
 """
 from __future__ import annotations
@@ -101,7 +101,7 @@ class OperatorNorms:
     """Operator norm ‖x ↦ conv(x)‖₂ of every Conv2d's effective weight (bias excluded), tracked over training.
 
     The paper normalizes the d_out × (d_in·kh·kw) reshaped matrix and only bounds the operator norm
-    of a strided, padded convolution (SPEC §1). This estimates the latter by power iteration on AᵀA
+    of a strided, padded convolution (docs/paper.md §1). This estimates the latter by power iteration on AᵀA
     (Aᵀ from autograd) at the input size each layer sees when the network is fed ``input_shape``
     (C, H, W). Power iteration approaches the norm from below; the vectors are kept between calls,
     so calling it at every log step of a slowly changing network refines the estimate (warm start).

@@ -121,7 +121,7 @@ class TrainConfig:
     gp_lambda: float = 10.0
     #: Weight clipping's bound c: D's parameters are kept in [−c, c].
     clip_value: float = 0.01
-    #: β of the orthonormal penalty β·Σ‖WᵀW − I‖²_F. The paper gives none (SPEC §3); our choice.
+    #: β of the orthonormal penalty β·Σ‖WᵀW − I‖²_F. The paper gives none (docs/paper.md §3); our choice.
     ortho_coef: float = 0.1
     #: Negative slope of D's leaky ReLUs.
     lrelu_slope: float = 0.1
@@ -401,7 +401,7 @@ def _load_optimizer(opt: torch.optim.Optimizer, state: dict) -> None:
 class Trainer:
     """Owns one run's modules, optimizers and RNG; ``fit`` trains to ``cfg.iterations``.
 
-    Update order (as both official repositories, SPEC §4): each iteration does one G step on fresh
+    Update order (as both official repositories, docs/paper.md §4): each iteration does one G step on fresh
     z, then ``n_dis`` D steps, each on a fresh real batch and fresh (detached) fakes. z ~ N(0, I).
     Conditional runs draw real batches with their labels and each fake's class uniformly, after its z.
     Real batches, z, fake labels and the penalty's ε all come from one seeded ``torch.Generator`` (CPU), which

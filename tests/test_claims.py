@@ -165,6 +165,9 @@ def test_t2_and_t7_rank_agreement():
 
 
 def test_claims_markdown_lists_every_claim_with_its_gate(tmp_path):
+    start, end = claims.README_BLOCK
+    (tmp_path / "README.md").write_text(f"intro\n{start}\nold rows\n{end}\nafter\n")
+    tmp_path = tmp_path / "figures"
     claims.record(tmp_path / "fig09", [claims.c1_sigma(_history([1.0, 1.01]), "1", OK)], caption="x")
     legacy = {"id": "C2", "figure": "Figs 1–2", "claim": "", "rule": "r", "measured": "m", "seeds": "1",
               "verdict": "reproduced"}  # a record from before the gate
@@ -177,3 +180,7 @@ def test_claims_markdown_lists_every_claim_with_its_gate(tmp_path):
     assert "**reproduced**" in text and text.count("| not measured |") == 7 and "`fig09`" in text
     assert "**C5** (H100)" in text and "**C5** (cpu)" in text and "| synthetic |" in text
     assert claims.UNGATED in text  # the legacy record is no verdict
+    readme = (tmp_path.parent / "README.md").read_text()  # the README's verdict block follows CLAIMS.md
+    assert readme.startswith("intro\n") and readme.endswith(f"{end}\nafter\n") and "old rows" not in readme
+    assert "| **C1** (Fig 9) SN keeps σ(W̄) of every D layer close to 1 during training. | reproduced |" in readme
+    assert "| **C5** (H100) (Fig 10)" in readme and "| **T7** (Table 7)" in readme

@@ -1,13 +1,13 @@
 """``evaluate``: a generator's IS / FID / KID / precision-recall under a stated protocol.
 
-The default protocol is the paper's (SPEC §7): IS on 50,000 samples in 10 splits of 5,000; FID,
+The default protocol is the paper's (docs/paper.md §7): IS on 50,000 samples in 10 splits of 5,000; FID,
 KID and precision/recall of the first 5,000 of those samples against 10,000 real images of the
 test split. Every result carries the protocol with it, and metric names carry the extractor:
 ``IS_inception``, ``FID_fmnist`` … Only the Inception path on CIFAR-10 / STL-10 with the paper's
 sample counts is marked ``comparable_to_paper``.
 
 ``intra_class_fid``: for a conditional generator, the mean over classes of the FID between samples
-of class c and the real images of class c (the projection paper's intra-FID, SPEC §7).
+of class c and the real images of class c (the projection paper's intra-FID, docs/paper.md §7).
 """
 from __future__ import annotations
 
@@ -233,7 +233,7 @@ def intra_class_fid(generator, dataset: str = "fashion_mnist", extractor: str = 
                     batch_size: int = 500, data_dir=None, cache_dir=None, inception_weights=None,
                     download_weights: bool = False, out: str | Path | None = None, verbose: bool = True) -> dict:
     """Intra-FID of a conditional ``generator`` (``n_classes > 0``): mean over classes c of the FID
-    between ``n_per_class`` samples G(z, c) and the real images of class c (SPEC §7).
+    between ``n_per_class`` samples G(z, c) and the real images of class c (docs/paper.md §7).
 
     The real images of class c are those labelled c in ``real_split``, by default the *training*
     split, as the projection paper (per-class training statistics); the first ``n_real_per_class``

@@ -1,4 +1,4 @@
-"""The paper's ResNet G and D (Fig 8, Tables 4–6; SPEC §4) for 32, 48 and 128 px, optionally conditional.
+"""The paper's ResNet G and D (Fig 8, Tables 4–6; docs/paper.md §4) for 32, 48 and 128 px, optionally conditional.
 
 G: dense → ResBlocks "up" (BN-ReLU-upsample-conv3×3-BN-ReLU-conv3×3, shortcut upsample + conv1×1)
 → BN, ReLU, conv3×3, tanh. With ``n_classes > 0`` every BN is conditional (per-class γ, β).
@@ -77,7 +77,7 @@ class GBlock(nn.Module):
 
 class DBlock(nn.Module):
     """A D ResBlock: (B, c_in, H, W) → (B, c_out, H/2, W/2) when ``down``, else same size.
-    ``optimized``: D's first block, with no activation before its first conv (SPEC §4)."""
+    ``optimized``: D's first block, with no activation before its first conv (docs/paper.md §4)."""
 
     def __init__(self, c_in: int, c_out: int, down: bool, optimized: bool = False):
         super().__init__()

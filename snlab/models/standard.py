@@ -1,6 +1,6 @@
-"""The paper's standard CNN (Table 3; SPEC §4), for 32×32 (M_g = 4) and 48×48 (M_g = 6) images.
+"""The paper's standard CNN (Table 3; docs/paper.md §4), for 32×32 (M_g = 4) and 48×48 (M_g = 6) images.
 
-Where the official Chainer code differs from Table 3 the paper wins (SPEC §4): D widths
+Where the official Chainer code differs from Table 3 the paper wins (docs/paper.md §4): D widths
 64,64,128,128,256,256,512 and leaky-ReLU slope 0.1. The paper states no init for this network, so
 we take the code's: every weight N(0, 0.02), biases 0.
 """
@@ -59,7 +59,7 @@ class Generator(nn.Module):
 
 
 class ShiftOnlyNorm(nn.Module):
-    """Batch or layer norm without the learnable scale γ, keeping the shift β (SPEC §3; Chainer use_gamma=False).
+    """Batch or layer norm without the learnable scale γ, keeping the shift β (docs/paper.md §3; Chainer use_gamma=False).
 
     kind "bn": BatchNorm2d over (B, H, W) per channel; "ln": normalise each sample over (C, H, W).
     """
