@@ -42,7 +42,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from snlab import claims, data, experiments, gate, paper, plots, results, sweep
+from snlab import claims, data, experiments, gate, paper, plots, store, sweep
 
 configs = experiments.conditional_runs(preset, dataset, seeds, iterations, methods, head, data_dir=data_dir,
                                        device=device)
@@ -72,7 +72,7 @@ ours.round(2)
 
 # %%
 grids = {plots.method_label(m): grid for m, run in final[["method", "run"]].itertuples(index=False)
-         if (grid := results.latest_samples(Path(store, run)))}
+         if (grid := store.latest_samples(Path(store, run)))}
 names = data.CLASS_NAMES.get(dataset, [str(c) for c in range(10)])
 fig = plots.class_grids(grids, names, title=f"G(z, y) at the last saved step, one class per row\n{caption}")
 plots.save(fig, f"{out_dir}/samples_{head}.png", dpi=100)

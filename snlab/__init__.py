@@ -2,6 +2,7 @@
 from snlab.methods import METHODS
 from snlab.models import build_models
 from snlab.settings import PRESETS, SETTINGS
-from snlab.train import TrainConfig, TrainResult, train
+from snlab.config import TrainConfig
+from snlab.train import TrainResult, train
 
 __all__ = ["METHODS", "SETTINGS", "PRESETS", "build_models", "TrainConfig", "TrainResult", "train"]

@@ -7,7 +7,8 @@ import sys
 
 from snlab import bench, data
 from snlab.settings import CONFIGS
-from snlab.train import TrainConfig, train
+from snlab.config import TrainConfig
+from snlab.train import train
 
 
 def _choices() -> dict[str, list]:
@@ -18,7 +19,7 @@ def _choices() -> dict[str, list]:
     from snlab.models import ARCHS
     from snlab.models.resnet import HEADS
     from snlab.settings import PRESETS, SETTINGS
-    from snlab.train import SPEEDUPS
+    from snlab.speed import SPEEDUPS
 
     return {"dataset": list(data.DATASETS), "method": list(METHODS), "setting": list(SETTINGS), "loss": list(LOSSES),
             "preset": list(PRESETS), "arch": list(ARCHS), "conditional": ["", *HEADS], "speedup": ["auto", *SPEEDUPS],
@@ -107,7 +108,8 @@ def _evaluate(args: dict) -> None:
     import json
 
     from snlab.metrics import evaluate
-    from snlab.train import build_run_models, load_run
+    from snlab.config import build_run_models
+    from snlab.train import load_run
 
     if args["run"]:
         result = load_run(args["run"], args["device"])

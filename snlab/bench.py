@@ -18,7 +18,7 @@ from snlab.losses import get_loss
 from snlab.models import build_models
 from snlab.normalizers import weight_layers
 from snlab.settings import get_preset
-from snlab.train import SPEEDUPS
+from snlab.speed import SPEEDUPS
 
 BENCHES = ("sn-overhead", "metrics", "methods", "sweep", "throughput")
 #: Throughput variants of the standard-CNN SN-GAN's training step: each ``TrainConfig.speedup``, and bf16
@@ -120,7 +120,7 @@ def metrics_time(dataset: str = "fashion_mnist", n_samples: int = 10_000, rounds
     import tempfile
 
     from snlab.metrics import evaluate
-    from snlab.train import TrainConfig, build_run_models
+    from snlab.config import TrainConfig, build_run_models
 
     G = build_run_models(TrainConfig(dataset=dataset))[0]
     rows = []
@@ -156,7 +156,8 @@ def methods_time(preset: str = "cpu", dataset: str = "fashion_mnist", methods=TI
     Methods run interleaved, the order rotating each round; each round times ``updates`` G updates
     of every method after ``WARMUP_UPDATES`` warm-up updates. Setting A's Adam (the Fig 10 runs use n_dis = 5).
     """
-    from snlab.train import Trainer, TrainConfig
+    from snlab.config import TrainConfig
+    from snlab.train import Trainer
 
     trainers = {m: Trainer(TrainConfig(preset=preset, dataset=dataset, method=m, setting="A", n_dis=n_dis,
                                        eval_every=0, data_dir=data_dir, device=device, progress=False,
@@ -187,7 +188,8 @@ def methods_time(preset: str = "cpu", dataset: str = "fashion_mnist", methods=TI
 
 def _throughput_trainer(variant: str, preset: str, dataset: str, device: str, data_dir=None):
     """A setting-C SN trainer (n_dis = 1, as the 10-minute goal) executing as ``variant`` asks."""
-    from snlab.train import Trainer, TrainConfig
+    from snlab.config import TrainConfig
+    from snlab.train import Trainer
 
     return Trainer(TrainConfig(preset=preset, dataset=dataset, method="sn", setting="C", eval_every=0,
                                data_dir=data_dir, device=device, progress=False,
@@ -216,7 +218,7 @@ def throughput(preset: str = "cpu", dataset: str = "fashion_mnist", updates: int
     ``correct`` when it is ≤ ``CORRECT_REL_ERR``. bf16 (autocast) runs on CUDA only. A variant that
     raises is left out of the timings and reported in ``error``.
     """
-    from snlab.train import resolve_device
+    from snlab.speed import resolve_device
 
     dev = resolve_device(device)
     trainers, losses, errors = {}, {}, {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from snlab.settings import CONFIGS, TABLE1, get_preset
 from snlab.sweep import grid
-from snlab.train import TrainConfig
+from snlab.config import TrainConfig
 
 #: Fig 1–2's methods, in the paper's bar order (docs/paper.md §6).
 SETTINGS_METHODS = ("clip", "gan-gp", "wgan-gp", "bn", "ln", "wn", "orthonormal", "sn")

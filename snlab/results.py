@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from snlab.train import run_status
+from snlab.store import run_status
 
 #: Config fields copied onto every history row (the config's ``lr`` as ``base_lr``: history has the current lr).
 CONFIG_COLUMNS = ("dataset", "method", "setting", "loss", "preset", "arch", "conditional", "iterations", "n_dis",
@@ -35,24 +35,6 @@ def collect(store: str | Path = "runs") -> pd.DataFrame:
     df = pd.concat(frames, ignore_index=True)
     first = ["run", *CONFIG_COLUMNS, "status"]
     return df[first + [c for c in df.columns if c not in first]]
-
-
-def spectra(run_dir: str | Path) -> pd.DataFrame:
-    """D's final normalized spectra (layer, index, s2; ``spectral.normalized_spectra``) from the run's
-    ``spectra.csv``, written when it completed; a run stored before that file existed is read from its
-    checkpoint, and the file written then."""
-    path = Path(run_dir) / "spectra.csv"
-    if not path.exists():
-        from snlab.files import atomic_write_text
-        from snlab.spectral import normalized_spectra
-        from snlab.train import load_run
-        atomic_write_text(normalized_spectra(load_run(run_dir).discriminator).to_csv(index=False), path)
-    return pd.read_csv(path)
-
-
-def latest_samples(run_dir: str | Path) -> Path | None:
-    """The run's last saved sample grid (``samples/step_XXXXXXX.png``), or None when it saved none."""
-    return max(Path(run_dir, "samples").glob("step_*.png"), default=None)
 
 
 def last_rows(table: pd.DataFrame) -> pd.DataFrame:

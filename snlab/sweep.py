@@ -1,7 +1,7 @@
 """Sweeps: many ``TrainConfig``s trained once into a run store, reused when complete, resumed when partial.
 
 A run's directory is keyed by a hash of the fields that determine its result
-(``train.default_run_dir``), so the notebooks that share a run (Figs 1–3, 6 and Table 2 share the
+(``store.default_run_dir``), so the notebooks that share a run (Figs 1–3, 6 and Table 2 share the
 A–F grid) train it once. Runs go to worker processes with one thread each: on 2 cores, two 1-thread
 processes are faster than one 2-thread process, while two 2-thread processes thrash.
 
@@ -26,7 +26,9 @@ from tqdm.auto import tqdm
 
 from snlab.files import Busy, atomic_write_text, held
 from snlab.results import collect, last_rows
-from snlab.train import TrainConfig, default_run_dir, run_status, train
+from snlab.config import TrainConfig
+from snlab.store import default_run_dir, run_status
+from snlab.train import train
 
 
 def grid(base: dict | None = None, **axes) -> list[TrainConfig]:

@@ -6,7 +6,7 @@ from torch.nn.utils.parametrizations import _SpectralNorm
 
 from snlab import bench
 from snlab.normalizers import SpectralNorm
-from snlab.train import SPEEDUPS
+from snlab.speed import SPEEDUPS
 
 
 def test_variants_share_raw_weights_and_use_the_named_sn():

@@ -122,7 +122,7 @@ def test_figure_runs_use_the_named_configs_at_the_paper_preset():
 
 
 def test_equivalent_configs_share_a_run_key_and_old_keys_are_unchanged(tmp_path):
-    from snlab.train import default_run_dir
+    from snlab.store import default_run_dir
     base = dict(preset="cpu", arch="resnet", setting="resnet")
     assert default_run_dir(snlab.TrainConfig(**base, g_batch_size=32)) == default_run_dir(snlab.TrainConfig(**base))
     assert snlab.TrainConfig(**base, lr_decay_start=100).lr_decay_start == 0  # no decay: the start is moot

@@ -110,7 +110,7 @@ def test_a_failed_checkpoint_write_leaves_the_previous_one_and_no_tmp(trained, t
 
 def test_a_run_killed_before_its_first_checkpoint_is_missing_not_resumed(fmnist_dir, tmp_path):
     from snlab import sweep
-    from snlab.train import default_run_dir
+    from snlab.store import default_run_dir
 
     cfg = sweep.grid(dict(preset="smoke", data_dir=str(fmnist_dir), iterations=2, progress=False), method=["sn"])[0]
     run = default_run_dir(cfg, tmp_path)

@@ -16,8 +16,9 @@ import pytest
 import torch
 
 import snlab
-from snlab import experiments, results, sweep
-from snlab.train import default_run_dir, load_run
+from snlab import experiments, results, store, sweep
+from snlab.store import default_run_dir
+from snlab.train import load_run
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -74,7 +75,7 @@ def test_todo_says_what_is_left_and_writes_spectra(fmnist_dir, tmp_path):
     assert left["d_updates"].to_dict() == {"sn": 0, "wn": 2, "bn": 4}  # setting C: n_dis 1
     # A complete run's compact record holds D's final spectra, equal to the checkpoint's.
     from snlab.spectral import normalized_spectra
-    stored = results.spectra(default_run_dir(done, tmp_path))
+    stored = store.spectra(default_run_dir(done, tmp_path))
     fresh = normalized_spectra(load_run(default_run_dir(done, tmp_path)).discriminator)
     pd.testing.assert_frame_equal(stored, fresh, check_exact=False, rtol=1e-12)
 

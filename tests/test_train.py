@@ -94,7 +94,8 @@ def test_cuda_graph_replays_eager_updates(method, fmnist_dir, tmp_path):
 
 
 def test_auto_speedup_per_device_and_what_a_graph_cannot_do(fmnist_dir, tmp_path):
-    from snlab.train import Trainer, resolve_speedup
+    from snlab.speed import resolve_speedup
+    from snlab.train import Trainer
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert resolve_speedup(snlab.TrainConfig(), cpu) == "eager"
     assert resolve_speedup(snlab.TrainConfig(), cuda) == "cudagraphs"

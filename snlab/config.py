@@ -1,0 +1,287 @@
+"""What defines a run: ``TrainConfig`` (the fields, their checks, their documentation, which of them
+make a run's identity) and the models a config starts from."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import numbers
+from dataclasses import dataclass
+
+import torch
+
+from snlab.data import dataset_info
+from snlab.losses import get_loss
+from snlab.methods import get_method
+from snlab.models import ARCHS, build_models
+from snlab.settings import get_config, get_preset, get_setting
+from snlab.speed import SPEEDUPS
+
+#: Fields a preset fills when the config leaves them None (``snlab.settings.PRESETS``).
+PRESET_FIELDS = ("iterations", "batch_size", "width", "lr_decay", "log_every", "sample_every", "checkpoint_every",
+                 "eval_every", "eval_samples")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run. ``None`` fields come from ``preset``; ``loss=None`` from the method.
+
+    iterations counts generator updates; each is followed by ``n_dis`` D updates.
+    lr_decay decays both learning rates linearly to 0 at ``iterations``, from G update ``lr_decay_start``
+    (so a decayed run cannot be extended on resume).
+    log_every / sample_every / checkpoint_every are in G updates (0 disables samples).
+    """
+
+    #: Training data (``snlab.data.DATASETS``).
+    dataset: str = "fashion_mnist"
+    #: D's normalization or regularization (``snlab.methods.METHODS``).
+    method: str = "sn"
+    #: Adam's α, β1, β2 and n_dis: Table 1's A–F, or "resnet".
+    setting: str = "C"
+    #: GAN loss (standard, hinge, wasserstein); None: the method's.
+    loss: str | None = None
+    #: Add the gradient penalty to D's loss (None: as the method does; App. E adds it to WN, SN-γ, Frobenius).
+    gradient_penalty: bool | None = None
+    #: Run size (smoke, cpu, paper): fills every size field left unset.
+    preset: str = "cpu"
+    #: Network: the paper's standard CNN, its ResNet, or an MLP for 2-D points.
+    arch: str = "standard"
+    #: "" (unconditional), or a class-conditional ResNet with D's head "projection" or "concat" (Table 6c):
+    #: G(z, y) with y uniform over classes, D(x, y) on labeled real batches.
+    conditional: str = ""
+    #: G updates to train (each followed by n_dis D updates).
+    iterations: int | None = None
+    #: Real and fake images per D update.
+    batch_size: int | None = None
+    #: Samples per G update (None: ``batch_size``); the official ResNet configs use 128 against D's 64.
+    g_batch_size: int | None = None
+    #: Multiplier of every channel count (the cpu preset: 1/8).
+    width: float | None = None
+    #: Width of D's last conv relative to the paper's (Fig 4).
+    final_width: float = 1.0
+    #: Adam's learning rate α (None: the setting's).
+    lr: float | None = None
+    #: Adam's β1 (None: the setting's).
+    beta1: float | None = None
+    #: Adam's β2 (None: the setting's).
+    beta2: float | None = None
+    #: D updates per G update (None: the setting's; Fig 11 varies it).
+    n_dis: int | None = None
+    #: Decay both learning rates linearly to 0 at ``iterations``.
+    lr_decay: bool | None = None
+    #: G update from which ``lr_decay`` decays linearly to 0 at ``iterations`` (ImageNet: 400k of 450k).
+    lr_decay_start: int = 0
+    #: Seed of the initialization, data order and z draws.
+    seed: int = 0
+    #: Run directory (default: ``runs/<dataset>-<method>-…-<hash>``).
+    out_dir: str | None = None
+    #: Where to train: auto (a GPU when there is one), cpu, cuda, cuda:N.
+    device: str = "auto"
+    #: Continue from the run directory's checkpoint.
+    resume: bool = False
+    #: Where the datasets are (default: data/, $SNLAB_DATA, then Debian's location).
+    data_dir: str | None = None
+    #: Allow downloading the dataset.
+    download: bool = False
+    #: G updates between history rows.
+    log_every: int | None = None
+    #: G updates between sample grids (0: none).
+    sample_every: int | None = None
+    #: G updates between checkpoints (a multiple of log_every).
+    checkpoint_every: int | None = None
+    #: Every ``eval_every`` G updates (0: never), IS and FID of ``eval_samples`` samples against the whole
+    #: test split join the history row, named for the extractor (``snlab.metrics.evaluate``).
+    eval_every: int | None = None
+    #: Generated samples per training-time evaluation.
+    eval_samples: int | None = None
+    #: Features for IS/FID: auto, inception (the paper's), fmnist (the offline classifier's).
+    eval_extractor: str = "auto"
+    #: Also log the operator norm of every D conv (``spectral.OperatorNorms``: power iteration,
+    #: warm-started, 30 iterations per log step), for Fig 9.
+    log_operator_norms: bool = False
+    #: Also log D's loss (no penalty) on fixed batches of 512 training and 512 held-out (test) real images
+    #: against 512 fixed-z fakes, in eval mode: ``critic_train`` / ``critic_heldout`` (Fig 15a).
+    log_heldout_loss: bool = False
+    #: SN's power iterations per forward call (Algorithm 1: 1).
+    n_power_iterations: int = 1
+    #: λ of the gradient penalty.
+    gp_lambda: float = 10.0
+    #: Weight clipping's bound c: D's parameters are kept in [−c, c].
+    clip_value: float = 0.01
+    #: β of the orthonormal penalty β·Σ‖WᵀW − I‖²_F. The paper gives none (docs/paper.md §3); our choice.
+    ortho_coef: float = 0.1
+    #: Negative slope of D's leaky ReLUs.
+    lrelu_slope: float = 0.1
+    #: Show a progress bar.
+    progress: bool = True
+    #: Also log history rows and sample grids to TensorBoard under ``<run_dir>/tb`` (``snlab.monitor``).
+    tensorboard: bool = False
+    #: How G and D execute (``SPEEDUPS``; "auto": ``AUTO_SPEEDUP`` for the device). Speed only: every choice
+    #: computes the same updates up to float rounding, so it is not part of a run's identity; bitwise
+    #: resume (CPU) holds when a run is resumed with the choice it started with.
+    speedup: str = "auto"
+
+    #: Fields that count something: whole numbers only (a 2.5 or a "10" is refused, not rounded).
+    WHOLE = ("iterations", "batch_size", "g_batch_size", "n_dis", "lr_decay_start", "seed", "log_every",
+             "sample_every", "checkpoint_every", "eval_every", "eval_samples", "n_power_iterations")
+    #: Fields that must be > 0, and fields that must be ≥ 0, when set.
+    POSITIVE = ("width", "final_width", "lr", "clip_value")
+    NON_NEGATIVE = ("gp_lambda", "ortho_coef", "lr_decay_start", "seed")
+
+    def _check_numbers(self) -> None:
+        for name in self.WHOLE:
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+                raise ValueError(f"{name} must be a whole number, got {value!r}")
+        for name in (*self.POSITIVE, *self.NON_NEGATIVE, "beta1", "beta2", "lrelu_slope"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+                raise ValueError(f"{name} must be a number, got {value!r}")
+        for name in self.POSITIVE:
+            if getattr(self, name) is not None and not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        for name in self.NON_NEGATIVE:
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        for name in ("beta1", "beta2"):
+            if getattr(self, name) is not None and not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
+
+    def __post_init__(self):
+        get_method(self.method)
+        get_setting(self.setting)
+        preset = get_preset(self.preset)
+        dataset_info(self.dataset)
+        if self.arch not in ARCHS:
+            raise ValueError(f"unknown arch {self.arch!r}; valid: {', '.join(ARCHS)}")
+        if self.loss is None:
+            self.loss = get_method(self.method).loss
+        get_loss(self.loss)
+        if self.gradient_penalty is None:
+            self.gradient_penalty = get_method(self.method).gradient_penalty
+        if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
+            raise ValueError(f"unknown device {self.device!r}; valid: auto, cpu, cuda, cuda:N")
+        if self.speedup not in ("auto", *SPEEDUPS):
+            raise ValueError(f"unknown speedup {self.speedup!r}; valid: auto, {', '.join(SPEEDUPS)}")
+        for name in PRESET_FIELDS:
+            if getattr(self, name) is None:
+                setattr(self, name, preset[name])
+        setting = get_setting(self.setting)
+        for name in ("lr", "beta1", "beta2", "n_dis"):
+            if getattr(self, name) is None:
+                setattr(self, name, getattr(setting, name))
+        self._check_numbers()
+        for f in dataclasses.fields(self):  # 1 and 1.0 are one run (and one run-directory key)
+            if f.type in ("float", "float | None") and isinstance(getattr(self, f.name), int):
+                setattr(self, f.name, float(getattr(self, f.name)))
+        for name in ("iterations", "batch_size", "log_every", "checkpoint_every", "n_dis"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        self._check_conditional()
+        if self.g_batch_size is not None and self.g_batch_size < 1:
+            raise ValueError(f"g_batch_size must be >= 1 (or None: batch_size), got {self.g_batch_size}")
+        if self.g_batch_size == self.batch_size:
+            self.g_batch_size = None  # one run, one key
+        if not self.lr_decay:
+            self.lr_decay_start = 0  # unused without decay
+        elif not 0 <= self.lr_decay_start < self.iterations:
+            raise ValueError(f"lr_decay_start must be in [0, iterations={self.iterations}), got {self.lr_decay_start}")
+        if self.checkpoint_every % self.log_every:
+            raise ValueError(f"checkpoint_every ({self.checkpoint_every}) must be a multiple of log_every "
+                             f"({self.log_every}), so a resumed run logs the same rows")
+        from snlab.metrics.evaluation import EXTRACTORS
+        if self.eval_extractor not in EXTRACTORS:
+            raise ValueError(f"unknown eval_extractor {self.eval_extractor!r}; valid: {', '.join(EXTRACTORS)}")
+        point_data = dataset_info(self.dataset).channels == 0
+        if point_data and self.eval_every and preset["eval_every"] == self.eval_every:
+            self.eval_every = 0  # the preset's image metrics do not apply to 2-D points
+        if point_data and self.eval_every:
+            raise ValueError(f"eval_every must be 0 for 2-D point data ({self.dataset}); use snlab.mixture.mode_coverage")
+        if self.eval_every < 0 or (self.eval_every and self.eval_samples < 1):
+            raise ValueError(f"eval_every must be >= 0 and eval_samples >= 1 when evaluating; got "
+                             f"eval_every={self.eval_every}, eval_samples={self.eval_samples}")
+        if self.eval_every and self.eval_every % self.log_every:
+            raise ValueError(f"eval_every ({self.eval_every}) must be a multiple of log_every ({self.log_every})")
+        if self.sample_every < 0:
+            raise ValueError(f"sample_every must be >= 0 (0 disables samples), got {self.sample_every}")
+        if point_data and self.log_heldout_loss:
+            raise ValueError(f"log_heldout_loss needs an image dataset with a test split, not {self.dataset!r}")
+        if point_data and self.log_operator_norms:
+            raise ValueError("log_operator_norms needs an image dataset: the MLP has no convolutions")
+        if point_data and self.arch != "mlp":
+            raise ValueError(f"dataset {self.dataset!r} is 2-D point data: use arch='mlp'")
+        if not point_data and self.arch == "mlp":
+            raise ValueError(f"arch 'mlp' is for the 2-D point datasets (ring8, grid25), not {self.dataset!r}")
+
+    @classmethod
+    def field_docs(cls) -> dict[str, str]:
+        """Each field's ``#:`` comment, as one line (the CLI's help text): read from this class's source, so
+        the documentation a reader sees beside a field is the one ``--help`` prints."""
+        import ast
+        import inspect
+
+        lines = inspect.getsource(cls).splitlines()
+        docs = {}
+        for node in ast.parse("\n".join(lines)).body[0].body:
+            if isinstance(node, ast.AnnAssign):
+                above, i = [], node.lineno - 2
+                while i >= 0 and lines[i].strip().startswith("#:"):
+                    above.insert(0, lines[i].strip().removeprefix("#:").strip())
+                    i -= 1
+                docs[node.target.id] = " ".join(above).replace("``", "")
+        return docs
+
+    @classmethod
+    def named(cls, name: str, **overrides) -> TrainConfig:
+        """One of the paper's named configurations (``snlab.settings.CONFIGS``), ``overrides`` applied."""
+        return cls(**{**get_config(name), **overrides})
+
+    def _check_conditional(self) -> None:
+        from snlab.models.resnet import HEADS
+        if not self.conditional:
+            return
+        if self.conditional not in HEADS:
+            raise ValueError(f"unknown conditional head {self.conditional!r}; valid: '' (unconditional), "
+                             f"{', '.join(HEADS)}")
+        info = dataset_info(self.dataset)
+        if self.arch != "resnet":
+            raise ValueError(f"conditional runs need arch='resnet' (conditional BN, projection/concat D), "
+                             f"not {self.arch!r}")
+        if not info.n_classes or info.splits[0] == "unlabeled":
+            raise ValueError(f"dataset {self.dataset!r} trains on unlabeled data: it cannot be conditional")
+        if self.gradient_penalty:
+            raise ValueError("a gradient penalty with a conditional D is not defined by the paper (it would need "
+                             "labels for the interpolates); use an unconditional run or a method without GP")
+        if self.log_heldout_loss or self.log_operator_norms:
+            raise ValueError("log_heldout_loss and log_operator_norms are for unconditional runs (Figs 15, 9)")
+
+    #: Fields that say where a run goes, how it is shown or measured, or how long it runs: they may
+    #: change when a run is resumed, and do not enter its identity.
+    NOT_IDENTITY = ("out_dir", "resume", "progress", "tensorboard", "device", "speedup", "data_dir", "download",
+                    "iterations", "checkpoint_every", "sample_every", "eval_every", "eval_samples", "eval_extractor")
+    #: Fields added after runs were stored (logging options, conditioning, the ResNet configs' extras):
+    #: part of the identity when set, left out when off (falsy), so existing run keys never change.
+    IDENTITY_WHEN_ON = ("log_heldout_loss", "log_operator_norms", "conditional", "g_batch_size", "lr_decay_start")
+
+    def run_fields(self) -> dict:
+        """The fields that determine the run's result: its identity for resuming and for run-directory keys.
+
+        ``iterations`` joins them under ``lr_decay``, whose schedule depends on it.
+        """
+        skip = set(self.NOT_IDENTITY) - ({"iterations"} if self.lr_decay else set())
+        skip |= {k for k in self.IDENTITY_WHEN_ON if not getattr(self, k)}
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
+
+    def to_json(self) -> str:
+        """config.json: every field but those naming places on this machine or the resume flag."""
+        skip = {"out_dir", "resume", "progress", "data_dir", "download"}
+        return json.dumps({k: v for k, v in dataclasses.asdict(self).items() if k not in skip}, indent=2)
+
+
+def build_run_models(cfg: TrainConfig):
+    """(G, D) for ``cfg``, initialised from ``cfg.seed`` (what a run starts from, before any update)."""
+    info = dataset_info(cfg.dataset)
+    torch.manual_seed(cfg.seed)
+    return build_models(cfg.arch, cfg.method, info.resolution, info.channels, cfg.width,
+                        info.n_classes if cfg.conditional else 0, head=cfg.conditional or "projection",
+                        final_width=cfg.final_width, lrelu_slope=cfg.lrelu_slope,
+                        n_power_iterations=cfg.n_power_iterations, clip_value=cfg.clip_value)

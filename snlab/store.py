@@ -1,0 +1,57 @@
+"""The run directory's format, read and written here: where a run lives (its store key), and how it
+ended. A run directory holds ``config.json`` (the resolved config), ``history.csv`` (one row per logged G
+update), ``samples/step_XXXXXXX.png`` (fixed-z sample grids), ``checkpoint.pt`` (the latest state, written
+atomically), ``status.json`` ("complete" or "diverged", written when the run ends) and, once complete,
+``spectra.csv`` (D's normalized squared singular values). Everything but the checkpoint (and
+TensorBoard's ``tb/``) is the run's compact record, committed under ``results/``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from snlab.files import atomic_write_text
+
+if TYPE_CHECKING:
+    from snlab.config import TrainConfig
+
+#: Fields that say how a run's metrics were measured: part of a store key, not of the resume identity.
+EVAL_FIELDS = ("eval_every", "eval_samples", "eval_extractor")
+
+
+def default_run_dir(cfg: TrainConfig, store: str | Path = "runs") -> Path:
+    """``<store>/<dataset>-<method>-<setting>-s<seed>-i<iterations>-<hash>``: one directory per run identity,
+    length and evaluation protocol (the hash covers ``run_fields``, ``iterations`` and the eval fields).
+    A store entry is a result after that many G updates, measured that way: a 400-update run never
+    stands in for a 200-update one, nor a run evaluated on 5,000 samples for one on 10,000. (An explicit
+    ``out_dir`` with ``resume=True`` still extends a run.)"""
+    fields = {**cfg.run_fields(), **{k: getattr(cfg, k) for k in ("iterations", *EVAL_FIELDS)}}
+    key = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]
+    return Path(store) / f"{cfg.dataset}-{cfg.method}-{cfg.setting}-s{cfg.seed}-i{cfg.iterations}-{key}"
+
+
+def run_status(run_dir: str | Path) -> str:
+    """"complete" or "diverged" from ``status.json``; "partial" while a run has none (unfinished or running)."""
+    status = Path(run_dir) / "status.json"
+    return json.loads(status.read_text())["status"] if status.exists() else "partial"
+
+
+def spectra(run_dir: str | Path) -> pd.DataFrame:
+    """D's final normalized spectra (layer, index, s2; ``spectral.normalized_spectra``) from the run's
+    ``spectra.csv``, written when it completed; a run stored before that file existed is read from its
+    checkpoint, and the file written then."""
+    path = Path(run_dir) / "spectra.csv"
+    if not path.exists():
+        from snlab.spectral import normalized_spectra
+        from snlab.train import load_run
+        atomic_write_text(normalized_spectra(load_run(run_dir).discriminator).to_csv(index=False), path)
+    return pd.read_csv(path)
+
+
+def latest_samples(run_dir: str | Path) -> Path | None:
+    """The run's last saved sample grid (``samples/step_XXXXXXX.png``), or None when it saved none."""
+    return max(Path(run_dir, "samples").glob("step_*.png"), default=None)
