@@ -91,3 +91,14 @@ def test_a_committed_record_is_reproduced_bitwise_by_retraining(tmp_path):
     stored = pd.read_csv(run / "history.csv")[columns]
     again = pd.read_csv(tmp_path / "rerun" / "history.csv")[columns]
     pd.testing.assert_frame_equal(again, stored[stored["step"] <= 100].reset_index(drop=True), check_exact=True)
+
+
+def test_every_committed_record_keeps_its_store_key():
+    """A committed run's directory name is the key its own config.json hashes to: a change to what makes a
+    run's identity (a new field with a truthy default, a renamed one) fails here before any sweep retrains."""
+    from snlab.store import default_run_dir
+
+    runs = sorted(p.parent for p in RESULTS.glob("*/config.json"))
+    for run in runs:
+        cfg = snlab.TrainConfig(**json.loads((run / "config.json").read_text()))
+        assert default_run_dir(cfg, RESULTS) == run, run.name
