@@ -20,7 +20,7 @@
 # measured 16–20 times per run. Each curve is the median over seeds, its band the lowest to highest seed.
 # The testability gate (`snlab/gate.py`) calls a run *learned* once its FID is at most a quarter of
 # the untrained generator's, and *settled* once the last doubling of its G updates moved its FID by
-# at most a third; a circle marks the first G update at which most of a method's seeds had settled.
+# at most a third; a circle marks the G update from which most of a method's seeds stayed settled.
 # Those lengths are what the figures' run lengths are chosen from. The metrics use the Fashion-MNIST
 # classifier's features (at the `cpu` preset), not Inception's.
 
@@ -70,4 +70,4 @@ plots.save(fig, f"{out_dir}/convergence.png")
 lengths.to_csv(f"{out_dir}/lengths.csv", index=False)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
 claims.record(out_dir, runs=runs, caption=caption, untrained_fid=untrained,
-              settled_at=lengths.to_dict("records"))
+              settled_from=lengths.to_dict("records"))

@@ -77,23 +77,32 @@ def run_phases(table: pd.DataFrame, fid: str, is_: str, untrained_fid: float) ->
 
 def earliest_settled(table: pd.DataFrame, fid: str, is_: str, untrained_fid: float, by) -> pd.DataFrame:
     """For each point ``by`` (e.g. method × setting) of a table of long runs with evaluations along the way:
-    ``learned_at`` and ``settled_at``, the first evaluated G update L at which most of the point's
-    non-diverged seeds, cut at L, had learned (resp. settled) by ``run_phases``' rules (NaN: never within
-    the runs). This is how the convergence study picks the shortest run length the gate accepts."""
+    ``learned_from`` and ``settled_from``, the first evaluated G update L from which on (at L and at every
+    later evaluation) most of the point's non-diverged seeds, cut there, had learned (resp. settled) by
+    ``run_phases``' rules; NaN when that never holds through the runs' end. A curve that flattens for a
+    while and then falls again is not settled at the flat stretch. This is how the convergence study
+    picks the shortest run length the gate accepts."""
     by = list(by)
     steps = sorted(table.dropna(subset=[fid])["step"].unique())
-    first: dict[tuple, dict] = {}
+    held: dict[tuple, dict[str, list[bool]]] = {}
     for step in steps:
         phases = run_phases(table[table["step"] <= step], fid, is_, untrained_fid)
         for point, g in phases.groupby(by):
             alive = g[g["phase"] != "diverged"]
-            entry = first.setdefault(point if isinstance(point, tuple) else (point,), {})
-            if len(alive) and alive["phase"].isin(("learning", "settled")).mean() > 0.5:
-                entry.setdefault("learned_at", step)
-            if len(alive) and (alive["phase"] == "settled").mean() > 0.5:
-                entry.setdefault("settled_at", step)
-    index = pd.MultiIndex.from_tuples(list(first), names=by)
-    return pd.DataFrame(list(first.values()), index=index, columns=["learned_at", "settled_at"]).reset_index()
+            entry = held.setdefault(point if isinstance(point, tuple) else (point,), {"learned": [], "settled": []})
+            entry["learned"].append(len(alive) > 0 and alive["phase"].isin(("learning", "settled")).mean() > 0.5)
+            entry["settled"].append(len(alive) > 0 and (alive["phase"] == "settled").mean() > 0.5)
+
+    def first_from(flags: list[bool]) -> float:
+        """The step from which every flag is True to the end (NaN when the last is False)."""
+        i = len(flags)
+        while i > 0 and flags[i - 1]:
+            i -= 1
+        return float(steps[i]) if i < len(flags) else float("nan")
+
+    rows = [{**dict(zip(by, point)), "learned_from": first_from(f["learned"]), "settled_from": first_from(f["settled"])}
+            for point, f in held.items()]
+    return pd.DataFrame(rows, columns=[*by, "learned_from", "settled_from"])
 
 
 @dataclass

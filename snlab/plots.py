@@ -219,8 +219,8 @@ def heldout_curves(table: pd.DataFrame, title: str = ""):
 def convergence(table: pd.DataFrame, untrained_fid: float, lengths: pd.DataFrame, title: str = ""):
     """The convergence study: FID (log axis) and IS against G updates, a panel per setting, a line per
     method (median over seeds, band from the lowest to the highest seed). The untrained generator's FID
-    and the gate's "learned" line (``gate.LEARNED`` × it) are dashed; a dot marks where each method's
-    seeds had mostly settled (``lengths``: ``gate.earliest_settled``)."""
+    and the gate's "learned" line (``gate.LEARNED`` × it) are dashed; a circle marks the G update from which
+    each method's seeds stayed mostly settled (``lengths``: ``gate.earliest_settled``)."""
     from snlab.gate import LEARNED
 
     fid, is_ = metric_column(table, "FID"), metric_column(table, "IS")
@@ -242,9 +242,9 @@ def convergence(table: pd.DataFrame, untrained_fid: float, lengths: pd.DataFrame
                             va="bottom", color="0.4")
         axes[0, j].annotate(f"learned (≤ {LEARNED:g} × untrained)", (0, LEARNED * untrained_fid), fontsize=7,
                             xycoords=("axes fraction", "data"), va="bottom", color="0.3")
-        for _, p in lengths[(lengths["setting"] == setting) & lengths["settled_at"].notna()].iterrows():
-            at = d[(d["method"] == p["method"]) & (d["step"] == p["settled_at"])][fid].median()
-            axes[0, j].plot(p["settled_at"], at, "o", ms=8, mfc="none", color=METHOD_COLORS[p["method"]])
+        for _, p in lengths[(lengths["setting"] == setting) & lengths["settled_from"].notna()].iterrows():
+            at = d[(d["method"] == p["method"]) & (d["step"] == p["settled_from"])][fid].median()
+            axes[0, j].plot(p["settled_from"], at, "o", ms=9, mfc="none", mew=2, color=METHOD_COLORS[p["method"]])
     sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1.01, 1), title="")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()

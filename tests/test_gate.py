@@ -60,3 +60,13 @@ def test_only_reference_points_must_settle_and_diverged_ones_are_decisive():
     phases.loc[phases["setting"] == "D", "phase"] = "diverged"  # a method that diverges: a finding
     g = gate.check(phases, ["method", "setting"])
     assert g.testable and "3 diverged" in g.numbers
+
+
+def test_earliest_settled_is_the_step_from_which_the_point_stays_settled():
+    """A flat stretch that is followed by a new fall does not count: settled from 1600, not from 400."""
+    fids = [(100, 900), (200, 280), (400, 260), (800, 100), (1600, 90)]
+    runs = pd.concat([_run(f"r{k}", [(s, f * (1 + 0.01 * k)) for s, f in fids], seed=k) for k in range(3)])
+    lengths = gate.earliest_settled(runs, "FID_x", "IS_x", UNTRAINED, ["method", "setting"]).iloc[0]
+    assert (lengths["learned_from"], lengths["settled_from"]) == (200, 1600)
+    never = pd.concat([_run(f"r{k}", fids[:-1], seed=k) for k in range(3)])  # ends on the fall: not settled
+    assert np.isnan(gate.earliest_settled(never, "FID_x", "IS_x", UNTRAINED, ["method"]).iloc[0]["settled_from"])
