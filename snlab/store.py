@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,3 +56,48 @@ def spectra(run_dir: str | Path) -> pd.DataFrame:
 def latest_samples(run_dir: str | Path) -> Path | None:
     """The run's last saved sample grid (``samples/step_XXXXXXX.png``), or None when it saved none."""
     return max(Path(run_dir, "samples").glob("step_*.png"), default=None)
+
+
+def shorter_run(cfg: TrainConfig, store: str | Path) -> Path | None:
+    """The longest complete run in ``store`` that ``cfg``'s run would pass through on its way: the same
+    identity (``run_fields``; so no ``lr_decay``, whose schedule depends on the length), the same
+    evaluation protocol, fewer G updates ending on a logged step, and an evaluation schedule that holds
+    every evaluation ``cfg``'s run makes up to there. None when there is none."""
+    if cfg.lr_decay:
+        return None
+    from snlab.config import TrainConfig
+
+    best, best_len = None, 0
+    for config in Path(store).glob(f"{cfg.dataset}-{cfg.method}-{cfg.setting}-s{cfg.seed}-i*-*/config.json"):
+        run = config.parent
+        if run_status(run) != "complete" or not (run / "checkpoint.pt").exists():
+            continue
+        old = TrainConfig(**json.loads(config.read_text()))
+        fits = (old.run_fields() == cfg.run_fields() and old.eval_samples == cfg.eval_samples
+                and old.eval_extractor == cfg.eval_extractor and best_len < old.iterations < cfg.iterations
+                and old.iterations % cfg.log_every == 0
+                and (not cfg.eval_every or old.eval_every and cfg.eval_every % old.eval_every == 0))
+        if fits:
+            best, best_len = run, old.iterations
+    return best
+
+
+def extend_into(shorter: Path, cfg: TrainConfig, run_dir: Path) -> None:
+    """Start ``cfg``'s run at ``run_dir`` from the complete ``shorter`` run (``shorter_run``): its checkpoint,
+    and its history and samples as a run of ``cfg`` would have logged them (evaluations and sample grids
+    only on ``cfg``'s schedule). Resuming it then trains the rest: on the CPU the record is bitwise the one
+    ``cfg`` trained from scratch would leave, at a fraction of the cost."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(shorter / "checkpoint.pt", run_dir / "checkpoint.pt.tmp")
+    history = pd.read_csv(shorter / "history.csv")
+    off_schedule = (history["step"] % cfg.eval_every != 0) if cfg.eval_every else True
+    metrics = [c for c in history.columns if c.split("_")[0] in ("IS", "FID", "intraFID")]
+    history.loc[off_schedule, metrics] = float("nan")
+    atomic_write_text(history.to_csv(index=False), run_dir / "history.csv")
+    for png in (shorter / "samples").glob("step_*.png"):
+        step = int(png.stem.removeprefix("step_"))
+        if cfg.sample_every and step % cfg.sample_every == 0:
+            (run_dir / "samples").mkdir(exist_ok=True)
+            shutil.copy2(png, run_dir / "samples" / png.name)
+    atomic_write_text(json.dumps(json.loads((shorter / "config.json").read_text()), indent=2), run_dir / "config.json")
+    (run_dir / "checkpoint.pt.tmp").rename(run_dir / "checkpoint.pt")  # last: a run dir with a checkpoint is resumable

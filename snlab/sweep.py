@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from snlab.files import Busy, atomic_write_text, held
 from snlab.results import collect, last_rows
 from snlab.config import TrainConfig
-from snlab.store import default_run_dir, run_status
+from snlab.store import default_run_dir, extend_into, run_status, shorter_run
 from snlab.train import train
 
 
@@ -215,12 +215,19 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
     another process is training is skipped and counted as busy; then the sweep raises (its table would
     hold that run's partial rows as if final) unless ``accept_partial``, whose table marks them
     "partial" in its ``status`` column. Local workers die with the calling process (``_die_with_parent``).
+    A missing run that continues a shorter complete run of the same identity in the store starts from it
+    (``store.shorter_run``, ``store.extend_into``) and counts as resumed.
     """
     store = Path(store)
     configs = list({default_run_dir(c, store): c for c in configs}.values())  # one entry per run directory
     todo, reused, partial = [], 0, set()
+    extended = 0
     for cfg in configs:
         s = state(cfg, store)
+        if s == "missing" and (shorter := shorter_run(cfg, store)) is not None:
+            extend_into(shorter, cfg, default_run_dir(cfg, store))  # continue it: cheaper, bitwise the same
+            extended += 1
+            s = "partial"
         reused += s == "done"
         if s == "partial":
             partial.add(str(default_run_dir(cfg, store)))
@@ -267,5 +274,5 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
                            "\n".join(f"  {run}" for run in sorted(busy)))
     resumed = len(partial - busy)
     result = SweepResult(stored(configs, store), reused, resumed, len(todo) - resumed - len(busy), len(busy))
-    log(f"{len(configs)} configs; {result.summary()}")
+    log(f"{len(configs)} configs; {result.summary()}" + (f" ({extended} continued from shorter runs)" if extended else ""))
     return result

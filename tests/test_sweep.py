@@ -339,3 +339,29 @@ def test_a_worker_killed_mid_run_loses_nothing(executor, fmnist_dir, tmp_path, r
 def test_zero_iterations_is_refused_not_replaced_by_the_presets():
     with pytest.raises(ValueError, match="iterations must be >= 1, got 0"):
         experiments.settings_grid("cpu", iterations=0)
+
+
+def test_a_longer_run_continues_a_shorter_one_and_leaves_the_same_record(fmnist_eval_dir, tmp_path):
+    """A 12-update run in a store that holds the same run at 4 updates starts from it (resumed, not
+    trained), and its record equals a 12-update run trained from scratch: history (evaluations only on its
+    own schedule), weights and sample grids."""
+    base = dict(preset="smoke", data_dir=str(fmnist_eval_dir), device="cpu", eval_samples=64)
+    short = snlab.TrainConfig(**base, iterations=4, eval_every=2, sample_every=4, checkpoint_every=2)
+    long = snlab.TrainConfig(**base, iterations=12, eval_every=4, sample_every=12, checkpoint_every=4)
+    sweep.run_sweep([short], tmp_path / "store", workers=0, log=lambda _: None, tensorboard=False)
+    assert store.shorter_run(long, tmp_path / "store") == default_run_dir(short, tmp_path / "store")
+    lines = []
+    extended = sweep.run_sweep([long], tmp_path / "store", workers=0, log=lines.append, tensorboard=False)
+    assert extended.counts() == {"reused": 0, "resumed": 1, "trained": 0} and "1 continued" in lines[0]
+    fresh = sweep.run_sweep([long], tmp_path / "fresh", workers=0, log=lambda _: None, tensorboard=False)
+    assert fresh.counts()["trained"] == 1
+    a, b = (pd.read_csv(default_run_dir(long, s) / "history.csv").drop(columns="seconds")
+            for s in (tmp_path / "store", tmp_path / "fresh"))
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert a["FID_fmnist"].notna().sum() == 3  # steps 4, 8, 12: the 4-update run's step-2 evaluation is not kept
+    wa, wb = (torch.load(default_run_dir(long, s) / "checkpoint.pt", weights_only=True)["G"]
+              for s in (tmp_path / "store", tmp_path / "fresh"))
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert [p.name for p in (default_run_dir(long, tmp_path / "store") / "samples").iterdir()] == ["step_0000012.png"]
+    decayed = dataclasses.replace(long, lr_decay=True)
+    assert store.shorter_run(decayed, tmp_path / "store") is None  # a decay schedule depends on the length
