@@ -157,6 +157,14 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--download-weights", action="store_true")
     e.add_argument("--device", default="cpu", help="where the generator runs: cpu, cuda, cuda:N")
     _sweep_parser(sub)
+    sm = sub.add_parser("sample", help="write samples of a run's generator as PNG files or one .npz")
+    sm.add_argument("--run", required=True, help="run directory (its last checkpoint's G)")
+    sm.add_argument("--n", type=int, default=64, help="how many samples")
+    sm.add_argument("--out", required=True, help="folder for PNG files, or the .npz file")
+    sm.add_argument("--format", dest="fmt", choices=["png", "npz"], default="png")
+    sm.add_argument("--seed", type=int, default=0, help="seed of z (and of the classes): evaluate's stream")
+    sm.add_argument("--label", type=int, default=None, help="conditional runs: this class for every sample")
+    sm.add_argument("--device", default="cpu")
     r = sub.add_parser("reproduce", help="execute the notebooks with papermill into their figure folders")
     r.add_argument("--only", nargs="*", default=None, help="notebook names or parts of them (e.g. fig10)")
     r.add_argument("--preset", default=None)
@@ -187,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
             write_claims()
         elif command == "sweep":
             _sweep(args)
+        elif command == "sample":
+            from snlab.sampling import sample
+            print(f"wrote {args['n']} samples to {sample(args.pop('run'), **args)}")
         elif command == "download":
             print(f"{args['dataset']} ready under {data.download(args['dataset'], args['data_dir'])}")
         else:

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -305,3 +306,24 @@ def test_one_d_step_equals_its_composite_loss_by_hand(method, fmnist_dir):
     expected = _d_step_by_hand(trainer, LOSSES[cfg.loss].d, cfg.gp_lambda if spec.gradient_penalty else None,
                                cfg.ortho_coef if spec.orthonormal else None)
     assert float(trainer.d_step()) == pytest.approx(expected, rel=1e-5)
+
+
+def test_sample_writes_the_seeded_samples_evaluate_scores(fmnist_dir, tmp_path):
+    from snlab.metrics.evaluation import _generated
+    from snlab.sampling import sample
+    from snlab.train import load_run
+    from PIL import Image
+
+    run = tmp_path / "run"
+    snlab.train(snlab.TrainConfig(preset="smoke", data_dir=str(fmnist_dir), out_dir=str(run), progress=False))
+    expected = torch.cat(list(_generated(load_run(run).generator, 5, 3, 500)))
+    folder = sample(run, 5, tmp_path / "png", seed=3)
+    pngs = sorted(folder.glob("sample_*.png"))
+    assert len(pngs) == 5 and np.array_equal(np.asarray(Image.open(pngs[2])), expected[2, 0].numpy())
+    npz = np.load(sample(run, 5, tmp_path / "s", seed=3, fmt="npz"))
+    assert np.array_equal(npz["images"], expected.numpy()) and (npz["labels"] == -1).all() and npz["seed"] == 3
+    with pytest.raises(ValueError, match="label 2 is not a class of this generator .it is unconditional"):
+        sample(run, 5, tmp_path / "x", label=2)
+    from snlab.__main__ import main
+    assert main(["sample", "--run", str(run), "--n", "3", "--out", str(tmp_path / "cli")]) == 0
+    assert len(list((tmp_path / "cli").glob("*.png"))) == 3
