@@ -119,11 +119,15 @@ def _evaluate(args: dict) -> None:
                   f"{int(result.history['step'].max()) if len(result.history) else '?'} or before", file=sys.stderr)
     elif args["untrained"]:
         source, dataset = build_run_models(TrainConfig(dataset=args["dataset"]))[0], args["dataset"]
+    elif args["images"]:
+        source, dataset = data.load_image_folder(args["images"]), args["dataset"]
     else:
         source, dataset = data.load_dataset(args["dataset"], args["real"]), args["dataset"]
-    m = evaluate(source, dataset, args["extractor"], args["n_samples"], args["seed"], fid_samples=args["fid_samples"],
+    n_samples = args["n_samples"] or (len(source) if isinstance(source, data.ImageData) else 50_000)
+    m = evaluate(source, dataset, args["extractor"], n_samples, args["seed"], fid_samples=args["fid_samples"],
                  n_real=args["n_real"], real_split=args["real_split"], inception_weights=args["inception_weights"],
-                 download_weights=args["download_weights"], out=args["out"])
+                 download_weights=args["download_weights"], reference_stats=args["reference_stats"],
+                 save_stats=args["save_stats"], out=args["out"])
     print(json.dumps(m, indent=2))
 
 
@@ -144,9 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--run", help="run directory (its checkpoint's G)")
     src.add_argument("--untrained", action="store_true", help="a freshly initialised G (cpu-preset width)")
     src.add_argument("--real", metavar="SPLIT", help="real images of this split of --dataset")
+    src.add_argument("--images", metavar="DIR", help="a folder of image files (all one size)")
     e.add_argument("--dataset", default="fashion_mnist")
     e.add_argument("--extractor", default="auto")
-    e.add_argument("--n-samples", type=int, default=50_000)
+    e.add_argument("--n-samples", type=int, default=None,
+                   help="images scored (default: 50,000 from a generator, all of them from --real or --images)")
     e.add_argument("--fid-samples", type=int, default=None,
                    help="generated samples FID uses (default: 5,000, or --n-samples when fewer)")
     e.add_argument("--n-real", type=int, default=10_000)
@@ -156,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--inception-weights", default=None)
     e.add_argument("--download-weights", action="store_true")
     e.add_argument("--device", default="cpu", help="where the generator runs: cpu, cuda, cuda:N")
+    e.add_argument("--stats", dest="reference_stats", default=None, metavar="FILE.npz",
+                   help="FID against these statistics (mu, sigma) instead of --dataset's images")
+    e.add_argument("--save-stats", default=None, metavar="FILE.npz", help="write the scored images' mu, sigma here")
     _sweep_parser(sub)
     sm = sub.add_parser("sample", help="write samples of a run's generator as PNG files or one .npz")
     sm.add_argument("--run", required=True, help="run directory (its last checkpoint's G)")

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
@@ -170,6 +171,37 @@ class ImageData:
         """As ``sample`` (the same draws from ``generator``), with the images' labels: int64 (n,) on ``device``."""
         idx = torch.randint(len(self.images), (n,), generator=generator)
         return to_float(to_device(self.images[idx], device)), to_device(self.labels[idx], device)
+
+
+#: Image files ``load_image_folder`` reads.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+
+
+def load_image_folder(folder: str | os.PathLike) -> ImageData:
+    """Every image file directly in ``folder`` (sorted by name) as ``ImageData`` uint8 (N, C, H, W): grey
+    images as C = 1, others as RGB. All must share one size; an empty folder, an unreadable file or a
+    second size raises ValueError naming it. For scoring a folder (``evaluate``), not for training."""
+    from PIL import Image, UnidentifiedImageError
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no folder {folder}")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ValueError(f"{folder} holds no image files ({', '.join(IMAGE_SUFFIXES)})")
+    arrays = []
+    for path in files:
+        try:
+            with Image.open(path) as im:
+                arrays.append(np.asarray(im.convert("L" if im.mode in ("L", "1", "I;16") else "RGB")))
+        except (UnidentifiedImageError, OSError) as e:
+            raise ValueError(f"cannot read {path} as an image ({type(e).__name__})") from None
+        if arrays[-1].shape != arrays[0].shape:
+            raise ValueError(f"{path} is {arrays[-1].shape[:2]} pixels, but {files[0].name} is {arrays[0].shape[:2]}: "
+                             "the images of a folder must share one size")
+    images = torch.from_numpy(np.stack(arrays))
+    images = images.unsqueeze(1) if images.dim() == 3 else images.permute(0, 3, 1, 2)
+    return ImageData(f"folder:{folder}", images.contiguous(), torch.zeros(len(files), dtype=torch.long), 0, "images")
 
 
 def default_data_dir() -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 import torch
 from torch_fidelity import feature_extractor_inceptionv3 as tfi
@@ -192,3 +193,48 @@ def test_classifier_extractor_is_registered_with_torch_fidelity(fmnist_dir):
     assert theirs["inception_score_mean"] == pytest.approx(inception_score(logits1.double().softmax(1), 1)[0], rel=1e-4)
     assert theirs["frechet_inception_distance"] == pytest.approx(
         frechet_distance(s1["mu"], s1["sigma"], s2["mu"], s2["sigma"]), rel=1e-3)
+
+
+def _write_pngs(images, folder):
+    from PIL import Image
+    folder.mkdir(parents=True)
+    for i, img in enumerate(images):
+        Image.fromarray(img[0].numpy()).save(folder / f"{i:04d}.png")
+    return folder
+
+
+def test_fid_of_two_folders_equals_torch_fidelitys_own_pipeline(fmnist_eval_dir, tmp_path):
+    """snlab's FID of folder A against statistics saved from folder B (--save-stats, then --stats) equals
+    torch_fidelity.calculate_metrics reading the same two folders with the same extractor."""
+    import numpy as np
+    import torch_fidelity
+
+    images = data.load_dataset("fashion_mnist", "train", fmnist_eval_dir).images
+    a, b = _write_pngs(images[:96], tmp_path / "a"), _write_pngs(images[96:224], tmp_path / "b")
+    kw = dict(dataset="fashion_mnist", extractor="fmnist", is_splits=4, kid=False, prc=False, cache_dir=tmp_path, n_real=None,
+              data_dir=fmnist_eval_dir, verbose=False)
+    folder_b = data.load_image_folder(b)
+    evaluate(folder_b, n_samples=len(folder_b), save_stats=tmp_path / "b.npz", **kw)
+    with np.load(tmp_path / "b.npz") as f:
+        assert f["mu"].shape == (128,) and f["sigma"].shape == (128, 128)
+    ours = evaluate(data.load_image_folder(a), n_samples=96, reference_stats=tmp_path / "b.npz", **kw)
+    theirs = torch_fidelity.calculate_metrics(input1=str(a), input2=str(b), fid=True,
+                                              feature_extractor=classifier.FMNISTExtractor.NAME, cuda=False,
+                                              cache=False, verbose=False, batch_size=32)
+    assert ours["FID_fmnist"] == pytest.approx(theirs["frechet_inception_distance"], rel=1e-6)
+    assert ours["reference_stats"] == str(tmp_path / "b.npz") and ours["n_real"] is None
+
+
+def test_an_image_folder_is_refused_by_name_when_it_cannot_be_scored(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="holds no image files"):
+        data.load_image_folder(tmp_path / "empty")
+    bad = _write_pngs(torch.zeros(2, 1, 32, 32, dtype=torch.uint8), tmp_path / "bad")
+    (bad / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match=f"cannot read {bad / 'broken.png'}"):
+        data.load_image_folder(bad)
+    (bad / "broken.png").unlink()
+    from PIL import Image
+    Image.fromarray(np.zeros((48, 48), dtype=np.uint8)).save(bad / "big.png")
+    with pytest.raises(ValueError, match="big.png is \\(48, 48\\) pixels, but 0000.png is \\(32, 32\\)"):
+        data.load_image_folder(bad)

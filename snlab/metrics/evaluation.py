@@ -17,6 +17,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -181,6 +182,7 @@ def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto",
              seed: int = 0, *, is_splits: int = 10, fid_samples: int | None = None, n_real: int | None = 10_000,
              real_split: str | None = None, kid: bool = True, prc: bool = True, batch_size: int = 500,
              data_dir=None, cache_dir=None, inception_weights=None, download_weights: bool = False,
+             reference_stats: str | Path | None = None, save_stats: str | Path | None = None,
              out: str | Path | None = None, verbose: bool = True) -> dict:
     """Metrics of ``generator`` against ``dataset``.
 
@@ -191,7 +193,10 @@ def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto",
     recall of the first ``fid_samples`` (default: the paper's 5,000, or ``n_samples`` when fewer; the
     protocol records it) against the first ``n_real`` images of ``real_split`` (all
     of them when None; the split defaults to the held-out one: test, or ImageNet's val). Real
-    features are cached under ``cache_dir`` (default ``default_cache_dir()``).
+    features are cached under ``cache_dir`` (default ``default_cache_dir()``). ``reference_stats``: an .npz
+    of ``mu``, ``sigma`` (the format pytorch-fid and torch-fidelity users exchange) to take FID against
+    instead of the dataset's images (KID and precision/recall, which need the features, are then left
+    out); ``save_stats``: write the scored images' ``mu``, ``sigma`` there.
     Returns a flat dict of metrics (suffixed with the extractor) and the protocol; writes it as
     JSON to ``out`` when given.
     """
@@ -202,7 +207,16 @@ def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto",
     start = time.perf_counter()
     name, net = _setup(generator, dataset, extractor, real_split, inception_weights, download_weights, verbose)
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    real = _real_features(load_dataset(dataset, real_split, data_dir), name, net, n_real, cache_dir, batch_size)
+    if reference_stats is not None:
+        kid = prc = False
+        with np.load(reference_stats) as f:
+            if not {"mu", "sigma"} <= set(f.files):
+                raise ValueError(f"{reference_stats} holds {', '.join(f.files) or 'nothing'}; reference statistics "
+                                 "need mu (F,) and sigma (F, F)")
+            real_stats, real = {"mu": f["mu"].astype(np.float64), "sigma": f["sigma"].astype(np.float64)}, None
+    else:
+        real = _real_features(load_dataset(dataset, real_split, data_dir), name, net, n_real, cache_dir, batch_size)
+        real_stats = scores.gaussian_stats(real)
     if isinstance(generator, ImageData):
         if len(generator) < n_samples:
             raise ValueError(f"{generator.name} has {len(generator)} images, fewer than n_samples={n_samples}")
@@ -211,7 +225,10 @@ def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto",
         batches, origin = _generated(generator, n_samples, seed, batch_size), "generator"
     logits, feats = extract(net, batches, n_samples, origin)
     is_mean, is_std = scores.inception_score_of_logits(logits, is_splits)
-    gen_stats, real_stats = scores.gaussian_stats(feats[:fid_samples]), scores.gaussian_stats(real)
+    gen_stats = scores.gaussian_stats(feats[:fid_samples])
+    if save_stats is not None:
+        Path(save_stats).parent.mkdir(parents=True, exist_ok=True)
+        np.savez(save_stats, mu=gen_stats["mu"], sigma=gen_stats["sigma"])
     result = {f"IS_{name}": is_mean, f"IS_{name}_std": is_std,
               f"FID_{name}": scores.frechet_distance(gen_stats["mu"], gen_stats["sigma"],
                                                       real_stats["mu"], real_stats["sigma"])}
@@ -220,7 +237,8 @@ def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto",
     if prc:
         result[f"precision_{name}"], result[f"recall_{name}"] = scores.precision_recall(feats[:fid_samples], real)
     protocol = {"source": origin, "dataset": dataset, "extractor": name, "extractor_label": EXTRACTOR_LABELS[name],
-                "n_samples": n_samples, "is_splits": is_splits, "fid_samples": fid_samples, "n_real": len(real),
+                "n_samples": n_samples, "is_splits": is_splits, "fid_samples": fid_samples,
+                "n_real": len(real) if real is not None else None, "reference_stats": str(reference_stats or ""),
                 "real_split": real_split, "seed": seed}
     protocol["comparable_to_paper"] = bool(name == "inception" and dataset in ("cifar10", "stl10") and all(
         protocol[k] == v for k, v in PAPER_PROTOCOL.items()))
