@@ -24,8 +24,8 @@ data: venv
 quickstart: data
 	mkdir -p figures/quickstart
 	$(BIN)/papermill notebooks/00_quickstart.ipynb figures/quickstart/00_quickstart.ipynb \
-		--cwd notebooks -k python3 -p preset $(PRESET)
-	@echo "figures in figures/quickstart/, run directory in runs/quickstart-$(PRESET)/"
+		--cwd notebooks -k python3 --log-output -p preset $(PRESET)
+	@echo "figures in figures/quickstart/, the run in runs/ (its directory is named in the notebook's output)"
 
 # Every notebook into its figure folder, then figures/CLAIMS.md. ONLY="fig10 fig14" to choose;
 # SET="dataset=cifar10 seeds=[0,1]" for more notebook parameters; runs in runs/ are reused.

@@ -28,17 +28,17 @@ method = "sn"
 setting = "C"
 seed = 0
 iterations = None
-run_dir = None  # default: ../runs/quickstart-<preset>
+run_dir = None  # default: ../runs/<dataset>-<method>-<setting>-s<seed>-i<iterations>-<key of the parameters>
 out_dir = "../figures/quickstart"
 data_dir = None
 
 # %%
 import snlab
-from snlab import plots
+from snlab import plots, store
 
 cfg = snlab.TrainConfig(preset=preset, dataset=dataset, method=method, setting=setting, seed=seed,
-                        iterations=iterations, out_dir=run_dir or f"../runs/quickstart-{preset}",
-                        data_dir=data_dir, resume=True)
+                        iterations=iterations, data_dir=data_dir, resume=True)
+cfg.out_dir = run_dir or str(store.default_run_dir(cfg, "../runs"))  # keyed by the parameters: another run, another folder
 caption = f"{method} · setting {setting} · {dataset} · preset {preset} · {cfg.iterations} G updates · seed {seed}"
 cfg
 

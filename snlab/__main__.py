@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
             params = dict(_literal(item) for item in args["set"])
             if args["preset"]:
                 params["preset"] = args["preset"]
-            rows = reproduce(args["only"], params)
+            rows = reproduce(args["only"], params, stream=True)
             print(f"total: {sum(r['seconds'] for r in rows):.0f} s for {len(rows)} notebooks")
             write_claims()
         elif command == "sweep":

@@ -29,5 +29,13 @@ class TensorBoard:
         """Images (B, C, H, W) in [−1, 1] as one grid, 8 per row."""
         self.writer.add_image("samples", make_grid(images, nrow=8, normalize=True, value_range=(-1, 1)), step)
 
+    def hparams(self, fields: dict, final: dict) -> None:
+        """The run's identity (``TrainConfig.run_fields``: numbers, text and flags) against its final row's
+        losses and metrics, for TensorBoard's HParams tab, where a sweep's runs compare side by side."""
+        hparams = {k: v for k, v in fields.items() if isinstance(v, (bool, int, float, str))}
+        metrics = {f"final/{k}": float(v) for k, v in final.items()
+                   if k.split("_")[0] in ("loss", "IS", "FID", "intraFID") and not k.endswith("_std")}
+        self.writer.add_hparams(hparams, metrics, run_name=".", global_step=final.get("step"))
+
     def close(self) -> None:
         self.writer.close()

@@ -35,9 +35,19 @@ def notebooks(only: list[str] | None = None) -> list[Path]:
     return found
 
 
-def reproduce(only: list[str] | None = None, parameters: dict | None = None, log=print) -> list[dict]:
-    """Execute each notebook; returns one summary dict per notebook (name, seconds, output folder)."""
+def reproduce(only: list[str] | None = None, parameters: dict | None = None, log=print,
+              stream: bool = False) -> list[dict]:
+    """Execute each notebook; returns one summary dict per notebook (name, seconds, output folder).
+    ``stream``: relay what the notebooks print (their sweeps' run counts, training progress) as they run."""
+    import logging
+
     import papermill
+
+    if stream:  # papermill relays cell output through its logger
+        logger = logging.getLogger("papermill")
+        logger.setLevel(logging.INFO)
+        if not logger.handlers:
+            logger.addHandler(logging.StreamHandler())
 
     declared_by = {path: papermill.inspect_notebook(str(path)) for path in notebooks()}
     known = set().union(*declared_by.values())
@@ -54,8 +64,9 @@ def reproduce(only: list[str] | None = None, parameters: dict | None = None, log
         out = (NOTEBOOKS / out_dir).resolve() if not Path(out_dir).is_absolute() else Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
+        log(f"{path.stem}: starting -> {out}")
         papermill.execute_notebook(str(path), str(out / path.name), parameters=params, cwd=str(NOTEBOOKS),
-                                   kernel_name="python3", progress_bar=False)
+                                   kernel_name="python3", progress_bar=False, log_output=stream)
         metrics = out / "metrics.json"
         runs = json.loads(metrics.read_text()).get("runs") if metrics.exists() else None
         row = {"notebook": path.stem, "seconds": round(time.perf_counter() - start, 1), "out": str(out),

@@ -236,6 +236,9 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
                                             progress=False, tensorboard=tensorboard))
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
+    if todo:
+        log(f"{len(configs)} runs: {reused} stored, {len(partial)} to resume, {len(todo) - len(partial)} to train "
+            f"into {store}")
     workers = default_workers(configs[0].device if configs else "auto") if workers is None else workers
     if threads is None:
         threads = max(1, (os.cpu_count() or 1) // workers) if executor == "process" and workers else 1

@@ -263,6 +263,8 @@ class Trainer:
                 self._checkpoint(run_dir)
         bar.close()
         if tb:
+            if self.rows:
+                tb.hparams(cfg.run_fields(), self.rows[-1])
             tb.close()
         if status == "diverged":
             self._write_history(run_dir)

@@ -95,7 +95,7 @@ def test_reproduce_runs_the_chosen_notebooks_with_declared_parameters_only(tmp_p
     assert [r["notebook"] for r in rows] == ["fig14_permissible_spectra"]
     assert rows[0]["parameters"] == {"out_dir": str(tmp_path), "samples": 2}  # no "preset" in fig14
     assert (tmp_path / "fig14.png").exists() and (tmp_path / "fig14_permissible_spectra.ipynb").exists()
-    assert lines and lines[0].startswith("fig14_permissible_spectra: ")
+    assert lines[0].startswith("fig14_permissible_spectra: starting") and lines[1].startswith("fig14_permissible_spectra: ")
     with pytest.raises(ValueError, match="valid: 00_quickstart"):
         reproduce(["fig99"])
     with pytest.raises(ValueError, match="no notebook declares datset; valid: .*dataset"):  # a typo is refused
@@ -181,3 +181,19 @@ def _widget_redraws_from_the_store(store, monkeypatch):
     assert calls == [(["wn", "sn"], "D", 5, "conv6"), (["wn", "sn"], "D", 5, "fc"), (["wn", "sn"], "D", 2, "fc"),
                      (["clip"], "D", 2, "fc")]
     assert sorted(p.name for p in store.iterdir()) == before
+
+
+def test_quickstart_run_directory_is_keyed_by_its_parameters(tmp_path, fmnist_dir):
+    """Two quickstarts with other parameters train two runs, not one that refuses to resume."""
+    import shutil
+    runs = NOTEBOOKS.parent / "runs"
+    before = set(runs.glob("*")) if runs.exists() else set()
+    try:
+        for method in ("sn", "wn"):
+            _run("00_quickstart.ipynb", tmp_path, preset="smoke", method=method, data_dir=str(fmnist_dir),
+                 out_dir=str(tmp_path / method))
+        made = sorted(set(runs.glob("*")) - before)
+        assert [p.name.split("-")[1] for p in made] == ["sn", "wn"]
+    finally:
+        for p in set(runs.glob("*")) - before:
+            shutil.rmtree(p)

@@ -287,6 +287,11 @@ def test_sweep_runs_log_history_and_samples_to_tensorboard(fmnist_eval_dir, tmp_
     assert [e.step for e in events.Scalars("FID/FID_fmnist")] == [2, 4]
     assert "sigma/sigma_conv0" in events.Tags()["scalars"]
     assert [e.step for e in events.Images("samples")] == [2, 4]  # a grid at every evaluation
+    from tensorboard.plugins.hparams import plugin_data_pb2
+    content = events.PluginTagToContent("hparams")  # the HParams tab: the run's fields against its final metrics
+    session = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"]).session_start_info
+    assert session.hparams["method"].string_value == "sn" and session.hparams["lr"].number_value == 2e-4
+    assert [e.value for e in events.Scalars("final/FID_fmnist")] == pytest.approx([history["FID_fmnist"].iloc[-1]])
 
 
 def _kill_when_running(run_dir: Path, after_rows: int = 4) -> threading.Thread:
@@ -352,7 +357,8 @@ def test_a_longer_run_continues_a_shorter_one_and_leaves_the_same_record(fmnist_
     assert store.shorter_run(long, tmp_path / "store") == default_run_dir(short, tmp_path / "store")
     lines = []
     extended = sweep.run_sweep([long], tmp_path / "store", workers=0, log=lines.append, tensorboard=False)
-    assert extended.counts() == {"reused": 0, "resumed": 1, "trained": 0} and "1 continued" in lines[0]
+    assert extended.counts() == {"reused": 0, "resumed": 1, "trained": 0} and "1 continued" in lines[-1]
+    assert lines[0] == f"1 runs: 0 stored, 1 to resume, 0 to train into {tmp_path / 'store'}"
     fresh = sweep.run_sweep([long], tmp_path / "fresh", workers=0, log=lambda _: None, tensorboard=False)
     assert fresh.counts()["trained"] == 1
     a, b = (pd.read_csv(default_run_dir(long, s) / "history.csv").drop(columns="seconds")
