@@ -1,11 +1,11 @@
-# snlab: `make quickstart` (the main job) and `make test`. Both create .venv on first use.
+# snlab: `make quickstart` (the main job) and `make test` (`make test-fast` while editing). Both create .venv on first use.
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PRESET ?= cpu
 PIP_QUIET := -q --disable-pip-version-check
 
-.PHONY: venv data quickstart reproduce test bench notebooks
+.PHONY: venv data quickstart reproduce test test-fast bench notebooks
 
 # The venv is rebuilt when requirements change; torch is pinned there (see requirements.txt).
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -34,6 +34,10 @@ reproduce: data
 
 test: venv
 	$(BIN)/python -m pytest -q
+
+# While editing: no browser, no slow sweeps or kills (`make test` runs everything).
+test-fast: venv
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
 
 bench: venv
 	$(BIN)/python -m snlab bench sn-overhead

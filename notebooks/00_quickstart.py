@@ -34,11 +34,13 @@ data_dir = None
 
 # %%
 import snlab
-from snlab import plots, store
+import snlab.store
+from snlab import plots
 
 cfg = snlab.TrainConfig(preset=preset, dataset=dataset, method=method, setting=setting, seed=seed,
                         iterations=iterations, data_dir=data_dir, resume=True)
-cfg.out_dir = run_dir or str(store.default_run_dir(cfg, "../runs"))  # keyed by the parameters: another run, another folder
+# Keyed by the parameters: another run, another folder.
+cfg.out_dir = run_dir or str(snlab.store.default_run_dir(cfg, "../runs"))
 caption = f"{method} · setting {setting} · {dataset} · preset {preset} · {cfg.iterations} G updates · seed {seed}"
 cfg
 

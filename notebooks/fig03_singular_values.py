@@ -41,7 +41,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from snlab import claims, experiments, gate, plots, results, spectral, store, sweep
+import snlab.store
+from snlab import claims, experiments, gate, plots, results, spectral, sweep
 from snlab.config import build_run_models
 
 configs = experiments.settings_grid(preset, dataset, seeds, iterations, methods, settings, data_dir=data_dir,
@@ -61,7 +62,8 @@ best[["setting", IS, "seeds"]]
 # %%
 def spectra(rows: pd.DataFrame) -> pd.DataFrame:
     """Conv layers' normalized spectra of the runs in ``rows``, labelled by method, setting and seed."""
-    frames = [store.spectra(Path(store, r.run)).assign(method=r.method, seed=r.seed, label=f"{r.method} ({r.setting})")
+    frames = [snlab.store.spectra(Path(store, r.run)).assign(method=r.method, seed=r.seed,
+                                                             label=f"{r.method} ({r.setting})")
               for r in rows.itertuples()]
     table = pd.concat(frames)
     return table[table["layer"].str.startswith("conv")]

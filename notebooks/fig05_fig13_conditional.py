@@ -42,13 +42,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from snlab import claims, data, experiments, gate, paper, plots, store, sweep
+import snlab.store
+from snlab import claims, data, experiments, gate, paper, plots, sweep
 
 configs = experiments.conditional_runs(preset, dataset, seeds, iterations, methods, head, data_dir=data_dir,
                                        device=device)
 data.load_dataset(dataset, data_dir=data_dir)  # a missing dataset fails here, saying where to put it
 first = configs[0]
-caption = (f"conditional ResNet, {head} D, hinge, n_dis {first.n_dis}, G batch {first.g_batch_size or first.batch_size} · "
+caption = (f"conditional ResNet, {head} D, hinge, n_dis {first.n_dis}, "
+           f"G batch {first.g_batch_size or first.batch_size} · "
            f"{experiments.describe(configs)}")
 caption
 
@@ -72,7 +74,7 @@ ours.round(2)
 
 # %%
 grids = {plots.method_label(m): grid for m, run in final[["method", "run"]].itertuples(index=False)
-         if (grid := store.latest_samples(Path(store, run)))}
+         if (grid := snlab.store.latest_samples(Path(store, run)))}
 names = data.CLASS_NAMES.get(dataset, [str(c) for c in range(10)])
 fig = plots.class_grids(grids, names, title=f"G(z, y) at the last saved step, one class per row\n{caption}")
 plots.save(fig, f"{out_dir}/samples_{head}.png", dpi=100)

@@ -35,7 +35,8 @@ out_dir = "../figures/fig06_samples"
 # %%
 from pathlib import Path
 
-from snlab import claims, experiments, plots, store, sweep
+import snlab.store
+from snlab import claims, experiments, plots, sweep
 from snlab.methods import METHOD_SPECS
 
 configs = experiments.settings_grid(preset, dataset, [seed], iterations, methods, settings, data_dir=data_dir,
@@ -47,7 +48,7 @@ result = sweep.run_sweep(configs, store, workers)
 final = result.final
 images = {}
 for _, row in final.iterrows():
-    images[(METHOD_SPECS[row["method"]].label, f"setting {row['setting']}")] = store.latest_samples(
+    images[(METHOD_SPECS[row["method"]].label, f"setting {row['setting']}")] = snlab.store.latest_samples(
         Path(store, row["run"]))
 order = {(METHOD_SPECS[m].label, f"setting {s}"): None for m in methods for s in sorted(final["setting"].unique())}
 fig = plots.image_table({**order, **images}, crop=4, title=f"Samples at the last step — {caption}")

@@ -62,7 +62,8 @@ if resnet:
 final = result.final
 IS, FID = plots.metric_column(final, "IS"), plots.metric_column(final, "FID")
 rows = {("standard", "wgan-gp"): "CNN baseline", ("standard", "frobenius"): "+ Frobenius", ("standard", "wn"): "+ WN",
-        ("standard", "sn-gamma"): "+ SN", ("resnet", "wgan-gp"): "ResNet baseline", ("resnet", "sn-gamma"): "ResNet + SN"}
+        ("standard", "sn-gamma"): "+ SN", ("resnet", "wgan-gp"): "ResNet baseline",
+        ("resnet", "sn-gamma"): "ResNet + SN"}
 ours = final.groupby(["arch", "method"])[[IS, FID]].mean()
 ours.index = [rows[i] for i in ours.index]
 theirs = pd.DataFrame(paper.TABLE7, index=["paper IS (CIFAR-10, Inception)", "paper IS std", "paper FID"]).T

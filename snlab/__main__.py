@@ -6,8 +6,8 @@ import dataclasses
 import sys
 
 from snlab import bench, data
-from snlab.settings import CONFIGS
 from snlab.config import TrainConfig
+from snlab.settings import CONFIGS
 from snlab.train import train
 
 
@@ -107,8 +107,8 @@ def _literal(item: str) -> tuple[str, object]:
 def _evaluate(args: dict) -> None:
     import json
 
-    from snlab.metrics import evaluate
     from snlab.config import build_run_models
+    from snlab.metrics import evaluate
     from snlab.train import load_run
 
     if args["run"]:
@@ -189,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{result.status}: {result.run_dir} ({len(result.history)} history rows)")
         elif command == "train-classifier":
             from snlab.metrics import classifier
-            out = classifier.train_classifier(args["out"] or classifier.WEIGHTS, args["epochs"], data_dir=args["data_dir"])
+            out = classifier.train_classifier(args["out"] or classifier.WEIGHTS, args["epochs"],
+                                              data_dir=args["data_dir"])
             print(f"test accuracy {out['test_accuracy']:.4f}; weights {out['path']}; sha256 {out['sha256']}\n"
                   "(set snlab.metrics.classifier.WEIGHTS_SHA256 to this hash when replacing the committed weights)")
         elif command == "evaluate":

@@ -68,9 +68,9 @@ def _d_variants(dataset: str, width: float) -> dict[str, torch.nn.Module]:
 def _time_d_steps(D, real, fake, opt, loss, steps: int) -> float:
     start = time.perf_counter()
     for _ in range(steps):
-        l = loss.d(D(real), D(fake))
+        value = loss.d(D(real), D(fake))
         opt.zero_grad(set_to_none=True)
-        l.backward()
+        value.backward()
         opt.step()
     return (time.perf_counter() - start) / steps
 
@@ -119,8 +119,8 @@ def metrics_time(dataset: str = "fashion_mnist", n_samples: int = 10_000, rounds
     """
     import tempfile
 
-    from snlab.metrics import evaluate
     from snlab.config import TrainConfig, build_run_models
+    from snlab.metrics import evaluate
 
     G = build_run_models(TrainConfig(dataset=dataset))[0]
     rows = []
@@ -274,7 +274,8 @@ def sweep_parallelism(preset: str = "cpu", dataset: str = "fashion_mnist", runs:
                 run_sweep(configs, store, log=lambda _: None, **variants[name])
                 rows.append({"round": r, "variant": name, "seconds": time.perf_counter() - start})
     torch.set_num_threads(threads)
-    return pd.DataFrame(rows).assign(runs=runs, updates=updates, preset=preset, device=device_label(torch.device("cpu")))
+    cpu = device_label(torch.device("cpu"))
+    return pd.DataFrame(rows).assign(runs=runs, updates=updates, preset=preset, device=cpu)
 
 
 def run(args: dict) -> None:
@@ -322,8 +323,9 @@ def run(args: dict) -> None:
         wide = df.pivot(index="round", columns="variant", values="seconds")
         print(f"{header} {df['device'][0]}; {df['runs'][0]} SN runs x {args['updates']} G updates (setting A, "
               f"preset {args['preset']}), rounds={args['rounds']}; raw rows in {out}")
+        ratio = wide[wide.columns[1]].div(wide[wide.columns[0]]).median()
         print("median wall seconds:", wide.median().round(1).to_dict(),
-              f"ratio {wide.columns[1]} / {wide.columns[0]}: {wide[wide.columns[1]].div(wide[wide.columns[0]]).median():.2f}")
+              f"ratio {wide.columns[1]} / {wide.columns[0]}: {ratio:.2f}")
         return
     if args["which"] == "metrics":
         df = metrics_time(args["dataset"], args["samples"], args["rounds"])

@@ -347,7 +347,8 @@ def write_markdown(figures: str | Path) -> Path:
 
 
 #: The README's block that ``write_markdown`` keeps in step with CLAIMS.md.
-README_BLOCK = ("<!-- verdicts: written by `python -m snlab reproduce` from figures/CLAIMS.md -->", "<!-- /verdicts -->")
+README_BLOCK = ("<!-- verdicts: written by `python -m snlab reproduce` from figures/CLAIMS.md -->",
+                "<!-- /verdicts -->")
 
 
 def _write_readme_block(readme: Path, found: dict[str, list[dict]]) -> None:

@@ -17,8 +17,8 @@ import seaborn as sns
 from snlab.methods import METHOD_SPECS
 from snlab.plots import method_palette, metric_column, metric_label
 from snlab.results import last_rows
-from snlab.store import latest_samples, spectra
 from snlab.settings import SETTINGS, get_setting
+from snlab.store import latest_samples, spectra
 
 
 @lru_cache(maxsize=256)

@@ -195,7 +195,8 @@ class TrainConfig:
         if point_data and self.eval_every and preset["eval_every"] == self.eval_every:
             self.eval_every = 0  # the preset's image metrics do not apply to 2-D points
         if point_data and self.eval_every:
-            raise ValueError(f"eval_every must be 0 for 2-D point data ({self.dataset}); use snlab.mixture.mode_coverage")
+            raise ValueError(f"eval_every must be 0 for 2-D point data ({self.dataset}); "
+                             "use snlab.mixture.mode_coverage")
         if self.eval_every < 0 or (self.eval_every and self.eval_samples < 1):
             raise ValueError(f"eval_every must be >= 0 and eval_samples >= 1 when evaluating; got "
                              f"eval_every={self.eval_every}, eval_samples={self.eval_samples}")

@@ -66,7 +66,8 @@ DATASETS = {d.name: d for d in (
     DatasetInfo("grid25", 0, 0, 0, ("train",)),
     DatasetInfo("imagenet", 128, 3, 1000, ("train", "val"), 1_281_167),
 )}
-IMAGENET_SIDE = 256  # docs/paper.md §4: keep images with both sides ≥ 256, resize the short side to 256, centre-crop 256
+#: docs/paper.md §4: keep images with both sides ≥ 256, resize the short side to 256, centre-crop 256.
+IMAGENET_SIDE = 256
 IMAGENET_FETCH = (
     "snlab and torchvision cannot download ImageNet (download=True and `python -m snlab download imagenet` "
     "do not fetch it). Register at https://image-net.org, download ILSVRC2012_img_train.tar and "
@@ -162,7 +163,8 @@ class ImageData:
     def __len__(self) -> int:
         return len(self.images)
 
-    def sample(self, n: int, generator: torch.Generator | None = None, device: str | torch.device = "cpu") -> torch.Tensor:
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               device: str | torch.device = "cpu") -> torch.Tensor:
         """``n`` images drawn with replacement, float (n, C, R, R) in [−1, 1] on ``device``."""
         return self.sample_labeled(n, generator, device)[0]
 

@@ -5,9 +5,9 @@ makes the run store hand every notebook the same runs. Run lengths per preset ar
 """
 from __future__ import annotations
 
+from snlab.config import TrainConfig
 from snlab.settings import CONFIGS, TABLE1, get_preset
 from snlab.sweep import grid
-from snlab.config import TrainConfig
 
 #: Fig 1–2's methods, in the paper's bar order (docs/paper.md §6).
 SETTINGS_METHODS = ("clip", "gan-gp", "wgan-gp", "bn", "ln", "wn", "orthonormal", "sn")
@@ -163,8 +163,8 @@ def convergence_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=
 
 
 #: The sweeps by figure, for ``python -m snlab sweep <name>``.
-SWEEPS = {"convergence": convergence_runs, "fig01": settings_grid, "fig04": final_width_sweep, "fig05": conditional_runs, "fig11": ndis_sweep,
-          "fig15": reparam_runs, "table2-resnet": resnet_rows}
+SWEEPS = {"convergence": convergence_runs, "fig01": settings_grid, "fig04": final_width_sweep,
+          "fig05": conditional_runs, "fig11": ndis_sweep, "fig15": reparam_runs, "table2-resnet": resnet_rows}
 
 
 def epochs(cfg: TrainConfig) -> float:

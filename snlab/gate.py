@@ -159,8 +159,8 @@ def untrained_fid(configs, fid: str) -> float:
 
 @lru_cache(maxsize=64)
 def _untrained_fid(config_json: str, data_dir: str | None, fid: str) -> float:
-    from snlab.metrics.evaluation import training_metrics
     from snlab.config import TrainConfig, build_run_models
+    from snlab.metrics.evaluation import training_metrics
 
     c = TrainConfig(**json.loads(config_json), data_dir=data_dir)
     return training_metrics(build_run_models(c)[0], c.dataset, fid.removeprefix("FID_"), c.eval_samples or 5000,

@@ -20,7 +20,8 @@ class Mixture:
     std: float
     n_classes: int = 0
 
-    def sample(self, n: int, generator: torch.Generator | None = None, device: str | torch.device = "cpu") -> torch.Tensor:
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               device: str | torch.device = "cpu") -> torch.Tensor:
         """``n`` points, shape (n, 2)."""
         k = torch.randint(len(self.means), (n,), generator=generator)
         x = self.means[k] + self.std * torch.randn(n, 2, generator=generator)

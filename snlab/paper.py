@@ -77,6 +77,7 @@ TABLE8 = {
     "+ SN, D widths x1.5": (8.60, .08, 17.5),
 }
 
-#: Conditional ImageNet 128 px, SN-GAN at 450k G updates (README_paper of sngan_projection, docs/paper.md §6, Figs 5/7/13):
+#: Conditional ImageNet 128 px, SN-GAN at 450k G updates (README_paper of sngan_projection, docs/paper.md §6,
+#: Figs 5/7/13):
 #: D head → (IS, intra-FID), Inception features. The paper gives orthonormal only as curves (Figs 5, 13).
 CONDITIONAL_IMAGENET = {"concat": (21.1, 141.2), "projection": (29.7, 103.1)}

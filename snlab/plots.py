@@ -8,7 +8,6 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-
 #: One colour per method in every figure (SN red and WN blue, as the paper's Fig 14).
 METHOD_COLORS = dict(zip(("sn", "wn", "bn", "wgan-gp", "ln", "orthonormal", "clip", "gan-gp", "none", "frobenius",
                           "sn-gamma"),

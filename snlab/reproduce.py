@@ -1,7 +1,8 @@
 """Execute the notebooks with papermill, each into the figure folder it names, with a summary line each.
 
 ``python -m snlab reproduce [--only fig10 fig14] [--preset cpu] [--set dataset=cifar10 …]``. Only
-parameters a notebook declares are passed to it; a name no notebook declares is refused. Runs a notebook shares with others are reused from
+parameters a notebook declares are passed to it; a name no notebook declares is refused. Runs a notebook
+shares with others are reused from
 the run store (``runs/``), so a second call costs only the plotting. Each notebook that trains leaves
 ``metrics.json`` in its folder (runs reused / resumed / trained, claim records); ``write_claims``
 gathers the claims into ``figures/CLAIMS.md``.

@@ -84,7 +84,8 @@ def table2_comparison(final: pd.DataFrame, real: dict, is_col: str, fid_col: str
             for c in (is_col, fid_col):
                 ours.update({f"our {c}": run[c], f"our {c} sd": run[f"sd_{c}"]})
         rows.append({"row": row, **ours,
-                     **{f"paper {m} {d}": paper.loc[row].get((m, d)) for m in ("IS", "FID") for d in ("cifar10", "stl10")}})
+                     **{f"paper {m} {d}": paper.loc[row].get((m, d))
+                        for m in ("IS", "FID") for d in ("cifar10", "stl10")}})
     table = pd.DataFrame(rows).set_index("row")
     table["our seeds"] = [None if pd.isna(v) else int(v) for v in table["our seeds"]]  # printed 3, not 3.0
     return table

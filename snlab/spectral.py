@@ -27,7 +27,8 @@ def singular_values(module: nn.Module) -> dict[str, np.ndarray]:
 
 
 def layer_label(name: str) -> str:
-    """A layer's column-friendly name: "features.conv0" → "conv0" (standard CNN), "blocks.1.conv2" → "blocks_1_conv2"."""
+    """A layer's column-friendly name: "features.conv0" → "conv0" (standard CNN), "blocks.1.conv2" →
+    "blocks_1_conv2"."""
     return name.removeprefix("features.").replace(".", "_")
 
 

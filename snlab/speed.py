@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+
 def resolve_device(name: str) -> torch.device:
     """"auto" → a CUDA GPU when there is one, else the CPU; any other name as torch reads it."""
     if name == "auto":

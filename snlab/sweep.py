@@ -24,9 +24,9 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
+from snlab.config import TrainConfig
 from snlab.files import Busy, atomic_write_text, held
 from snlab.results import collect, last_rows
-from snlab.config import TrainConfig
 from snlab.store import default_run_dir, extend_into, run_status, shorter_run
 from snlab.train import train
 
@@ -277,5 +277,6 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
                            "\n".join(f"  {run}" for run in sorted(busy)))
     resumed = len(partial - busy)
     result = SweepResult(stored(configs, store), reused, resumed, len(todo) - resumed - len(busy), len(busy))
-    log(f"{len(configs)} configs; {result.summary()}" + (f" ({extended} continued from shorter runs)" if extended else ""))
+    continued = f" ({extended} continued from shorter runs)" if extended else ""
+    log(f"{len(configs)} configs; {result.summary()}{continued}")
     return result

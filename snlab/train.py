@@ -18,9 +18,10 @@ from snlab.files import atomic_save, atomic_write_text, exclusive, load_checkpoi
 from snlab.losses import get_loss, gradient_penalty
 from snlab.methods import get_method
 from snlab.models import generate
-from snlab.speed import apply_speedup, resolve_device, resolve_speedup
 from snlab.spectral import OperatorNorms, layer_label, normalized_spectra, spectral_norms
+from snlab.speed import apply_speedup, resolve_device, resolve_speedup
 from snlab.store import default_run_dir, run_status
+
 
 @dataclass
 class TrainResult:
@@ -242,7 +243,8 @@ class Trainer:
                 finite = bool(torch.isfinite(sums).all())  # waits for the GPU: its work counts as training
                 self.seconds += time.perf_counter() - start
                 mean_d, mean_g = (sums / count).tolist()
-                sums.zero_(); count = 0
+                sums.zero_()
+                count = 0
                 self.rows.append(self._log_row(mean_d, mean_g, with_sigmas=finite))
                 evaluated = any(k.startswith("IS_") for k in self.rows[-1])
                 if tb:

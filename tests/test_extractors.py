@@ -211,7 +211,8 @@ def test_fid_of_two_folders_equals_torch_fidelitys_own_pipeline(fmnist_eval_dir,
 
     images = data.load_dataset("fashion_mnist", "train", fmnist_eval_dir).images
     a, b = _write_pngs(images[:96], tmp_path / "a"), _write_pngs(images[96:224], tmp_path / "b")
-    kw = dict(dataset="fashion_mnist", extractor="fmnist", is_splits=4, kid=False, prc=False, cache_dir=tmp_path, n_real=None,
+    kw = dict(dataset="fashion_mnist", extractor="fmnist", is_splits=4, kid=False, prc=False, cache_dir=tmp_path,
+              n_real=None,
               data_dir=fmnist_eval_dir, verbose=False)
     folder_b = data.load_image_folder(b)
     evaluate(folder_b, n_samples=len(folder_b), save_stats=tmp_path / "b.npz", **kw)

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-
 import scipy.linalg
+import torch
 
 import snlab
 from snlab.data import load_dataset, to_uint8
@@ -124,7 +123,8 @@ def test_intra_class_fid_of_a_conditional_resnet(conditional_G, fmnist_eval_dir,
     per_class = r["intraFID_fmnist_per_class"]
     assert len(per_class) == 10 and np.isfinite(r["intraFID_fmnist"])
     assert r["intraFID_fmnist"] == pytest.approx(np.mean(per_class), rel=1e-12)
-    assert (r["real_split"], r["n_per_class"], r["extractor"], r["comparable_to_paper"]) == ("train", n, "fmnist", False)
+    protocol = (r["real_split"], r["n_per_class"], r["extractor"], r["comparable_to_paper"])
+    assert protocol == ("train", n, "fmnist", False)
     # Class 4 from scratch: samples 4n..5n of the seeded z stream with y = 4, against the train images labelled 4.
     net, c = FMNISTExtractor(), 4
     z = torch.randn(10 * n, conditional_G.z_dim, generator=torch.Generator().manual_seed(3))[c * n:(c + 1) * n]
@@ -187,10 +187,12 @@ def test_evaluate_fid_is_the_fid_of_its_own_features_by_hand(fmnist_eval_dir, tm
 
 
 @pytest.mark.parametrize("kw,match", [
-    (dict(n_samples=5, is_splits=5, fid_samples=5), "IS needs at least 2 samples per split: n_samples=5 in is_splits=5"),
+    (dict(n_samples=5, is_splits=5, fid_samples=5),
+     "IS needs at least 2 samples per split: n_samples=5 in is_splits=5"),
     (dict(n_samples=40, is_splits=4, fid_samples=5), "FID needs at least 10 generated samples, got fid_samples=5"),
     (dict(n_samples=40, is_splits=4, fid_samples=50), r"fid_samples \(50\) cannot exceed n_samples \(40\)"),
-    (dict(n_samples=40, is_splits=4, channels=3), r"makes \(3, 32, 32\) images .* fashion_mnist images are \(1, 32, 32\)"),
+    (dict(n_samples=40, is_splits=4, channels=3),
+     r"makes \(3, 32, 32\) images .* fashion_mnist images are \(1, 32, 32\)"),
     (dict(n_samples=40, is_splits=4, resolution=48), r"makes \(1, 48, 48\) images"),
 ])
 def test_evaluate_refuses_sizes_that_give_no_number(kw, match, fmnist_eval_dir, tmp_path):

@@ -45,11 +45,14 @@ def test_sn_matches_torch_builtin_from_the_same_u():
     sn.u.copy_(builtin._u)
     sn.v.copy_(builtin._v)
     x = torch.randn(3, 4, 5, 5)
-    ours.eval(); theirs.eval()
+    ours.eval()
+    theirs.eval()
     torch.testing.assert_close(ours(x), theirs(x), rtol=1e-6, atol=1e-6)
     # One training-mode iteration from the same state yields the same u (the builtin's v = Wᵀu/‖Wᵀu‖ already).
-    ours.train(); theirs.train()
-    ours(x); theirs(x)
+    ours.train()
+    theirs.train()
+    ours(x)
+    theirs(x)
     torch.testing.assert_close(sn.u, builtin._u, rtol=1e-5, atol=1e-6)
 
 

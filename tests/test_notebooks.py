@@ -75,6 +75,7 @@ def test_fig09_logs_and_plots_operator_norms(tmp_path, fmnist_eval_dir):
     assert "opnorm_conv0" in header and "opnorm_conv6" in header and "sigma_conv6" in header
 
 
+@pytest.mark.slow
 def test_convergence_study_gates_its_runs_and_plots_them(tmp_path, fmnist_eval_dir):
     _run("convergence.ipynb", tmp_path, preset="smoke", seeds=[0, 1], methods=["wn", "sn"], workers=0,
          data_dir=str(fmnist_eval_dir), store=str(tmp_path / "runs"), out_dir=str(tmp_path / "fig"))
@@ -95,19 +96,22 @@ def test_reproduce_runs_the_chosen_notebooks_with_declared_parameters_only(tmp_p
     assert [r["notebook"] for r in rows] == ["fig14_permissible_spectra"]
     assert rows[0]["parameters"] == {"out_dir": str(tmp_path), "samples": 2}  # no "preset" in fig14
     assert (tmp_path / "fig14.png").exists() and (tmp_path / "fig14_permissible_spectra.ipynb").exists()
-    assert lines[0].startswith("fig14_permissible_spectra: starting") and lines[1].startswith("fig14_permissible_spectra: ")
+    assert lines[0].startswith("fig14_permissible_spectra: starting")
+    assert lines[1].startswith("fig14_permissible_spectra: ")
     with pytest.raises(ValueError, match="valid: 00_quickstart"):
         reproduce(["fig99"])
     with pytest.raises(ValueError, match="no notebook declares datset; valid: .*dataset"):  # a typo is refused
         reproduce(["fig14"], {"datset": "cifar10"})
 
 
+@pytest.mark.slow
 def test_sweep_notebooks_share_one_run_store_and_write_their_figures(tmp_path, fmnist_eval_dir, monkeypatch):
     """The figure notebooks at smoke size, in reproduce's order: fig01 trains the grid that fig03, fig06,
     table2 and the comparison notebook then read; each writes its figures and metrics.json."""
     common = dict(preset="smoke", data_dir=str(fmnist_eval_dir), store=str(tmp_path / "runs"))
     grid = dict(methods=["clip", "wn", "sn"], settings=["A", "D"])
-    jobs = [("fig01_fig02_settings", dict(grid, workers=2), ["fig01_inception_score.png", "fig02_fid.png", "results.csv"]),
+    jobs = [("fig01_fig02_settings", dict(grid, workers=2),
+             ["fig01_inception_score.png", "fig02_fid.png", "results.csv"]),
             ("fig03_singular_values", dict(grid, common_setting="D"), ["fig03.png", "fig03_setting_D.png",
                                                                         "fig03_init.png"]),
             ("fig06_samples", grid, ["fig06.png"]),

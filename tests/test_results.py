@@ -64,6 +64,7 @@ def test_committed_records_are_complete_and_compact():
             assert (run / "spectra.csv").exists() and list((run / "samples").glob("step_*.png")), run
 
 
+@pytest.mark.slow
 def test_a_committed_record_is_reproduced_bitwise_by_retraining(tmp_path):
     """The first G updates of a committed run, retrained from its config.json on this CPU with one thread
     (as sweeps train), log the same losses and σ(W̄) to the last digit (evaluations aside: a shorter run

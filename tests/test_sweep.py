@@ -88,6 +88,7 @@ def test_a_killed_run_without_status_is_resumed(fmnist_dir, tmp_path):
     assert sweep.run_sweep([cfg], tmp_path, workers=0, log=lambda _: None).resumed == 1
 
 
+@pytest.mark.slow
 def test_killing_a_sweep_kills_its_workers_and_a_rerun_resumes(fmnist_dir, tmp_path):
     """SIGKILL the sweep's parent while its two workers train: within seconds neither worker is left, and
     the next call resumes their runs from their checkpoints."""
@@ -130,6 +131,7 @@ def local_ray():
     ray.shutdown()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("executor", ["process", "ray", "slurm"])
 def test_every_executor_matches_in_process_training(executor, fmnist_dir, tmp_path, request):
     """The process pool, a local Ray instance and submitit's local executor (the SLURM path, one array

@@ -137,6 +137,7 @@ def test_resume_with_more_iterations_is_bitwise_identical(fmnist_dir, tmp_path):
     assert (tmp_path / "split" / "config.json").read_text() == config  # nothing rewritten
 
 
+@pytest.mark.slow
 def test_resume_after_kill_is_bitwise_identical(fmnist_dir, tmp_path):
     args = ["--preset", "smoke", "--iterations", "40", "--checkpoint-every", "1", "--data-dir", str(fmnist_dir),
             "--method", "sn", "--setting", "A", "--no-progress", "--device", "cpu"]  # bitwise: a CPU guarantee
@@ -309,10 +310,11 @@ def test_one_d_step_equals_its_composite_loss_by_hand(method, fmnist_dir):
 
 
 def test_sample_writes_the_seeded_samples_evaluate_scores(fmnist_dir, tmp_path):
+    from PIL import Image
+
     from snlab.metrics.evaluation import _generated
     from snlab.sampling import sample
     from snlab.train import load_run
-    from PIL import Image
 
     run = tmp_path / "run"
     snlab.train(snlab.TrainConfig(preset="smoke", data_dir=str(fmnist_dir), out_dir=str(run), progress=False))

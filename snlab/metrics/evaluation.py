@@ -68,7 +68,8 @@ def extract(extractor, batches, total: int, desc: str) -> tuple[torch.Tensor, to
     """(logits (N, K), pool features (N, F)) of uint8 image batches (B, C, H, W), on CPU."""
     device = next(extractor.parameters()).device
     logits, feats = [], []
-    with tqdm(total=total, desc=desc, unit="img", leave=False, mininterval=2.0, disable=None) as bar:  # None: off in logs
+    # disable=None: no bar where the output is not a terminal (logs).
+    with tqdm(total=total, desc=desc, unit="img", leave=False, mininterval=2.0, disable=None) as bar:
         for x in batches:
             if x.shape[1] == 1 and extractor.get_name() == "inception-v3-compat":
                 x = x.expand(-1, 3, -1, -1)  # gray → RGB for Inception

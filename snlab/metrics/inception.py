@@ -87,6 +87,7 @@ def load_inception(path: str | Path | None = None, download: bool = False,
     with tempfile.TemporaryDirectory() as private:  # torch-fidelity loads a path; give it our own tensors only
         copy = Path(private) / WEIGHTS_FILE
         torch.save(state, copy)
-        net = FeatureExtractorInceptionV3("inception-v3-compat", list(FEATURES), feature_extractor_weights_path=str(copy))
+        net = FeatureExtractorInceptionV3("inception-v3-compat", list(FEATURES),
+                                          feature_extractor_weights_path=str(copy))
     net.weights_sha256 = sha256
     return net

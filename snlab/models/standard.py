@@ -59,7 +59,8 @@ class Generator(nn.Module):
 
 
 class ShiftOnlyNorm(nn.Module):
-    """Batch or layer norm without the learnable scale γ, keeping the shift β (docs/paper.md §3; Chainer use_gamma=False).
+    """Batch or layer norm without the learnable scale γ, keeping the shift β (docs/paper.md §3; Chainer
+    use_gamma=False).
 
     kind "bn": BatchNorm2d over (B, H, W) per channel; "ln": normalise each sample over (C, H, W).
     """
