@@ -86,7 +86,7 @@ class Trainer:
     the checkpoint saves with everything else, so a resumed run is bitwise the uninterrupted one on CPU.
     """
 
-    def __init__(self, cfg: TrainConfig):
+    def __init__(self, cfg: TrainConfig, models: tuple[torch.nn.Module, torch.nn.Module] | None = None):
         self.cfg = cfg
         self.method = get_method(cfg.method)
         self.loss = get_loss(cfg.loss)
@@ -95,7 +95,7 @@ class Trainer:
         if cfg.eval_every:  # fail now, not at the first evaluation, when no extractor fits
             from snlab.metrics.evaluation import resolve_extractor
             resolve_extractor(cfg.eval_extractor, cfg.dataset, verbose=False)
-        G, D = build_run_models(cfg)
+        G, D = build_run_models(cfg) if models is None else _check_custom(cfg, *models)
         self.G, self.D = G.to(self.device), D.to(self.device)
         self.speedup = resolve_speedup(cfg, self.device)
         apply_speedup(self.G, self.D, self.speedup)
@@ -315,8 +315,34 @@ class Trainer:
         atomic_save(self.state_dict(), run_dir / "checkpoint.pt")
 
 
-def train(cfg: TrainConfig) -> TrainResult:
+def _check_custom(cfg: TrainConfig, G: torch.nn.Module, D: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """A user's (G, D), checked: G has ``z_dim`` and makes images of the dataset's shape from z (B, z_dim), D
+    scores them (B,) or (B, 1); unconditional only."""
+    if cfg.conditional:
+        raise ValueError("custom models are unconditional here; conditional runs use snlab's ResNets")
+    if not isinstance(getattr(G, "z_dim", None), int):
+        raise ValueError("a custom G needs an int attribute z_dim: the size of the z (B, z_dim) it maps to images")
+    info = dataset_info(cfg.dataset)
+    with torch.no_grad():
+        x = generate(G, torch.zeros(2, G.z_dim))
+        want = (2, info.channels, info.resolution, info.resolution)
+        if tuple(x.shape) != want:
+            raise ValueError(f"the custom G makes images of shape {tuple(x.shape)}; {cfg.dataset} needs {want}")
+        was_training = D.training
+        scores = D.eval()(x).reshape(-1)
+        D.train(was_training)
+        if scores.shape != (2,):
+            raise ValueError(f"the custom D must give one score per image, (B,) or (B, 1); it gave "
+                             f"{tuple(scores.shape)}")
+    return G, D
+
+
+def train(cfg: TrainConfig, G: torch.nn.Module | None = None, D: torch.nn.Module | None = None) -> TrainResult:
     """Train (or resume) the run ``cfg`` describes and return its ``TrainResult``.
+
+    ``G`` and ``D``: your own models instead of ``cfg.arch``'s (both or neither; ``snlab.normalize`` applies
+    a method to D, the loop adds its training-time parts from ``cfg.method``). The run then needs an
+    ``out_dir``: a store key describes snlab's own models only. Resume it by passing the same models again.
 
     ``cfg.resume=True`` continues from ``<run_dir>/checkpoint.pt`` when it exists, and may raise
     ``iterations`` (not under ``lr_decay``). Weights are then bitwise those of the longer run on CPU;
@@ -325,15 +351,19 @@ def train(cfg: TrainConfig) -> TrainResult:
     A non-finite loss ends the run with status "diverged" (a result, not an exception). While it trains,
     the run holds ``<run_dir>/.lock``: a second writer of the same directory gets ``files.Busy`` at once.
     """
+    if (G is None) != (D is None):
+        raise ValueError("pass both G and D (your own models), or neither (snlab's, from cfg.arch)")
+    if G is not None and not cfg.out_dir:
+        raise ValueError("a run of your own models needs cfg.out_dir: a store key describes snlab's models only")
     run_dir = Path(cfg.out_dir) if cfg.out_dir else default_run_dir(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
     with exclusive(run_dir / ".lock"):
-        return _train_locked(cfg, run_dir)
+        return _train_locked(cfg, run_dir, None if G is None else (G, D))
 
 
-def _train_locked(cfg: TrainConfig, run_dir: Path) -> TrainResult:
+def _train_locked(cfg: TrainConfig, run_dir: Path, models=None) -> TrainResult:
     ckpt = run_dir / "checkpoint.pt"
-    trainer = Trainer(cfg)
+    trainer = Trainer(cfg, models)
     if ckpt.exists():
         if not cfg.resume:
             raise FileExistsError(f"{run_dir} already holds a run (checkpoint.pt); pass resume=True "

@@ -50,13 +50,26 @@ def build_models(arch: str = "standard", method: str = "sn", resolution: int = 3
     else:
         G = standard.Generator(resolution, channels, width, z_dim)
         D = standard.Discriminator(resolution, channels, width, final_width, spec.features, lrelu_slope)
+    return G, normalize(D, method, n_power_iterations, clip_value)
+
+
+def normalize(D: nn.Module, method: str, n_power_iterations: int = 1, clip_value: float = 0.01) -> nn.Module:
+    """Apply ``method`` to a discriminator in place, yours or snlab's, and return it: orthonormal init, the
+    initial clipping, or the parametrization of every conv / linear / embedding weight (SN, WN, Frobenius,
+    γ·W̄_SN). What a method does during training (penalties, clipping after each step, its loss) the
+    training loop adds from ``TrainConfig.method``. Feature normalization (bn, ln) is a layer of snlab's own D:
+    a D of yours includes such layers itself, so those methods are refused here."""
+    spec = get_method(method)
+    if spec.features:
+        raise ValueError(f"method {method!r} inserts {spec.features.upper()} layers into snlab's standard D; "
+                         "put them in your own D and train it with method='none'")
     if spec.orthonormal:
         normalizers.orthonormal_init_(D)
     if spec.clip:
         normalizers.clip_(D, clip_value)
     if spec.weight:
         normalizers.normalize_(D, spec.weight, n_power_iterations)  # the class embedding too (SNEmbedID)
-    return G, D
+    return D
 
 
 @torch.no_grad()
