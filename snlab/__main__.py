@@ -21,7 +21,7 @@ def _choices() -> dict[str, list]:
     from snlab.settings import PRESETS, SETTINGS
     from snlab.speed import SPEEDUPS
 
-    return {"dataset": list(data.DATASETS), "method": list(METHODS), "setting": list(SETTINGS), "loss": list(LOSSES),
+    return {"method": list(METHODS), "setting": list(SETTINGS), "loss": list(LOSSES),
             "preset": list(PRESETS), "arch": list(ARCHS), "conditional": ["", *HEADS], "speedup": ["auto", *SPEEDUPS],
             "eval_extractor": list(EXTRACTORS)}
 

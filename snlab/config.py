@@ -31,7 +31,7 @@ class TrainConfig:
     log_every / sample_every / checkpoint_every are in G updates (0 disables samples).
     """
 
-    #: Training data (``snlab.data.DATASETS``).
+    #: Training data: a built-in dataset (``snlab.data.DATASETS``) or folder:PATH (your images, 32×32 RGB).
     dataset: str = "fashion_mnist"
     #: D's normalization or regularization (``snlab.methods.METHODS``).
     method: str = "sn"

@@ -53,8 +53,8 @@ class DatasetInfo:
 
     @property
     def heldout_split(self) -> str:
-        """The split FID is measured against: "test", or ImageNet's "val"."""
-        return "val" if "val" in self.splits else "test"
+        """The split FID is measured against: "test", ImageNet's "val", or a folder's own images (it has no other)."""
+        return next((s for s in ("val", "test") if s in self.splits), self.splits[0])
 
 
 DATASETS = {d.name: d for d in (
@@ -85,11 +85,24 @@ CLASS_NAMES = {
 }
 
 
+#: ``dataset="folder:PATH"``: your own images, at this resolution (the paper's CIFAR-10 size), RGB.
+FOLDER_PREFIX, FOLDER_RESOLUTION = "folder:", 32
+
+
 def dataset_info(name: str) -> DatasetInfo:
+    """The facts of a built-in dataset, or of ``folder:PATH``: images (any size, any format PIL reads) in
+    PATH, or in class subfolders of PATH (then conditional runs may use them), at 32×32 RGB."""
+    if name.startswith(FOLDER_PREFIX):
+        folder = Path(name.removeprefix(FOLDER_PREFIX)).expanduser()
+        if not folder.is_dir():
+            raise FileNotFoundError(f"dataset {name!r}: no folder {folder}")
+        classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
+        n = sum(1 for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        return DatasetInfo(name, FOLDER_RESOLUTION, 3, len(classes), ("train",), n)
     try:
         return DATASETS[name]
     except KeyError:
-        raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}") from None
+        raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}, or folder:PATH") from None
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
@@ -224,6 +237,8 @@ def load_dataset(name: str, split: str | None = None, data_dir: str | os.PathLik
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     if name in ("ring8", "grid25"):
         return getattr(mixture, name)()
+    if name.startswith(FOLDER_PREFIX):
+        return _folder(name, info)
     if name == "fashion_mnist":
         return _fashion_mnist(root, split, download, explicit=data_dir is not None)
     if name == "cifar10":
@@ -231,6 +246,34 @@ def load_dataset(name: str, split: str | None = None, data_dir: str | os.PathLik
     if name == "imagenet":
         return _imagenet(root, split)
     return _stl10(root, split, download)
+
+
+def _folder(name: str, info: DatasetInfo) -> ImageData:
+    """``folder:PATH``'s images, decoded once: each resized (short side) and centre-cropped to the
+    resolution, as the paper's ImageNet pipeline does (docs/paper.md §4), RGB; labels from class
+    subfolders (sorted; 0 without them). An empty folder or an unreadable file is refused by name."""
+    from PIL import Image, UnidentifiedImageError
+    from torchvision.transforms.functional import center_crop, pil_to_tensor, resize
+
+    folder = Path(name.removeprefix(FOLDER_PREFIX)).expanduser()
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    files = [(p, classes.index(p.parent.name) if classes else 0)
+             for p in sorted(folder.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES
+             and (p.parent == folder) != bool(classes)]
+    if not files:
+        raise ValueError(f"dataset {name!r}: no image files ({', '.join(IMAGE_SUFFIXES)}) in {folder}"
+                         + (" or its class subfolders" if classes else ""))
+    images = []
+    for path, _ in tqdm(files, desc=f"decoding {folder.name}", unit="img", leave=False, disable=None):
+        try:
+            with Image.open(path) as im:
+                x = pil_to_tensor(im.convert("RGB"))
+        except (UnidentifiedImageError, OSError) as e:
+            raise ValueError(f"cannot read {path} as an image ({type(e).__name__}); remove or replace it") from None
+        side = info.resolution
+        images.append(center_crop(resize(x, side, antialias=True), [side, side]))
+    labels = torch.tensor([label for _, label in files], dtype=torch.long)
+    return ImageData(name, torch.stack(images).contiguous(), labels, info.n_classes, "train")
 
 
 def _missing(what: str, paths: list[Path], fetch: str) -> FileNotFoundError:

@@ -32,7 +32,16 @@ def default_run_dir(cfg: TrainConfig, store: str | Path = "runs") -> Path:
     ``out_dir`` with ``resume=True`` still extends a run.)"""
     fields = {**cfg.run_fields(), **{k: getattr(cfg, k) for k in ("iterations", *EVAL_FIELDS)}}
     key = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]
-    return Path(store) / f"{cfg.dataset}-{cfg.method}-{cfg.setting}-s{cfg.seed}-i{cfg.iterations}-{key}"
+    return Path(store) / f"{_prefix(cfg)}-i{cfg.iterations}-{key}"
+
+
+def _prefix(cfg: TrainConfig) -> str:
+    """A run directory's readable part: dataset (a ``folder:PATH`` dataset by its folder's name; the key
+    holds the whole path), method, setting, seed."""
+    dataset = cfg.dataset
+    if dataset.startswith("folder:"):
+        dataset = "folder-" + "".join(c if c.isalnum() or c in "._" else "_" for c in Path(dataset[7:]).name)
+    return f"{dataset}-{cfg.method}-{cfg.setting}-s{cfg.seed}"
 
 
 def run_status(run_dir: str | Path) -> str:
@@ -68,7 +77,7 @@ def shorter_run(cfg: TrainConfig, store: str | Path) -> Path | None:
     from snlab.config import TrainConfig
 
     best, best_len = None, 0
-    for config in Path(store).glob(f"{cfg.dataset}-{cfg.method}-{cfg.setting}-s{cfg.seed}-i*-*/config.json"):
+    for config in Path(store).glob(f"{_prefix(cfg)}-i*-*/config.json"):
         run = config.parent
         if run_status(run) != "complete" or not (run / "checkpoint.pt").exists():
             continue

@@ -1,6 +1,7 @@
 """Dataset loaders on the real Debian files when present, and on small files in the real formats."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 
@@ -204,3 +205,48 @@ def test_an_imagenet_run_trains_on_labeled_batches(imagenet_dir, tmp_path):
                                       conditional="projection", width=1 / 16, iterations=1, batch_size=4,
                                       data_dir=str(imagenet_dir), out_dir=str(tmp_path / "run"), progress=False))
     assert r.status == "complete" and r.generator.n_classes == 1000
+
+
+def _write_images(folder, sizes, mode="RGB"):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i, (w, h) in enumerate(sizes):
+        channels = 3 if mode == "RGB" else 1
+        Image.fromarray(rng.integers(0, 256, (h, w, channels), dtype=np.uint8).squeeze(), mode).save(
+            folder / f"{i}.png")
+
+
+def test_your_own_image_folder_is_a_dataset(tmp_path):
+    """folder:PATH: images of any size resized (short side) and centre-cropped to 32×32 RGB, as the
+    ImageNet pipeline; class subfolders give labels; a run trains on it and lands under a readable name."""
+    from torchvision.transforms.functional import center_crop, resize
+
+    _write_images(tmp_path / "flat", [(64, 48), (40, 40), (33, 90)])
+    _write_images(tmp_path / "flat", [(50, 50)], mode="L")  # overwrites 0.png with a grey image
+    info = snlab.data.dataset_info(f"folder:{tmp_path / 'flat'}")
+    assert (info.resolution, info.channels, info.n_classes, info.splits) == (32, 3, 0, ("train",))
+    data = snlab.data.load_dataset(f"folder:{tmp_path / 'flat'}")
+    assert data.images.shape == (3, 3, 32, 32) and data.images.dtype == torch.uint8
+    x = torch.from_numpy(np.array(Image.open(tmp_path / "flat" / "1.png"))).permute(2, 0, 1)
+    assert torch.equal(data.images[1], center_crop(resize(x, 32, antialias=True), [32, 32]))
+    for c, name in enumerate(("cats", "dogs")):
+        _write_images(tmp_path / "classes" / name, [(32, 32)] * (c + 2))
+    labelled = snlab.data.load_dataset(f"folder:{tmp_path / 'classes'}")
+    assert labelled.n_classes == 2 and labelled.labels.tolist() == [0, 0, 1, 1, 1]
+    cfg = snlab.TrainConfig(preset="smoke", dataset=f"folder:{tmp_path / 'flat'}", eval_every=0, progress=False)
+    from snlab.store import default_run_dir
+    assert default_run_dir(cfg, tmp_path / "runs").name.startswith("folder-flat-sn-C-s0-i4-")
+    run = snlab.train(dataclasses.replace(cfg, out_dir=str(default_run_dir(cfg, tmp_path / "runs"))))
+    assert run.status == "complete"
+
+
+def test_a_bad_image_folder_is_refused_by_name(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no folder"):
+        snlab.TrainConfig(dataset=f"folder:{tmp_path / 'absent'}")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no image files"):
+        snlab.data.load_dataset(f"folder:{tmp_path / 'empty'}")
+    _write_images(tmp_path / "broken", [(32, 32)])
+    (tmp_path / "broken" / "x.png").write_bytes(b"not an image")
+    with pytest.raises(ValueError, match=f"cannot read {tmp_path / 'broken' / 'x.png'}"):
+        snlab.data.load_dataset(f"folder:{tmp_path / 'broken'}")
