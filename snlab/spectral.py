@@ -70,6 +70,9 @@ def permissible_spectra(n: int = 50, samples: int = 20, seed: int = 0) -> dict[s
     1/√d_o so that its spectral norm is at most 1, fixes the sum: Σ sᵢ² = ‖W‖²_F / d_o = 1.
     Returns {"sn": (samples, n), "wn": (samples, n)}, each row sorted in increasing order.
     """
+    for name, value, least in (("n_singular_values", n, 2), ("samples", samples, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+            raise ValueError(f"{name} must be a whole number >= {least}, got {value!r}")
     rng = np.random.default_rng(seed)
     sn = np.sort(rng.uniform(0, 1, (samples, n)), axis=1)
     sn[:, -1] = 1.0

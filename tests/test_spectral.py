@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import snlab
+from snlab import spectral
 from snlab.spectral import singular_values, spectral_norms
 
 
@@ -99,3 +100,11 @@ def test_operator_norm_inside_an_sn_d_matches_the_explicit_matrix_and_leaves_d_u
     tracker = OperatorNorms((1, 32, 32), seed=5)
     tracker(D, 10)
     assert tracker(D, 10) == pytest.approx(OperatorNorms((1, 32, 32), seed=5)(D, 20), rel=1e-5)
+
+
+@pytest.mark.parametrize("kw,match", [(dict(n=0), "n_singular_values must be a whole number >= 2, got 0"),
+                                      (dict(samples=-3), "samples must be a whole number >= 1, got -3"),
+                                      (dict(n="abc"), "n_singular_values must be a whole number >= 2, got 'abc'")])
+def test_fig14_parameters_of_the_wrong_kind_are_named(kw, match):
+    with pytest.raises(ValueError, match=match):
+        spectral.permissible_spectra(**kw)
