@@ -65,6 +65,23 @@ def _d_variants(dataset: str, width: float) -> dict[str, torch.nn.Module]:
     return out
 
 
+def interleaved(work: dict, rounds: int, cuda: bool = False) -> list[dict]:
+    """Time each variant's ``work[name]()`` once per round, the variants' order rotating from round to round
+    (drift in the machine's speed then falls on every variant alike; compare per-round ratios): rows
+    {round, variant, seconds}. ``cuda``: the GPU is synchronized around each timing."""
+    rows, names = [], list(work)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            if cuda:
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            work[name]()
+            if cuda:
+                torch.cuda.synchronize()
+            rows.append({"round": r, "variant": name, "seconds": time.perf_counter() - start})
+    return rows
+
+
 def _time_d_steps(D, real, fake, opt, loss, steps: int) -> float:
     start = time.perf_counter()
     for _ in range(steps):
@@ -90,16 +107,11 @@ def sn_overhead(preset: str = "cpu", dataset: str = "fashion_mnist", rounds: int
     variants = _d_variants(dataset, width)
     opts = {k: torch.optim.Adam(D.parameters(), 2e-4, (0.5, 0.999)) for k, D in variants.items()}
     loss = get_loss("standard")
-    names = list(variants)
-    for k in names:  # warm-up
+    for k in variants:  # warm-up
         _time_d_steps(variants[k], real, fake, opts[k], loss, 2)
-    rows = []
-    for r in range(rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
-        for k in order:
-            rows.append({"round": r, "variant": k, "seconds_per_d_step":
-                         _time_d_steps(variants[k], real, fake, opts[k], loss, steps)})
-    return pd.DataFrame(rows)
+    work = {k: (lambda k=k: _time_d_steps(variants[k], real, fake, opts[k], loss, steps)) for k in variants}
+    df = pd.DataFrame(interleaved(work, rounds))
+    return df.assign(seconds_per_d_step=df.pop("seconds") / steps)
 
 
 def summarize(df: pd.DataFrame) -> pd.DataFrame:
@@ -128,7 +140,8 @@ def metrics_time(dataset: str = "fashion_mnist", n_samples: int = 10_000, rounds
         with tempfile.TemporaryDirectory() as cache:
             for kind in ("cold", "warm"):
                 start = time.perf_counter()
-                evaluate(G, dataset, "fmnist", n_samples, seed=r, fid_samples=n_samples, n_real=n_real, kid=False,
+                evaluate(G, dataset, "fmnist", n_samples, seed=r, is_splits=min(10, n_samples // 2),
+                         fid_samples=n_samples, n_real=n_real, kid=False,
                          prc=False, data_dir=data_dir, cache_dir=cache, verbose=False)
                 rows.append({"round": r, "kind": kind, "n_samples": n_samples,
                              "seconds": time.perf_counter() - start})
@@ -167,23 +180,11 @@ def methods_time(preset: str = "cpu", dataset: str = "fashion_mnist", methods=TI
     for t in trainers.values():
         for _ in range(WARMUP_UPDATES):
             t.iteration()
-    rows, names = [], list(trainers)
-    for r in range(rounds):
-        for m in names[r % len(names):] + names[:r % len(names)]:
-            t = trainers[m]
-            if t.device.type == "cuda":
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            for _ in range(updates):
-                t.iteration()
-            if t.device.type == "cuda":
-                torch.cuda.synchronize()
-            rows.append({"round": r, "method": m, "seconds_per_100_g_updates":
-                         (time.perf_counter() - start) * 100 / updates})
-    device = next(iter(trainers.values())).device
-    speedup = next(iter(trainers.values())).speedup
-    return pd.DataFrame(rows).assign(device=device_label(device), preset=preset, dataset=dataset, n_dis=n_dis,
-                                     speedup=speedup)
+    first = next(iter(trainers.values()))
+    work = {m: (lambda t=t: [t.iteration() for _ in range(updates)]) for m, t in trainers.items()}
+    df = pd.DataFrame(interleaved(work, rounds, cuda=first.device.type == "cuda")).rename(columns={"variant": "method"})
+    return df.assign(seconds_per_100_g_updates=df.pop("seconds") * 100 / updates, device=device_label(first.device),
+                     preset=preset, dataset=dataset, n_dis=n_dis, speedup=first.speedup)
 
 
 def _throughput_trainer(variant: str, preset: str, dataset: str, device: str, data_dir=None):
@@ -234,19 +235,10 @@ def throughput(preset: str = "cpu", dataset: str = "fashion_mnist", updates: int
         raise RuntimeError(f"eager, the reference every variant is checked against, failed: {errors.get('eager')}")
     err = {v: float(((losses[v] - losses["eager"]).abs() / losses["eager"].abs().clamp_min(1e-8)).max())
            for v in trainers}
-    rows, names = [], list(trainers)
-    for r in range(rounds):
-        for v in names[r % len(names):] + names[:r % len(names)]:
-            t = trainers[v]
-            if dev.type == "cuda":
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            for _ in range(updates):
-                _update(t, v)
-            if dev.type == "cuda":
-                torch.cuda.synchronize()
-            rows.append({"round": r, "variant": v, "g_updates_per_second": updates / (time.perf_counter() - start),
-                         "loss_rel_err": err[v], "correct": err[v] <= CORRECT_REL_ERR, "error": ""})
+    work = {v: (lambda v=v, t=t: [_update(t, v) for _ in range(updates)]) for v, t in trainers.items()}
+    rows = [{"round": row["round"], "variant": row["variant"], "g_updates_per_second": updates / row["seconds"],
+             "loss_rel_err": err[row["variant"]], "correct": err[row["variant"]] <= CORRECT_REL_ERR, "error": ""}
+            for row in interleaved(work, rounds, cuda=dev.type == "cuda")]
     rows += [{"variant": v, "error": e} for v, e in errors.items()]
     return pd.DataFrame(rows).assign(device=device_label(dev), preset=preset, dataset=dataset)
 
@@ -265,14 +257,13 @@ def sweep_parallelism(preset: str = "cpu", dataset: str = "fashion_mnist", runs:
     configs = grid(dict(preset=preset, dataset=dataset, method="sn", setting="A", iterations=updates, eval_every=0,
                         sample_every=0, data_dir=data_dir, device="cpu"), seed=list(range(runs)))
     variants = {f"1 process x {cores} threads": dict(workers=0), f"{cores} processes x 1 thread": dict(workers=cores)}
-    rows, names, threads = [], list(variants), torch.get_num_threads()
-    for r in range(rounds):
-        for name in names[r % 2:] + names[:r % 2]:
-            torch.set_num_threads(cores)
-            with tempfile.TemporaryDirectory() as store:
-                start = time.perf_counter()
-                run_sweep(configs, store, log=lambda _: None, **variants[name])
-                rows.append({"round": r, "variant": name, "seconds": time.perf_counter() - start})
+    def one_sweep(options: dict) -> None:
+        torch.set_num_threads(cores)
+        with tempfile.TemporaryDirectory() as store:
+            run_sweep(configs, store, log=lambda _: None, **options)
+
+    threads = torch.get_num_threads()
+    rows = interleaved({name: (lambda o=o: one_sweep(o)) for name, o in variants.items()}, rounds)
     torch.set_num_threads(threads)
     cpu = device_label(torch.device("cpu"))
     return pd.DataFrame(rows).assign(runs=runs, updates=updates, preset=preset, device=cpu)
