@@ -42,7 +42,7 @@ from pathlib import Path
 import pandas as pd
 
 import snlab.store
-from snlab import claims, experiments, gate, plots, results, spectral, sweep
+from snlab import claims, experiments, gate, plots, spectral, sweep, tables
 from snlab.config import build_run_models
 
 configs = experiments.settings_grid(preset, dataset, seeds, iterations, methods, settings, data_dir=data_dir,
@@ -55,7 +55,7 @@ if common_setting not in settings:
 result = sweep.run_sweep(configs, store, workers)
 final = result.final
 IS = plots.metric_column(final, "IS")
-best = results.best_runs(final, IS, by=("method",)).loc[methods]
+best = tables.best_runs(final, IS, by=("method",)).loc[methods]
 best[["setting", IS, "seeds"]]
 
 

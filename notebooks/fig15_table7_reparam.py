@@ -36,9 +36,8 @@ data_dir = None
 out_dir = "../figures/fig15_table7_reparam"
 
 # %%
-import pandas as pd
 
-from snlab import claims, experiments, gate, paper, plots, sweep
+from snlab import claims, experiments, gate, plots, sweep, tables
 
 configs = experiments.reparam_runs(preset, dataset, seeds, iterations, data_dir=data_dir, device=device)
 caption = f"WGAN-GP, setting A · {experiments.describe(configs)}"
@@ -61,23 +60,16 @@ if resnet:
 # %%
 final = result.final
 IS, FID = plots.metric_column(final, "IS"), plots.metric_column(final, "FID")
-rows = {("standard", "wgan-gp"): "CNN baseline", ("standard", "frobenius"): "+ Frobenius", ("standard", "wn"): "+ WN",
-        ("standard", "sn-gamma"): "+ SN", ("resnet", "wgan-gp"): "ResNet baseline",
-        ("resnet", "sn-gamma"): "ResNet + SN"}
-ours = final.groupby(["arch", "method"])[[IS, FID]].mean()
-ours.index = [rows[i] for i in ours.index]
-theirs = pd.DataFrame(paper.TABLE7, index=["paper IS (CIFAR-10, Inception)", "paper IS std", "paper FID"]).T
-table7 = ours.join(theirs, how="right")
+table7 = tables.table7(final, IS, FID)
 table7.to_csv(f"{out_dir}/table7.csv")
 with open(f"{out_dir}/table7.md", "w") as f:
     f.write(f"Table 7 — ours: {caption}; ResNet rows: {resnet_caption}; {plots.metric_label(IS)}, "
             f"{plots.metric_label(FID)}. Paper: CIFAR-10, Inception features, 100k G updates. Empty cells: "
             "ours, not run here; the paper's, none reported (its Frobenius run collapsed).\n\n"
             + table7.round(2).fillna("").to_markdown() + "\n")
-table8 = pd.DataFrame(paper.TABLE8, index=["paper IS (CIFAR-10, Inception)", "paper IS std", "paper FID"]).T
 with open(f"{out_dir}/table8.md", "w") as f:
     f.write("Table 8 (App. E: AC-WGAN-GP, ResNet, with labels) — the paper's numbers only: snlab has no "
-            "auxiliary-classifier D, so no row is ours.\n\n" + table8.fillna("").to_markdown() + "\n")
+            "auxiliary-classifier D, so no row is ours.\n\n" + tables.table8().fillna("").to_markdown() + "\n")
 table7
 
 # %%

@@ -41,7 +41,7 @@ out_dir = "../figures/table2"
 # %%
 from pathlib import Path
 
-from snlab import claims, data, experiments, gate, plots, results, sweep
+from snlab import claims, data, experiments, gate, plots, sweep, tables
 from snlab.metrics.evaluation import training_metrics
 
 standard = (experiments.settings_grid(preset, dataset, seeds, iterations, methods, settings, data_dir=data_dir,
@@ -60,7 +60,7 @@ final = result.final
 IS, FID = plots.metric_column(final, "IS"), plots.metric_column(final, "FID")
 real = training_metrics(data.load_dataset(dataset, "train", data_dir), dataset, "auto", configs[0].eval_samples,
                         seed=0, data_dir=data_dir)
-table = results.table2_comparison(final, real, IS, FID)
+table = tables.table2_comparison(final, real, IS, FID)
 table.round(2)
 
 # %%

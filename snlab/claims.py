@@ -279,7 +279,7 @@ def _rank_record(cid: str, what: str, pairs: dict[str, tuple[list, list]], seeds
 
 
 def t2_ranks(comparison: pd.DataFrame, is_col: str, fid_col: str, seeds: str, gate: Gate) -> dict:
-    """From ``results.table2_comparison``: the standard-CNN rows at 100k updates with both our and the
+    """From ``tables.table2_comparison``: the standard-CNN rows at 100k updates with both our and the
     paper's CIFAR-10 numbers; FID ranks low-to-high, so ρ is of −FID."""
     rows = comparison.dropna(subset=[f"our {is_col}", "paper IS cifar10", "our setting"])
     rows = rows[~rows.index.str.contains("hinge|2x")]

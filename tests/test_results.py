@@ -103,3 +103,15 @@ def test_every_committed_record_keeps_its_store_key():
     for run in runs:
         cfg = snlab.TrainConfig(**json.loads((run / "config.json").read_text()))
         assert default_run_dir(cfg, RESULTS) == run, run.name
+
+
+def test_table7_puts_seed_means_beside_the_paper_and_counts_diverged_runs():
+    from snlab import tables
+
+    final = pd.DataFrame({"arch": "standard", "method": ["wgan-gp", "wgan-gp", "sn-gamma", "frobenius"],
+                          "IS_x": [6.0, 7.0, 8.0, float("nan")], "FID_x": [40.0, 30.0, 20.0, float("nan")]})
+    t = tables.table7(final, "IS_x", "FID_x")
+    assert t.loc["CNN baseline", ["our IS_x", "our FID_x", "our seeds"]].tolist() == [6.5, 35.0, 2]
+    assert t.loc["+ Frobenius", "our diverged"] == 1 and pd.isna(t.loc["+ WN", "our IS_x"])
+    assert t.loc["+ SN", "paper IS (CIFAR-10, Inception)"] == 7.20 and len(t) == len(paper.TABLE7)
+    assert tables.table8().loc["+ SN", "paper FID"] == 18.6

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import snlab
-from snlab import experiments, results, store, sweep
+from snlab import experiments, store, sweep, tables
 from snlab.store import default_run_dir
 from snlab.train import load_run
 
@@ -209,7 +209,7 @@ def test_best_runs_average_seeds_and_skip_diverged_runs():
     final = pd.DataFrame({"method": "sn", "loss": "standard", "run": list("abcde"),
                           "setting": ["A", "A", "C", "C", "D"], "seed": [0, 1, 0, 1, 0],
                           "IS_x": [5.0, 1.0, 3.0, 3.2, float("nan")], "FID_x": [1, 2, 3, 4, 5]})
-    best = results.best_runs(final, "IS_x").loc[("sn", "standard")]
+    best = tables.best_runs(final, "IS_x").loc[("sn", "standard")]
     assert best["setting"] == "C" and best["IS_x"] == pytest.approx(3.1) and best["seeds"] == 2 and best["run"] == "c"
 
 
@@ -218,13 +218,13 @@ def test_table2_comparison_puts_our_best_setting_beside_the_paper():
                           "loss": ["standard", "standard", "standard", "hinge", "standard"],
                           "setting": ["A", "C", "B", "C", "D"], "IS_x": [3.0, 4.0, 2.0, 5.0, float("nan")],
                           "FID_x": [30, 20, 50, 10, float("nan")], "seed": 0, "run": list("abcde")})
-    t = results.table2_comparison(final, {"IS_x": 9.0, "FID_x": 1.0}, "IS_x", "FID_x")
+    t = tables.table2_comparison(final, {"IS_x": 9.0, "FID_x": 1.0}, "IS_x", "FID_x")
     assert t.loc["SN-GANs", ["our setting", "our IS_x", "our FID_x"]].tolist() == ["C", 4.0, 20]
     assert t.loc["SN-GANs, hinge Eq.(17)", "our setting"] == "C" and t.loc["Weight Norm.", "our IS_x"] == 2.0
     assert t.loc["Real data", "our IS_x"] == 9.0 and pd.isna(t.loc["SN-GANs, hinge", "our IS_x"])  # ResNet: not run
     resnet = pd.DataFrame({"arch": "resnet", "method": "sn", "loss": "hinge", "setting": "resnet", "seed": [0, 1],
                            "IS_x": [6.0, 8.0], "FID_x": [12, 10], "run": ["r0", "r1"]})
-    t = results.table2_comparison(pd.concat([final.assign(arch="standard"), resnet]), {}, "IS_x", "FID_x")
+    t = tables.table2_comparison(pd.concat([final.assign(arch="standard"), resnet]), {}, "IS_x", "FID_x")
     row = t.loc["SN-GANs, hinge", ["our seeds", "our IS_x", "our IS_x sd", "our FID_x"]]
     assert row.tolist() == [2, 7.0, 2 ** 0.5, 11]
     assert t.loc["SN-GANs, hinge Eq.(17)", "our IS_x"] == 5.0  # the standard CNN's hinge row is not the ResNet's
