@@ -27,8 +27,8 @@ preset = "cpu"
 dataset = "fashion_mnist"
 seeds = [0]
 iterations = None
-methods = ["clip", "gan-gp", "wgan-gp", "bn", "ln", "wn", "orthonormal", "sn"]
-settings = ["A", "B", "C", "D", "E", "F"]
+methods = None  # None: every method of Figs 1–2, snlab.experiments.SETTINGS_METHODS
+settings = None  # None: Table 1's A–F
 store = "../results"
 workers = None
 device = "auto"
@@ -38,6 +38,7 @@ out_dir = "../figures/fig01_fig02_settings"
 # %%
 from snlab import claims, experiments, gate, plots, sweep
 
+methods, settings = list(methods or experiments.SETTINGS_METHODS), list(settings or experiments.TABLE1)
 configs = experiments.settings_grid(preset, dataset, seeds, iterations, methods, settings, data_dir=data_dir,
                                      device=device)
 caption = experiments.describe(configs)

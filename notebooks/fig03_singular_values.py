@@ -27,8 +27,8 @@ preset = "cpu"
 dataset = "fashion_mnist"
 seeds = [0]
 iterations = None
-methods = ["clip", "wn", "sn"]
-settings = ["A", "B", "C", "D", "E", "F"]
+methods = None  # None: Fig 3's, snlab.experiments.SPECTRA_METHODS
+settings = None  # None: Table 1's A–F
 common_setting = "C"
 store = "../results"
 workers = None
@@ -45,6 +45,7 @@ import snlab.store
 from snlab import claims, experiments, gate, plots, spectral, sweep, tables
 from snlab.config import build_run_models
 
+methods, settings = list(methods or experiments.SPECTRA_METHODS), list(settings or experiments.TABLE1)
 configs = experiments.settings_grid(preset, dataset, seeds, iterations, methods, settings, data_dir=data_dir,
                                      device=device)
 caption = experiments.describe(configs)

@@ -24,8 +24,8 @@ preset = "cpu"
 dataset = "fashion_mnist"
 seed = 0
 iterations = None
-methods = ["clip", "gan-gp", "wgan-gp", "bn", "ln", "wn", "orthonormal", "sn"]
-settings = ["A", "B", "C", "D", "E", "F"]
+methods = None  # None: every method of Figs 1–2, snlab.experiments.SETTINGS_METHODS
+settings = None  # None: Table 1's A–F
 store = "../results"
 workers = None
 device = "auto"
@@ -39,6 +39,7 @@ import snlab.store
 from snlab import claims, experiments, plots, sweep
 from snlab.methods import METHOD_SPECS
 
+methods, settings = list(methods or experiments.SETTINGS_METHODS), list(settings or experiments.TABLE1)
 configs = experiments.settings_grid(preset, dataset, [seed], iterations, methods, settings, data_dir=data_dir,
                                      device=device)
 caption = experiments.describe(configs)

@@ -29,8 +29,8 @@ preset = "cpu"
 dataset = "fashion_mnist"
 seeds = [0]
 iterations = None
-methods = ["clip", "gan-gp", "wgan-gp", "bn", "ln", "wn", "orthonormal", "sn"]
-settings = ["A", "B", "C", "D", "E", "F"]
+methods = None  # None: every method of Figs 1–2, snlab.experiments.SETTINGS_METHODS
+settings = None  # None: Table 1's A–F
 resnet_seeds = [0, 1, 2]  # [] leaves the ResNet rows empty
 store = "../results"
 workers = None
@@ -44,6 +44,7 @@ from pathlib import Path
 from snlab import claims, data, experiments, gate, plots, sweep, tables
 from snlab.metrics.evaluation import training_metrics
 
+methods, settings = list(methods or experiments.SETTINGS_METHODS), list(settings or experiments.TABLE1)
 standard = (experiments.settings_grid(preset, dataset, seeds, iterations, methods, settings, data_dir=data_dir,
                                       device=device)
             + experiments.settings_grid(preset, dataset, seeds, iterations, ["sn"], settings, loss="hinge",

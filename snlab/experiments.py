@@ -11,6 +11,8 @@ from snlab.sweep import grid
 
 #: Fig 1–2's methods, in the paper's bar order (docs/paper.md §6).
 SETTINGS_METHODS = ("clip", "gan-gp", "wgan-gp", "bn", "ln", "wn", "orthonormal", "sn")
+#: Fig 3's methods: weight clipping, WN and SN.
+SPECTRA_METHODS = ("clip", "wn", "sn")
 #: Fig 4's relative widths of D's last layer (docs/paper.md §6).
 FINAL_WIDTHS = (0.5, 1, 2, 4, 6, 8)
 #: Fig 11's D updates per G update.
