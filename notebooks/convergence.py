@@ -53,7 +53,7 @@ if train:
     table, runs = (result := sweep.run_sweep(configs, store, workers)).table, result.counts()
 else:
     left = sweep.todo(configs, store)
-    table = sweep.stored([c for c, s in zip(configs, left["state"]) if s == "done"], store)
+    table = sweep.stored(configs, store).query("status != 'partial'")
     runs = left["state"].value_counts().to_dict()
     print(f"not trained here: {', '.join(left.loc[left['state'] != 'done', 'run'])}")
 FID, IS = plots.metric_column(table, "FID"), plots.metric_column(table, "IS")

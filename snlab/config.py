@@ -197,8 +197,9 @@ class TrainConfig:
         if point_data and self.eval_every:
             raise ValueError(f"eval_every must be 0 for 2-D point data ({self.dataset}); "
                              "use snlab.mixture.mode_coverage")
-        if self.eval_every < 0 or (self.eval_every and self.eval_samples < 1):
-            raise ValueError(f"eval_every must be >= 0 and eval_samples >= 1 when evaluating; got "
+        from snlab.metrics.evaluation import MIN_FID_SAMPLES
+        if self.eval_every < 0 or (self.eval_every and self.eval_samples < MIN_FID_SAMPLES):
+            raise ValueError(f"eval_every must be >= 0, and eval_samples >= {MIN_FID_SAMPLES} when evaluating; got "
                              f"eval_every={self.eval_every}, eval_samples={self.eval_samples}")
         if self.eval_every and self.eval_every % self.log_every:
             raise ValueError(f"eval_every ({self.eval_every}) must be a multiple of log_every ({self.log_every})")

@@ -63,9 +63,9 @@ def run_phases(table: pd.DataFrame, fid: str, is_: str, untrained_fid: float) ->
         half = ev[ev["step"] <= final_step / 2]
         fid_half = float(half[fid].iloc[-1]) if len(half) else np.nan
         change = abs(fid_last - fid_half) / fid_half if len(half) else np.nan
-        if last.get("status") == "diverged" or not np.isfinite(fid_last):
+        if last.get("status") == "diverged":
             phase = "diverged"
-        elif fid_last > LEARNED * untrained_fid:
+        elif not np.isfinite(fid_last) or fid_last > LEARNED * untrained_fid:  # never evaluated: not learned
             phase = "early"
         else:
             phase = "settled" if change <= SETTLED else "learning"  # NaN change: not shown settled
@@ -121,6 +121,8 @@ def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: fl
     "setting"]); ``reference``: a boolean mask over ``phases`` marking the runs the paper shows learning
     (default: every run); ``extra``: further (condition met, its description) pairs the claim needs."""
     by = list(by)
+    if phases.empty:
+        return Gate(False, "no runs", "no runs")
     reference = pd.Series(True, index=phases.index) if reference is None else pd.Series(reference, index=phases.index)
     seeds = phases.groupby(by)["seed"].nunique()
     ref = phases[reference]
@@ -139,13 +141,16 @@ def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: fl
                + f", {int(phases['collapsed'].sum())} collapsed (IS < {COLLAPSED_IS})"
                + "".join(f"; {text}" for _, text in extra))
     why = []
-    if seeds.min() < MIN_SEEDS:
+    if n_points == 0:
+        why.append("no reference points: nothing the paper shows learning was run")
+    elif seeds.min() < MIN_SEEDS:
         why.append(f"{seeds.min()} seed(s) at some point, {MIN_SEEDS} needed")
     if ok_points < n_points:
-        early = ref.groupby(by)["fid"].median()
-        why.append(f"{n_points - ok_points} of {n_points} reference points have not settled "
-                   f"(median final FID {early.median():.0f} against ≤ {threshold:.0f} needed; at "
-                   f"{int(phases['final_step'].max())} G updates)")
+        alive = ref[ref["phase"] != "diverged"]
+        early, learning = int((alive["phase"] == "early").sum()), int((alive["phase"] == "learning").sum())
+        why.append(f"{n_points - ok_points} of {n_points} reference points have not settled at "
+                   f"{int(phases['final_step'].max())} G updates ({early} of their runs still above FID "
+                   f"{threshold:.0f}, {learning} below it but still improving by more than {SETTLED:.0%} per doubling)")
     why += [f"not met: {text}" for met, text in extra if not met]
     return Gate(not why, "; ".join(why), numbers)
 

@@ -94,10 +94,12 @@ def shorter_run(cfg: TrainConfig, store: str | Path) -> Path | None:
 def extend_into(shorter: Path, cfg: TrainConfig, run_dir: Path) -> None:
     """Start ``cfg``'s run at ``run_dir`` from the complete ``shorter`` run (``shorter_run``): its checkpoint,
     and its history and samples as a run of ``cfg`` would have logged them (evaluations and sample grids
-    only on ``cfg``'s schedule). Resuming it then trains the rest: on the CPU the record is bitwise the one
-    ``cfg`` trained from scratch would leave, at a fraction of the cost."""
+    only on ``cfg``'s schedule). Resuming it then trains the rest: on the CPU its weights, losses, σ(W̄) and
+    evaluations are bitwise those ``cfg`` trained from scratch would leave, at a fraction of the cost (the
+    training ``seconds`` differ, and ``opnorm_*`` columns restart their warm start). Call it holding
+    ``run_dir``'s lock."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(shorter / "checkpoint.pt", run_dir / "checkpoint.pt.tmp")
+    shutil.copy2(shorter / "checkpoint.pt", run_dir / "checkpoint.pt.extending")
     history = pd.read_csv(shorter / "history.csv")
     off_schedule = (history["step"] % cfg.eval_every != 0) if cfg.eval_every else True
     metrics = [c for c in history.columns if c.split("_")[0] in ("IS", "FID", "intraFID")]
@@ -109,4 +111,4 @@ def extend_into(shorter: Path, cfg: TrainConfig, run_dir: Path) -> None:
             (run_dir / "samples").mkdir(exist_ok=True)
             shutil.copy2(png, run_dir / "samples" / png.name)
     atomic_write_text(json.dumps(json.loads((shorter / "config.json").read_text()), indent=2), run_dir / "config.json")
-    (run_dir / "checkpoint.pt.tmp").rename(run_dir / "checkpoint.pt")  # last: a run dir with a checkpoint is resumable
+    (run_dir / "checkpoint.pt.extending").rename(run_dir / "checkpoint.pt")  # last: then the run is resumable

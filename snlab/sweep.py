@@ -25,7 +25,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from snlab.config import TrainConfig
-from snlab.files import Busy, atomic_write_text, held
+from snlab.files import Busy, atomic_write_text, exclusive, held
 from snlab.results import collect, last_rows
 from snlab.store import default_run_dir, extend_into, run_status, shorter_run
 from snlab.train import train
@@ -49,6 +49,8 @@ def state(cfg: TrainConfig, store: str | Path) -> str:
     """"done" (complete, or diverged: a result too), "partial" (killed after a checkpoint, or still
     running) or "missing" (a run killed before its first checkpoint starts again: missing too)."""
     run = default_run_dir(cfg, store)
+    if held(run / ".lock"):
+        return "partial"  # another process is writing it (run_sweep then counts it busy)
     if not (run / "config.json").exists() or run_status(run) == "partial" and not (run / "checkpoint.pt").exists():
         return "missing"
     return "partial" if run_status(run) == "partial" else "done"
@@ -225,8 +227,12 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
     for cfg in configs:
         s = state(cfg, store)
         if s == "missing" and (shorter := shorter_run(cfg, store)) is not None:
-            extend_into(shorter, cfg, default_run_dir(cfg, store))  # continue it: cheaper, bitwise the same
-            extended += 1
+            try:
+                with exclusive(default_run_dir(cfg, store) / ".lock"):  # nobody else may be writing it meanwhile
+                    extend_into(shorter, cfg, default_run_dir(cfg, store))  # continue it: cheaper, same record
+                extended += 1
+            except Busy:
+                pass  # another process took it: counted busy below
             s = "partial"
         reused += s == "done"
         if s == "partial":

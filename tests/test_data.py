@@ -250,3 +250,12 @@ def test_a_bad_image_folder_is_refused_by_name(tmp_path):
     (tmp_path / "broken" / "x.png").write_bytes(b"not an image")
     with pytest.raises(ValueError, match=f"cannot read {tmp_path / 'broken' / 'x.png'}"):
         snlab.data.load_dataset(f"folder:{tmp_path / 'broken'}")
+
+
+def test_a_folder_dataset_ignores_hidden_folders_and_labels_nested_files_by_class(tmp_path):
+    _write_images(tmp_path / "d" / "cats" / "more", [(32, 32)])
+    _write_images(tmp_path / "d" / "dogs", [(32, 32)] * 2)
+    _write_images(tmp_path / "d" / ".ipynb_checkpoints", [(32, 32)] * 3)
+    data = snlab.data.load_dataset(f"folder:{tmp_path / 'd'}")
+    assert data.n_classes == 2 and data.labels.tolist() == [0, 1, 1]
+    assert snlab.data.dataset_info(f"folder:{tmp_path / 'd'}").train_size == 3

@@ -70,3 +70,16 @@ def test_earliest_settled_is_the_step_from_which_the_point_stays_settled():
     assert (lengths["learned_from"], lengths["settled_from"]) == (200, 1600)
     never = pd.concat([_run(f"r{k}", fids[:-1], seed=k) for k in range(3)])  # ends on the fall: not settled
     assert np.isnan(gate.earliest_settled(never, "FID_x", "IS_x", UNTRAINED, ["method"]).iloc[0]["settled_from"])
+
+
+def test_unevaluated_runs_are_not_taken_for_diverged_and_an_empty_gate_is_closed():
+    """A complete run with no FID at all is early (not learned), not "diverged" (which would be decisive);
+    no runs, or no reference points, close the gate."""
+    unevaluated = gate.run_phases(pd.concat([_run(f"r{k}", [(200, None), (400, None)], seed=k) for k in range(3)]),
+                                  "FID_x", "IS_x", UNTRAINED)
+    assert set(unevaluated["phase"]) == {"early"}
+    assert not gate.check(unevaluated, ["method", "setting"]).testable
+    assert gate.check(pd.DataFrame(), ["method"]).why == "no runs"
+    phases = _grid(settled_seeds=3)
+    closed = gate.check(phases, ["method", "setting"], reference=[False] * len(phases))
+    assert not closed.testable and "no reference points" in closed.why

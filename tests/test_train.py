@@ -175,8 +175,8 @@ def test_eval_settings_are_checked_up_front():
     assert snlab.TrainConfig(dataset="ring8", arch="mlp", preset="cpu").eval_every == 0  # preset's image metrics
     with pytest.raises(ValueError, match="eval_every must be 0 for 2-D point data"):
         snlab.TrainConfig(dataset="ring8", arch="mlp", eval_every=50)
-    with pytest.raises(ValueError, match="eval_samples >= 1"):
-        snlab.TrainConfig(eval_every=50, eval_samples=0)
+    with pytest.raises(ValueError, match="eval_samples >= 10 when evaluating"):
+        snlab.TrainConfig(eval_every=50, eval_samples=5)
     with pytest.raises(ValueError, match="valid: auto, inception, fmnist"):
         snlab.TrainConfig(eval_extractor="fid")
 

@@ -298,7 +298,7 @@ def training_metrics(source, dataset: str, extractor: str, n_samples: int, seed:
     ``intra_fid`` (a conditional generator), ``intraFID_*`` of ``n_samples // n_classes`` samples per class
     against the training split, when that is at least ``MIN_TRAINING_PER_CLASS`` (else left out: run
     ``intra_class_fid`` on the final G). Returns only the ``IS_*`` / ``FID_*`` (/ ``intraFID_*``) entries."""
-    m = evaluate(source, dataset, extractor, n_samples, seed=seed, is_splits=min(10, n_samples),
+    m = evaluate(source, dataset, extractor, n_samples, seed=seed, is_splits=min(10, n_samples // MIN_IS_SPLIT),
                  fid_samples=n_samples, n_real=None, kid=False, prc=False, data_dir=data_dir, verbose=False)
     result = {k: v for k, v in m.items() if k.startswith(("IS_", "FID_"))}
     n_per_class = n_samples // max(getattr(source, "n_classes", 0), 1)  # no classes: intra_class_fid raises

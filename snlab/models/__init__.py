@@ -50,12 +50,12 @@ def build_models(arch: str = "standard", method: str = "sn", resolution: int = 3
     else:
         G = standard.Generator(resolution, channels, width, z_dim)
         D = standard.Discriminator(resolution, channels, width, final_width, spec.features, lrelu_slope)
-    return G, normalize(D, method, n_power_iterations, clip_value)
+    return G, _apply_weights(D, spec, n_power_iterations, clip_value)
 
 
 def normalize(D: nn.Module, method: str, n_power_iterations: int = 1, clip_value: float = 0.01) -> nn.Module:
-    """Apply ``method`` to a discriminator in place, yours or snlab's, and return it: orthonormal init, the
-    initial clipping, or the parametrization of every conv / linear / embedding weight (SN, WN, Frobenius,
+    """Apply ``method`` to a discriminator of yours in place and return it: orthonormal init, the initial
+    clipping, or the parametrization of every conv / linear / embedding weight (SN, WN, Frobenius,
     γ·W̄_SN). What a method does during training (penalties, clipping after each step, its loss) the
     training loop adds from ``TrainConfig.method``. Feature normalization (bn, ln) is a layer of snlab's own D:
     a D of yours includes such layers itself, so those methods are refused here."""
@@ -63,6 +63,11 @@ def normalize(D: nn.Module, method: str, n_power_iterations: int = 1, clip_value
     if spec.features:
         raise ValueError(f"method {method!r} inserts {spec.features.upper()} layers into snlab's standard D; "
                          "put them in your own D and train it with method='none'")
+    return _apply_weights(D, spec, n_power_iterations, clip_value)
+
+
+def _apply_weights(D: nn.Module, spec, n_power_iterations: int, clip_value: float) -> nn.Module:
+    """The weight side of a method (``normalize``), in place; feature layers are the architecture's job."""
     if spec.orthonormal:
         normalizers.orthonormal_init_(D)
     if spec.clip:
