@@ -101,7 +101,7 @@ def extend_into(shorter: Path, cfg: TrainConfig, run_dir: Path) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy2(shorter / "checkpoint.pt", run_dir / "checkpoint.pt.extending")
     history = pd.read_csv(shorter / "history.csv")
-    off_schedule = (history["step"] % cfg.eval_every != 0) if cfg.eval_every else True
+    off_schedule = history["step"] % cfg.eval_every != 0 if cfg.eval_every else history["step"] >= 0  # 0: none
     metrics = [c for c in history.columns if c.split("_")[0] in ("IS", "FID", "intraFID")]
     history.loc[off_schedule, metrics] = float("nan")
     atomic_write_text(history.to_csv(index=False), run_dir / "history.csv")

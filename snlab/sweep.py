@@ -227,6 +227,7 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
     for cfg in configs:
         s = state(cfg, store)
         if s == "missing" and (shorter := shorter_run(cfg, store)) is not None:
+            default_run_dir(cfg, store).mkdir(parents=True, exist_ok=True)
             try:
                 with exclusive(default_run_dir(cfg, store) / ".lock"):  # nobody else may be writing it meanwhile
                     extend_into(shorter, cfg, default_run_dir(cfg, store))  # continue it: cheaper, same record

@@ -58,8 +58,8 @@ def test_run_store_trains_once_then_reuses_and_resumes(fmnist_dir, tmp_path):
     # A longer run is another store entry: its metrics are after 4 G updates, never the 2-update run's.
     longer = dataclasses.replace(cfgs[0], iterations=4)
     assert sweep.state(longer, tmp_path) == "missing" and "-i4-" in default_run_dir(longer, tmp_path).name
-    extra = sweep.run_sweep([longer], tmp_path, workers=0, log=lambda _: None)
-    assert extra.counts() == {"reused": 0, "resumed": 0, "trained": 1} and extra.final["step"].tolist() == [4]
+    extra = sweep.run_sweep([longer], tmp_path, workers=0, log=lambda _: None)  # continues the 2-update run's copy
+    assert extra.counts() == {"reused": 0, "resumed": 1, "trained": 0} and extra.final["step"].tolist() == [4]
     after = torch.load(default_run_dir(cfgs[0], tmp_path) / "checkpoint.pt", weights_only=True)["G"]
     assert all(torch.equal(after[k], weights[k]) for k in weights)  # the 2-update run is untouched
 
