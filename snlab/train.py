@@ -329,7 +329,8 @@ def _check_custom(cfg: TrainConfig, G: torch.nn.Module, D: torch.nn.Module) -> t
         if tuple(x.shape) != want:
             raise ValueError(f"the custom G makes images of shape {tuple(x.shape)}; {cfg.dataset} needs {want}")
         was_training = D.training
-        scores = D.eval()(x.to(next(D.parameters()).device)).reshape(-1)
+        param = next(D.parameters(), None)
+        scores = D.eval()(x if param is None else x.to(param.device)).reshape(-1)
         D.train(was_training)
         if scores.shape != (2,):
             raise ValueError(f"the custom D must give one score per image, (B,) or (B, 1); it gave "
