@@ -54,7 +54,7 @@ if train:
 else:
     left = sweep.todo(configs, store)
     table = sweep.stored(configs, store).query("status != 'partial'")
-    runs = left["state"].value_counts().to_dict()
+    runs = {"reused": int((left["state"] == "done").sum()), "missing": int((left["state"] != "done").sum())}
     print(f"not trained here: {', '.join(left.loc[left['state'] != 'done', 'run'])}")
 FID, IS = plots.metric_column(table, "FID"), plots.metric_column(table, "IS")
 untrained = gate.untrained_fid(configs, FID)
@@ -63,7 +63,9 @@ phases = gate.run_phases(table, FID, IS, untrained)
 lengths.merge(phases.groupby(["method", "setting"])["phase"].agg(lambda p: ", ".join(sorted(p))).reset_index())
 
 # %%
-fig = plots.convergence(table, untrained, lengths, title=f"Convergence study — {caption}")
+stored = table.groupby(["method", "setting"])["seed"].nunique()
+fig = plots.convergence(table, untrained, lengths, title=f"Convergence study — {caption} asked; "
+                        f"{stored.min()}–{stored.max()} seeds stored per method and setting")
 plots.save(fig, f"{out_dir}/convergence.png")
 
 # %%

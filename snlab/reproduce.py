@@ -72,7 +72,7 @@ def reproduce(only: list[str] | None = None, parameters: dict | None = None, log
         runs = json.loads(metrics.read_text()).get("runs") if metrics.exists() else None
         row = {"notebook": path.stem, "seconds": round(time.perf_counter() - start, 1), "out": str(out),
                "runs": runs, "parameters": params}
-        counts = f"runs {runs['reused']} reused, {runs['resumed']} resumed, {runs['trained']} trained" if runs else ""
+        counts = ", ".join(f"{n} {k}" for k, n in runs.items()) if runs else ""
         log(f"{row['notebook']}: {row['seconds']} s  {counts} -> {out}  {params or ''}")
         summary.append(row)
     return summary
