@@ -5,7 +5,7 @@ import argparse
 import dataclasses
 import sys
 
-from snlab import bench, data
+from snlab import bench, data, folders
 from snlab.config import TrainConfig
 from snlab.settings import CONFIGS
 from snlab.train import train
@@ -120,7 +120,7 @@ def _evaluate(args: dict) -> None:
     elif args["untrained"]:
         source, dataset = build_run_models(TrainConfig(dataset=args["dataset"]))[0], args["dataset"]
     elif args["images"]:
-        source, dataset = data.load_image_folder(args["images"]), args["dataset"]
+        source, dataset = folders.load_image_folder(args["images"]), args["dataset"]
     else:
         source, dataset = data.load_dataset(args["dataset"], args["real"]), args["dataset"]
     n_samples = args["n_samples"] or (len(source) if isinstance(source, data.ImageData) else 50_000)

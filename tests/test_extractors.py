@@ -10,7 +10,7 @@ import torch
 from torch_fidelity import feature_extractor_inceptionv3 as tfi
 
 import snlab
-from snlab import data
+from snlab import data, folders
 from snlab.metrics import classifier, evaluate, inception
 from snlab.metrics import evaluation as evaluate_module
 from tests.conftest import write_fashion_mnist
@@ -214,11 +214,11 @@ def test_fid_of_two_folders_equals_torch_fidelitys_own_pipeline(fmnist_eval_dir,
     kw = dict(dataset="fashion_mnist", extractor="fmnist", is_splits=4, kid=False, prc=False, cache_dir=tmp_path,
               n_real=None,
               data_dir=fmnist_eval_dir, verbose=False)
-    folder_b = data.load_image_folder(b)
+    folder_b = folders.load_image_folder(b)
     evaluate(folder_b, n_samples=len(folder_b), save_stats=tmp_path / "b.npz", **kw)
     with np.load(tmp_path / "b.npz") as f:
         assert f["mu"].shape == (128,) and f["sigma"].shape == (128, 128)
-    ours = evaluate(data.load_image_folder(a), n_samples=96, reference_stats=tmp_path / "b.npz", **kw)
+    ours = evaluate(folders.load_image_folder(a), n_samples=96, reference_stats=tmp_path / "b.npz", **kw)
     theirs = torch_fidelity.calculate_metrics(input1=str(a), input2=str(b), fid=True,
                                               feature_extractor=classifier.FMNISTExtractor.NAME, cuda=False,
                                               cache=False, verbose=False, batch_size=32)
@@ -229,13 +229,13 @@ def test_fid_of_two_folders_equals_torch_fidelitys_own_pipeline(fmnist_eval_dir,
 def test_an_image_folder_is_refused_by_name_when_it_cannot_be_scored(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="holds no image files"):
-        data.load_image_folder(tmp_path / "empty")
+        folders.load_image_folder(tmp_path / "empty")
     bad = _write_pngs(torch.zeros(2, 1, 32, 32, dtype=torch.uint8), tmp_path / "bad")
     (bad / "broken.png").write_bytes(b"not a png")
     with pytest.raises(ValueError, match=f"cannot read {bad / 'broken.png'}"):
-        data.load_image_folder(bad)
+        folders.load_image_folder(bad)
     (bad / "broken.png").unlink()
     from PIL import Image
     Image.fromarray(np.zeros((48, 48), dtype=np.uint8)).save(bad / "big.png")
     with pytest.raises(ValueError, match="big.png is \\(48, 48\\) pixels, but 0000.png is \\(32, 32\\)"):
-        data.load_image_folder(bad)
+        folders.load_image_folder(bad)
