@@ -166,7 +166,8 @@ def convergence_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=
 
 #: The sweeps by figure, for ``python -m snlab sweep <name>``.
 SWEEPS = {"convergence": convergence_runs, "fig01": settings_grid, "fig04": final_width_sweep,
-          "fig05": conditional_runs, "fig11": ndis_sweep, "fig15": reparam_runs, "table2-resnet": resnet_rows}
+          "fig05": conditional_runs, "fig09": sigma_runs, "fig11": ndis_sweep, "fig15": reparam_runs,
+          "table2-resnet": resnet_rows}
 
 
 def epochs(cfg: TrainConfig) -> float:
