@@ -3,7 +3,10 @@
 ``python -m snlab reproduce [--only fig10 fig14] [--preset cpu] [--set dataset=cifar10 …]``. Only
 parameters a notebook declares are passed to it; a name no notebook declares is refused. Runs a notebook
 shares with others are reused from
-the run store (``runs/``), so a second call costs only the plotting. Each notebook that trains leaves
+the run store (``runs/``), so a second call costs only the plotting. Parameters are checked before anything
+runs: a name no notebook declares, or a value of another kind than the notebook's default
+(an int where it has a list, text where it has a number), is refused with the notebook, the parameter and its
+default; the values themselves are then checked by the library the notebook calls. Each notebook that trains leaves
 ``metrics.json`` in its folder (runs reused / resumed / trained, claim records); ``write_claims``
 gathers the claims into ``figures/CLAIMS.md``.
 """
@@ -55,10 +58,13 @@ def reproduce(only: list[str] | None = None, parameters: dict | None = None, log
     unknown = sorted(set(parameters or {}) - known)
     if unknown:  # a typo would otherwise be dropped silently, and the default trained for hours
         raise ValueError(f"no notebook declares {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
+    chosen = {path: {k: v for k, v in (parameters or {}).items() if k in declared_by[path]}
+              for path in notebooks(only)}
+    for path, params in chosen.items():
+        check_kinds(path.stem, declared_by[path], params)
     summary = []
-    for path in notebooks(only):
+    for path, params in chosen.items():
         declared = declared_by[path]
-        params = {k: v for k, v in (parameters or {}).items() if k in declared}
         if "interactive" in declared:  # papermill hangs on interactive widgets (nteract/papermill#723)
             params.setdefault("interactive", False)
         out_dir = params.get("out_dir") or ast.literal_eval(declared["out_dir"]["default"])
@@ -76,6 +82,29 @@ def reproduce(only: list[str] | None = None, parameters: dict | None = None, log
         log(f"{row['notebook']}: {row['seconds']} s  {counts} -> {out}  {params or ''}")
         summary.append(row)
     return summary
+
+
+def _kind_ok(value, default) -> bool:
+    """Whether ``value`` may stand where a notebook's parameters cell has ``default``."""
+    if default is None:
+        return True
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    if isinstance(default, (list, tuple)):
+        return isinstance(value, (list, tuple)) and (not default or all(_kind_ok(v, default[0]) for v in value))
+    return isinstance(value, type(default))
+
+
+def check_kinds(notebook: str, declared: dict, params: dict) -> None:
+    """Refuse a parameter whose value is of another kind than the default in ``notebook``'s parameters cell
+    (``declared``: papermill's ``inspect_notebook``); a default of None accepts anything."""
+    for name, value in params.items():
+        default = ast.literal_eval(declared[name]["default"])
+        if not _kind_ok(value, default):
+            raise ValueError(f"{notebook}: parameter {name}={value!r} ({type(value).__name__}) is not of the kind "
+                             f"of its default {default!r} ({type(default).__name__}); pass a value of that kind")
 
 
 def write_claims(figures: Path = FIGURES, log=print) -> Path:

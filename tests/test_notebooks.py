@@ -102,6 +102,11 @@ def test_reproduce_runs_the_chosen_notebooks_with_declared_parameters_only(tmp_p
         reproduce(["fig99"])
     with pytest.raises(ValueError, match="no notebook declares datset; valid: .*dataset"):  # a typo is refused
         reproduce(["fig14"], {"datset": "cifar10"})
+    with pytest.raises(ValueError, match=r"fig14_permissible_spectra: parameter n_singular_values='abc' \(str\) is not "
+                                         r"of the kind of its default 50 \(int\)"):
+        reproduce(["fig14"], {"n_singular_values": "abc"})
+    with pytest.raises(ValueError, match=r"fig09_sigma_during_training: parameter seeds=3 \(int\)"):
+        reproduce(["fig09"], {"seeds": 3})  # checked before fig09 trains anything
 
 
 @pytest.mark.slow
