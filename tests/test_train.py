@@ -316,7 +316,7 @@ def test_sample_writes_the_seeded_samples_evaluate_scores(fmnist_dir, tmp_path):
 
     from snlab.metrics.evaluation import _generated
     from snlab.sampling import sample
-    from snlab.train import load_run
+    load_run = snlab.load_run  # the package-level name the README uses (snlab.train is the function)
 
     run = tmp_path / "run"
     snlab.train(snlab.TrainConfig(preset="smoke", data_dir=str(fmnist_dir), out_dir=str(run), progress=False))
