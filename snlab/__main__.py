@@ -5,7 +5,7 @@ import argparse
 import dataclasses
 import sys
 
-from snlab import bench, data, folders
+from snlab import bench, data, faults, folders
 from snlab.config import TrainConfig
 from snlab.settings import CONFIGS
 from snlab.train import train
@@ -122,12 +122,13 @@ def _evaluate(args: dict) -> None:
     elif args["images"]:
         source, dataset = folders.load_image_folder(args["images"]), args["dataset"]
     else:
-        source, dataset = data.load_dataset(args["dataset"], args["real"]), args["dataset"]
+        source, dataset = data.load_dataset(args["dataset"], args["real"], args["data_dir"]), args["dataset"]
     n_samples = args["n_samples"] or (len(source) if isinstance(source, data.ImageData) else 50_000)
     m = evaluate(source, dataset, args["extractor"], n_samples, args["seed"], fid_samples=args["fid_samples"],
                  n_real=args["n_real"], real_split=args["real_split"], inception_weights=args["inception_weights"],
                  download_weights=args["download_weights"], reference_stats=args["reference_stats"],
-                 save_stats=args["save_stats"], out=args["out"])
+                 save_stats=args["save_stats"], out=args["out"], is_splits=args["is_splits"],
+                 data_dir=args["data_dir"])
     print(json.dumps(m, indent=2))
 
 
@@ -158,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--n-real", type=int, default=10_000)
     e.add_argument("--real-split", default=None, help="default: the held-out split (test; ImageNet: val)")
     e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--is-splits", type=int, default=10, help="IS is the mean over this many splits")
+    e.add_argument("--data-dir", default=None, help="where --dataset's files are (default: its usual places)")
     e.add_argument("--out", default=None, help="write metrics.json here")
     e.add_argument("--inception-weights", default=None)
     e.add_argument("--download-weights", action="store_true")
@@ -180,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
                    help="more notebook parameters (values parsed as Python literals when possible)")
     bench.add_parser(sub)
+    faults.add_parser(sub)
     args = vars(parser.parse_args(argv))
     command = args.pop("command")
     try:
@@ -210,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {args['n']} samples to {sample(args.pop('run'), **args)}")
         elif command == "download":
             print(f"{args['dataset']} ready under {data.download(args['dataset'], args['data_dir'])}")
+        elif command == "faults":
+            faults.run(args)
         else:
             bench.run(args)
     except (ValueError, OSError, RuntimeError) as e:  # OSError: missing, unwritable or full; RuntimeError: sweep runs

@@ -387,12 +387,11 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, models=None) -> TrainResult:
             rows = pd.read_csv(history).to_dict("records")
             trainer.rows = [r for r in rows if r["step"] <= trainer.step]
     (run_dir / "status.json").unlink(missing_ok=True)  # the run is in progress again
-    (run_dir / "config.json").write_text(cfg.to_json())
+    atomic_write_text(cfg.to_json(), run_dir / "config.json")
     status = trainer.fit(run_dir)
     if status == "complete":  # D's final spectra travel with the run's compact record (``results.spectra``)
         atomic_write_text(normalized_spectra(trainer.D).to_csv(index=False), run_dir / "spectra.csv")
-    (run_dir / "status.json").write_text(json.dumps({"status": status, "step": trainer.step,
-                                                     "seconds": round(trainer.seconds, 3),
-                                                     "device": str(trainer.device), "speedup": trainer.speedup},
-                                                    indent=2))
+    atomic_write_text(json.dumps({"status": status, "step": trainer.step, "seconds": round(trainer.seconds, 3),
+                                  "device": str(trainer.device), "speedup": trainer.speedup}, indent=2),
+                      run_dir / "status.json")
     return TrainResult(run_dir, pd.DataFrame(trainer.rows), trainer.G, trainer.D, cfg, status)

@@ -129,3 +129,30 @@ def test_a_checkpoint_without_its_config_is_refused(trained, tmp_path, fmnist_di
     with pytest.raises(ValueError, match="holds a checkpoint but no config.json"):
         snlab.train(snlab.TrainConfig(preset="smoke", data_dir=str(fmnist_dir), out_dir=str(run), resume=True,
                                       progress=False))
+
+
+def test_a_read_only_run_folder_is_an_error_naming_it_not_a_traceback(fmnist_dir, tmp_path, monkeypatch, capsys):
+    """What a folder without write permission makes the first atomic write raise (as root, chmod does not
+    stop writes, so the refusal is injected where the OS would give it)."""
+    from pathlib import Path
+
+    from snlab.__main__ import main
+
+    def read_only(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+    monkeypatch.setattr(Path, "write_text", read_only)
+    assert main(["train", "--preset", "smoke", "--data-dir", str(fmnist_dir), "--out", str(tmp_path / "ro")]) == 2
+    err = capsys.readouterr().err
+    assert f"error: could not write {tmp_path / 'ro' / 'config.json'} (PermissionError" in err
+    assert "fix the folder's permissions" in err and "Traceback" not in err
+
+
+def test_scoring_a_diverged_run_says_which_checkpoint_it_scores(trained, tmp_path, capsys, fmnist_eval_dir):
+    from snlab.__main__ import main
+
+    run = tmp_path / "r"
+    shutil.copytree(trained, run)
+    (run / "status.json").write_text('{"status": "diverged"}')
+    assert main(["evaluate", "--run", str(run), "--extractor", "fmnist", "--n-samples", "20", "--fid-samples", "20",
+                 "--n-real", "20", "--data-dir", str(fmnist_eval_dir), "--is-splits", "2"]) == 0
+    assert f"note: {run} is diverged: scoring its last checkpoint, at step 4 or before" in capsys.readouterr().err
