@@ -156,3 +156,17 @@ def test_scoring_a_diverged_run_says_which_checkpoint_it_scores(trained, tmp_pat
     assert main(["evaluate", "--run", str(run), "--extractor", "fmnist", "--n-samples", "20", "--fid-samples", "20",
                  "--n-real", "20", "--data-dir", str(fmnist_eval_dir), "--is-splits", "2"]) == 0
     assert f"note: {run} is diverged: scoring its last checkpoint, at step 4 or before" in capsys.readouterr().err
+
+
+def test_every_case_names_a_test_that_exists():
+    """docs/faults.md's ledger of bad inputs and faults cannot point at a test that was renamed or deleted."""
+    import ast
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    named = re.findall(r"`(tests/\w+\.py)::(\w+)`", (root / "docs" / "faults.md").read_text())
+    assert len(named) >= 40
+    for path, name in named:
+        tree = ast.parse((root / path).read_text())
+        assert name in {f.name for f in tree.body if isinstance(f, ast.FunctionDef)}, f"{path}::{name}"
