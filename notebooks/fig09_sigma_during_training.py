@@ -50,7 +50,9 @@ last = history.iloc[-1]
 {c: round(last[c], 3) for c in history.columns if c.startswith(("sigma_conv", "opnorm_conv"))}
 
 # %%
-phases, testable = gate.assess(result.table, configs, ["method"])
+# A claim about D while it trains, not about how well it trains: its runs must have learned, not settled
+# (docs/claims.md).
+phases, testable = gate.assess(result.table, configs, ["method"], need="learning")
 claim = claims.c1_sigma(result.table, f"{len(seeds)} ({caption})", testable)
 claims.record(out_dir, [claim], runs=result.counts(), caption=caption)
 claim

@@ -5,4 +5,5 @@ from snlab.models import build_models, normalize
 from snlab.settings import PRESETS, SETTINGS
 from snlab.train import TrainResult, load_run, train
 
-__all__ = ["METHODS", "SETTINGS", "PRESETS", "build_models", "normalize", "TrainConfig", "TrainResult", "load_run", "train"]
+__all__ = ["METHODS", "SETTINGS", "PRESETS", "build_models", "normalize", "TrainConfig", "TrainResult", "load_run",
+           "train"]

@@ -132,11 +132,12 @@ def _evaluate(args: dict) -> None:
     print(json.dumps(m, indent=2))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="snlab", description="A lab for Spectral Normalization for GANs "
-                                     "(Miyato et al., ICLR 2018): train, sweep, evaluate, reproduce, bench.")
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="snlab", description="A lab for Spectral Normalization for GANs (Miyato "
+                                     "et al., ICLR 2018): train, sweep, evaluate, sample, reproduce, bench, faults.")
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
+    _evaluate_parser(sub)
     d = sub.add_parser("download", help="fetch a dataset with torchvision (needs internet)")
     d.add_argument("dataset", choices=[n for n, i in data.DATASETS.items() if i.channels])
     d.add_argument("--data-dir", default=None)
@@ -144,6 +145,26 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--out", default=None, help="weights path (default: data/fmnist_classifier.pt)")
     c.add_argument("--epochs", type=int, default=4)
     c.add_argument("--data-dir", default=None)
+    _sweep_parser(sub)
+    sm = sub.add_parser("sample", help="write samples of a run's generator as PNG files or one .npz")
+    sm.add_argument("--run", required=True, help="run directory (its last checkpoint's G)")
+    sm.add_argument("--n", type=int, default=64, help="how many samples")
+    sm.add_argument("--out", required=True, help="folder for PNG files, or the .npz file")
+    sm.add_argument("--format", dest="fmt", choices=["png", "npz"], default="png")
+    sm.add_argument("--seed", type=int, default=0, help="seed of z (and of the classes): evaluate's stream")
+    sm.add_argument("--label", type=int, default=None, help="conditional runs: this class for every sample")
+    sm.add_argument("--device", default="cpu")
+    r = sub.add_parser("reproduce", help="execute the notebooks with papermill into their figure folders")
+    r.add_argument("--only", nargs="*", default=None, help="notebook names or parts of them (e.g. fig10)")
+    r.add_argument("--preset", default=None)
+    r.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+                   help="more notebook parameters (values parsed as Python literals when possible)")
+    bench.add_parser(sub)
+    faults.add_parser(sub)
+    return parser
+
+
+def _evaluate_parser(sub) -> None:
     e = sub.add_parser("evaluate", help="IS/FID/KID/precision-recall of a run's G, an untrained G, or real images")
     src = e.add_mutually_exclusive_group(required=True)
     src.add_argument("--run", help="run directory (its checkpoint's G)")
@@ -168,56 +189,49 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--stats", dest="reference_stats", default=None, metavar="FILE.npz",
                    help="FID against these statistics (mu, sigma) instead of --dataset's images")
     e.add_argument("--save-stats", default=None, metavar="FILE.npz", help="write the scored images' mu, sigma here")
-    _sweep_parser(sub)
-    sm = sub.add_parser("sample", help="write samples of a run's generator as PNG files or one .npz")
-    sm.add_argument("--run", required=True, help="run directory (its last checkpoint's G)")
-    sm.add_argument("--n", type=int, default=64, help="how many samples")
-    sm.add_argument("--out", required=True, help="folder for PNG files, or the .npz file")
-    sm.add_argument("--format", dest="fmt", choices=["png", "npz"], default="png")
-    sm.add_argument("--seed", type=int, default=0, help="seed of z (and of the classes): evaluate's stream")
-    sm.add_argument("--label", type=int, default=None, help="conditional runs: this class for every sample")
-    sm.add_argument("--device", default="cpu")
-    r = sub.add_parser("reproduce", help="execute the notebooks with papermill into their figure folders")
-    r.add_argument("--only", nargs="*", default=None, help="notebook names or parts of them (e.g. fig10)")
-    r.add_argument("--preset", default=None)
-    r.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
-                   help="more notebook parameters (values parsed as Python literals when possible)")
-    bench.add_parser(sub)
-    faults.add_parser(sub)
-    args = vars(parser.parse_args(argv))
+
+
+def _train(args: dict) -> None:
+    name = args.pop("config")
+    result = train(TrainConfig.named(name, **args) if name else TrainConfig(**args))
+    print(f"{result.status}: {result.run_dir} ({len(result.history)} history rows)")
+
+
+def _train_classifier(args: dict) -> None:
+    from snlab.metrics import classifier
+    out = classifier.train_classifier(args["out"] or classifier.WEIGHTS, args["epochs"], data_dir=args["data_dir"])
+    print(f"test accuracy {out['test_accuracy']:.4f}; weights {out['path']}; sha256 {out['sha256']}\n"
+          "(set snlab.metrics.classifier.WEIGHTS_SHA256 to this hash when replacing the committed weights)")
+
+
+def _reproduce(args: dict) -> None:
+    from snlab.reproduce import reproduce, write_claims
+    params = dict(_literal(item) for item in args["set"])
+    if args["preset"]:
+        params["preset"] = args["preset"]
+    rows = reproduce(args["only"], params, stream=True)
+    print(f"total: {sum(r['seconds'] for r in rows):.0f} s for {len(rows)} notebooks")
+    write_claims()
+
+
+def _sample(args: dict) -> None:
+    from snlab.sampling import sample
+    print(f"wrote {args['n']} samples to {sample(args.pop('run'), **args)}")
+
+
+def _download(args: dict) -> None:
+    print(f"{args['dataset']} ready under {data.download(args['dataset'], args['data_dir'])}")
+
+
+COMMANDS = {"train": _train, "train-classifier": _train_classifier, "evaluate": _evaluate, "reproduce": _reproduce,
+            "sweep": _sweep, "sample": _sample, "download": _download, "faults": faults.run, "bench": bench.run}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = vars(_parser().parse_args(argv))
     command = args.pop("command")
     try:
-        if command == "train":
-            name = args.pop("config")
-            result = train(TrainConfig.named(name, **args) if name else TrainConfig(**args))
-            print(f"{result.status}: {result.run_dir} ({len(result.history)} history rows)")
-        elif command == "train-classifier":
-            from snlab.metrics import classifier
-            out = classifier.train_classifier(args["out"] or classifier.WEIGHTS, args["epochs"],
-                                              data_dir=args["data_dir"])
-            print(f"test accuracy {out['test_accuracy']:.4f}; weights {out['path']}; sha256 {out['sha256']}\n"
-                  "(set snlab.metrics.classifier.WEIGHTS_SHA256 to this hash when replacing the committed weights)")
-        elif command == "evaluate":
-            _evaluate(args)
-        elif command == "reproduce":
-            from snlab.reproduce import reproduce, write_claims
-            params = dict(_literal(item) for item in args["set"])
-            if args["preset"]:
-                params["preset"] = args["preset"]
-            rows = reproduce(args["only"], params, stream=True)
-            print(f"total: {sum(r['seconds'] for r in rows):.0f} s for {len(rows)} notebooks")
-            write_claims()
-        elif command == "sweep":
-            _sweep(args)
-        elif command == "sample":
-            from snlab.sampling import sample
-            print(f"wrote {args['n']} samples to {sample(args.pop('run'), **args)}")
-        elif command == "download":
-            print(f"{args['dataset']} ready under {data.download(args['dataset'], args['data_dir'])}")
-        elif command == "faults":
-            faults.run(args)
-        else:
-            bench.run(args)
+        COMMANDS[command](args)
     except (ValueError, OSError, RuntimeError) as e:  # OSError: missing, unwritable or full; RuntimeError: sweep runs
         print(f"error: {e}", file=sys.stderr)
         return 2

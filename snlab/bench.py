@@ -275,56 +275,62 @@ def run(args: dict) -> None:
                                         "throughput": 5}[args["which"]]
     out.parent.mkdir(parents=True, exist_ok=True)
     header = f"{args['which']}: dataset={args['dataset']} threads={torch.get_num_threads()}"
-    if args["which"] == "methods":
-        df = methods_time(args["preset"], args["dataset"], args["methods"], args["updates"], args["rounds"],
-                          data_dir=args["data_dir"], device=args["device"], speedup=args["speedup"])
-        df.to_csv(out, index=False)
-        print(f"{header} device={df['device'][0]} speedup={df['speedup'][0]} preset={args['preset']} "
-              f"n_dis={df['n_dis'][0]} rounds={args['rounds']} x "
-              f"{args['updates']} G updates; "
-              f"raw rows in {out}")
-        wide = df.pivot(index="round", columns="method", values="seconds_per_100_g_updates")
-        table = pd.DataFrame({"median s / 100 G updates": wide.median()})
-        if "none" in wide:
-            table["median ratio to none"] = wide.div(wide["none"], axis=0).median()
-        print(table.round(3).to_string())
-        return
-    if args["which"] == "throughput":
-        df = throughput(args["preset"], args["dataset"], args["updates"], args["rounds"], args["device"],
-                        data_dir=args["data_dir"])
-        df.to_csv(out, index=False)
-        print(f"{header} device={df['device'][0]} preset={args['preset']} SN, setting C, n_dis 1; "
-              f"rounds={args['rounds']} x {args['updates']} G updates; raw rows in {out}")
-        timed = df[df["error"] == ""]
-        wide = timed.pivot(index="round", columns="variant", values="g_updates_per_second")
-        first = timed.groupby("variant").first()
-        table = pd.DataFrame({"median G updates / s": wide.median(),
-                              "median ratio to eager": wide.div(wide["eager"], axis=0).median(),
-                              f"loss rel. error after {WARMUP_UPDATES} updates": first["loss_rel_err"],
-                              "correct": first["correct"]})
-        print(table.round(4).to_string())
-        for v, e in df.loc[df["error"] != "", ["variant", "error"]].values:
-            print(f"{v}: failed: {e}")
-        correct = table.loc[table["correct"].astype(bool), "median G updates / s"]
-        print(f"fastest correct: {correct.idxmax() if len(correct) else 'none'}")
-        return
-    if args["which"] == "sweep":
-        df = sweep_parallelism(args["preset"], args["dataset"], updates=args["updates"], rounds=args["rounds"])
-        df.to_csv(out, index=False)
-        wide = df.pivot(index="round", columns="variant", values="seconds")
-        print(f"{header} {df['device'][0]}; {df['runs'][0]} SN runs x {args['updates']} G updates (setting A, "
-              f"preset {args['preset']}), rounds={args['rounds']}; raw rows in {out}")
-        ratio = wide[wide.columns[1]].div(wide[wide.columns[0]]).median()
-        print("median wall seconds:", wide.median().round(1).to_dict(),
-              f"ratio {wide.columns[1]} / {wide.columns[0]}: {ratio:.2f}")
-        return
-    if args["which"] == "metrics":
-        df = metrics_time(args["dataset"], args["samples"], args["rounds"])
-        df.to_csv(out, index=False)
-        print(f"{header} device=cpu rounds={args['rounds']}; raw rows in {out}")
-        print(f"median seconds for IS+FID of {args['samples']} samples (Fashion-MNIST classifier):",
-              df.groupby("kind")["seconds"].median().round(2).to_dict())
-        return
+    REPORTS[args["which"]](args, out, header)
+
+
+def _report_methods(args: dict, out: Path, header: str) -> None:
+    df = methods_time(args["preset"], args["dataset"], args["methods"], args["updates"], args["rounds"],
+                      data_dir=args["data_dir"], device=args["device"], speedup=args["speedup"])
+    df.to_csv(out, index=False)
+    print(f"{header} device={df['device'][0]} speedup={df['speedup'][0]} preset={args['preset']} "
+          f"n_dis={df['n_dis'][0]} rounds={args['rounds']} x {args['updates']} G updates; raw rows in {out}")
+    wide = df.pivot(index="round", columns="method", values="seconds_per_100_g_updates")
+    table = pd.DataFrame({"median s / 100 G updates": wide.median()})
+    if "none" in wide:
+        table["median ratio to none"] = wide.div(wide["none"], axis=0).median()
+    print(table.round(3).to_string())
+
+
+def _report_throughput(args: dict, out: Path, header: str) -> None:
+    df = throughput(args["preset"], args["dataset"], args["updates"], args["rounds"], args["device"],
+                    data_dir=args["data_dir"])
+    df.to_csv(out, index=False)
+    print(f"{header} device={df['device'][0]} preset={args['preset']} SN, setting C, n_dis 1; "
+          f"rounds={args['rounds']} x {args['updates']} G updates; raw rows in {out}")
+    timed = df[df["error"] == ""]
+    wide = timed.pivot(index="round", columns="variant", values="g_updates_per_second")
+    first = timed.groupby("variant").first()
+    table = pd.DataFrame({"median G updates / s": wide.median(),
+                          "median ratio to eager": wide.div(wide["eager"], axis=0).median(),
+                          f"loss rel. error after {WARMUP_UPDATES} updates": first["loss_rel_err"],
+                          "correct": first["correct"]})
+    print(table.round(4).to_string())
+    for v, e in df.loc[df["error"] != "", ["variant", "error"]].values:
+        print(f"{v}: failed: {e}")
+    correct = table.loc[table["correct"].astype(bool), "median G updates / s"]
+    print(f"fastest correct: {correct.idxmax() if len(correct) else 'none'}")
+
+
+def _report_sweep(args: dict, out: Path, header: str) -> None:
+    df = sweep_parallelism(args["preset"], args["dataset"], updates=args["updates"], rounds=args["rounds"])
+    df.to_csv(out, index=False)
+    wide = df.pivot(index="round", columns="variant", values="seconds")
+    print(f"{header} {df['device'][0]}; {df['runs'][0]} SN runs x {args['updates']} G updates (setting A, "
+          f"preset {args['preset']}), rounds={args['rounds']}; raw rows in {out}")
+    ratio = wide[wide.columns[1]].div(wide[wide.columns[0]]).median()
+    print("median wall seconds:", wide.median().round(1).to_dict(),
+          f"ratio {wide.columns[1]} / {wide.columns[0]}: {ratio:.2f}")
+
+
+def _report_metrics(args: dict, out: Path, header: str) -> None:
+    df = metrics_time(args["dataset"], args["samples"], args["rounds"])
+    df.to_csv(out, index=False)
+    print(f"{header} device=cpu rounds={args['rounds']}; raw rows in {out}")
+    print(f"median seconds for IS+FID of {args['samples']} samples (Fashion-MNIST classifier):",
+          df.groupby("kind")["seconds"].median().round(2).to_dict())
+
+
+def _report_sn_overhead(args: dict, out: Path, header: str) -> None:
     df = sn_overhead(args["preset"], args["dataset"], args["rounds"], args["steps"], args["batch_size"], args["width"])
     df.to_csv(out, index=False)
     batch = args["batch_size"] or get_preset(args["preset"])["batch_size"]
@@ -334,3 +340,8 @@ def run(args: dict) -> None:
     print("median seconds per D step:",
           df.groupby("variant")["seconds_per_d_step"].median().map("{:.4f}".format).to_dict())
     print(summarize(df).round(3).to_string())
+
+
+#: Each benchmark's runner-and-printer, by ``BENCHES`` name.
+REPORTS = {"sn-overhead": _report_sn_overhead, "metrics": _report_metrics, "methods": _report_methods,
+           "sweep": _report_sweep, "throughput": _report_throughput}

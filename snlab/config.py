@@ -16,6 +16,16 @@ from snlab.models import ARCHS, build_models
 from snlab.settings import get_config, get_preset, get_setting
 from snlab.speed import SPEEDUPS
 
+
+def _identity(kind: str, default):
+    """A field whose place in a run's identity (``TrainConfig.run_fields``) is not the default "always" (it
+    changes the result): "never" (where or how fast the run goes, how it is logged or measured; ``iterations``
+    only while ``lr_decay`` is off), or "when set" (added after runs were stored: part of the identity only
+    when truthy, so no stored run's key changes). tests/test_results.py pins the keys of every stored run,
+    so a field added with the wrong kind shows up as a failing test, not as sweeps that silently retrain."""
+    return dataclasses.field(default=default, metadata={"identity": kind})
+
+
 #: Fields a preset fills when the config leaves them None (``snlab.settings.PRESETS``).
 PRESET_FIELDS = ("iterations", "batch_size", "width", "lr_decay", "log_every", "sample_every", "checkpoint_every",
                  "eval_every", "eval_samples")
@@ -47,13 +57,13 @@ class TrainConfig:
     arch: str = "standard"
     #: "" (unconditional), or a class-conditional ResNet with D's head "projection" or "concat" (Table 6c):
     #: G(z, y) with y uniform over classes, D(x, y) on labeled real batches.
-    conditional: str = ""
+    conditional: str = _identity("when set", "")
     #: G updates to train (each followed by n_dis D updates).
-    iterations: int | None = None
+    iterations: int | None = _identity("never", None)
     #: Real and fake images per D update.
     batch_size: int | None = None
     #: Samples per G update (None: ``batch_size``); the official ResNet configs use 128 against D's 64.
-    g_batch_size: int | None = None
+    g_batch_size: int | None = _identity("when set", None)
     #: Multiplier of every channel count (the cpu preset: 1/8).
     width: float | None = None
     #: Width of D's last conv relative to the paper's (Fig 4).
@@ -69,38 +79,38 @@ class TrainConfig:
     #: Decay both learning rates linearly to 0 at ``iterations``.
     lr_decay: bool | None = None
     #: G update from which ``lr_decay`` decays linearly to 0 at ``iterations`` (ImageNet: 400k of 450k).
-    lr_decay_start: int = 0
+    lr_decay_start: int = _identity("when set", 0)
     #: Seed of the initialization, data order and z draws.
     seed: int = 0
     #: Run directory (default: ``runs/<dataset>-<method>-…-<hash>``).
-    out_dir: str | None = None
+    out_dir: str | None = _identity("never", None)
     #: Where to train: auto (a GPU when there is one), cpu, cuda, cuda:N.
-    device: str = "auto"
+    device: str = _identity("never", "auto")
     #: Continue from the run directory's checkpoint.
-    resume: bool = False
+    resume: bool = _identity("never", False)
     #: Where the datasets are (default: data/, $SNLAB_DATA, then Debian's location).
-    data_dir: str | None = None
+    data_dir: str | None = _identity("never", None)
     #: Allow downloading the dataset.
-    download: bool = False
+    download: bool = _identity("never", False)
     #: G updates between history rows.
     log_every: int | None = None
     #: G updates between sample grids (0: none).
-    sample_every: int | None = None
+    sample_every: int | None = _identity("never", None)
     #: G updates between checkpoints (a multiple of log_every).
-    checkpoint_every: int | None = None
+    checkpoint_every: int | None = _identity("never", None)
     #: Every ``eval_every`` G updates (0: never), IS and FID of ``eval_samples`` samples against the whole
     #: test split join the history row, named for the extractor (``snlab.metrics.evaluate``).
-    eval_every: int | None = None
+    eval_every: int | None = _identity("never", None)
     #: Generated samples per training-time evaluation.
-    eval_samples: int | None = None
+    eval_samples: int | None = _identity("never", None)
     #: Features for IS/FID: auto, inception (the paper's), fmnist (the offline classifier's).
-    eval_extractor: str = "auto"
+    eval_extractor: str = _identity("never", "auto")
     #: Also log the operator norm of every D conv (``spectral.OperatorNorms``: power iteration,
     #: warm-started, 30 iterations per log step), for Fig 9.
-    log_operator_norms: bool = False
+    log_operator_norms: bool = _identity("when set", False)
     #: Also log D's loss (no penalty) on fixed batches of 512 training and 512 held-out (test) real images
     #: against 512 fixed-z fakes, in eval mode: ``critic_train`` / ``critic_heldout`` (Fig 15a).
-    log_heldout_loss: bool = False
+    log_heldout_loss: bool = _identity("when set", False)
     #: SN's power iterations per forward call (Algorithm 1: 1).
     n_power_iterations: int = 1
     #: λ of the gradient penalty.
@@ -112,13 +122,13 @@ class TrainConfig:
     #: Negative slope of D's leaky ReLUs.
     lrelu_slope: float = 0.1
     #: Show a progress bar.
-    progress: bool = True
+    progress: bool = _identity("never", True)
     #: Also log history rows and sample grids to TensorBoard under ``<run_dir>/tb`` (``snlab.monitor``).
-    tensorboard: bool = False
+    tensorboard: bool = _identity("never", False)
     #: How G and D execute (``SPEEDUPS``; "auto": ``AUTO_SPEEDUP`` for the device). Speed only: every choice
     #: computes the same updates up to float rounding, so it is not part of a run's identity; bitwise
     #: resume (CPU) holds when a run is resumed with the choice it started with.
-    speedup: str = "auto"
+    speedup: str = _identity("never", "auto")
 
     #: Fields that count something: whole numbers only (a 2.5 or a "10" is refused, not rounded).
     WHOLE = ("iterations", "batch_size", "g_batch_size", "n_dis", "lr_decay_start", "seed", "log_every",
@@ -147,40 +157,59 @@ class TrainConfig:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
 
     def __post_init__(self):
-        get_method(self.method)
+        self._check_names()
+        self._fill_defaults()
+        self._check_numbers()
+        self._check_counts()
+        self._check_conditional()
+        self._check_evaluation()
+        self._check_data_kind()
+
+    def _check_names(self) -> None:
+        """Every name field is one of its valid values; ``loss`` and ``gradient_penalty`` from the method."""
+        method = get_method(self.method)
         get_setting(self.setting)
-        preset = get_preset(self.preset)
+        get_preset(self.preset)
         dataset_info(self.dataset)
         if self.arch not in ARCHS:
             raise ValueError(f"unknown arch {self.arch!r}; valid: {', '.join(ARCHS)}")
         if self.loss is None:
-            self.loss = get_method(self.method).loss
+            self.loss = method.loss
         get_loss(self.loss)
         if self.gradient_penalty is None:
-            self.gradient_penalty = get_method(self.method).gradient_penalty
+            self.gradient_penalty = method.gradient_penalty
         if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
             raise ValueError(f"unknown device {self.device!r}; valid: auto, cpu, cuda, cuda:N")
         if self.speedup not in ("auto", *SPEEDUPS):
             raise ValueError(f"unknown speedup {self.speedup!r}; valid: auto, {', '.join(SPEEDUPS)}")
+        from snlab.metrics.evaluation import EXTRACTORS
+        if self.eval_extractor not in EXTRACTORS:
+            raise ValueError(f"unknown eval_extractor {self.eval_extractor!r}; valid: {', '.join(EXTRACTORS)}")
+
+    def _fill_defaults(self) -> None:
+        """None fields from the preset and the setting (Table 1)."""
+        preset, setting = get_preset(self.preset), get_setting(self.setting)
         for name in PRESET_FIELDS:
             if getattr(self, name) is None:
                 setattr(self, name, preset[name])
-        setting = get_setting(self.setting)
         for name in ("lr", "beta1", "beta2", "n_dis"):
             if getattr(self, name) is None:
                 setattr(self, name, getattr(setting, name))
-        self._check_numbers()
+        if dataset_info(self.dataset).channels == 0 and self.eval_every and preset["eval_every"] == self.eval_every:
+            self.eval_every = 0  # the preset's image metrics do not apply to 2-D points
+
+    def _check_counts(self) -> None:
+        """Counts of updates and samples are ≥ 1 and fit each other; equivalent values made one (one run, one key)."""
         for f in dataclasses.fields(self):  # 1 and 1.0 are one run (and one run-directory key)
             if f.type in ("float", "float | None") and isinstance(getattr(self, f.name), int):
                 setattr(self, f.name, float(getattr(self, f.name)))
         for name in ("iterations", "batch_size", "log_every", "checkpoint_every", "n_dis"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        self._check_conditional()
         if self.g_batch_size is not None and self.g_batch_size < 1:
             raise ValueError(f"g_batch_size must be >= 1 (or None: batch_size), got {self.g_batch_size}")
         if self.g_batch_size == self.batch_size:
-            self.g_batch_size = None  # one run, one key
+            self.g_batch_size = None
         if not self.lr_decay:
             self.lr_decay_start = 0  # unused without decay
         elif not 0 <= self.lr_decay_start < self.iterations:
@@ -188,23 +217,23 @@ class TrainConfig:
         if self.checkpoint_every % self.log_every:
             raise ValueError(f"checkpoint_every ({self.checkpoint_every}) must be a multiple of log_every "
                              f"({self.log_every}), so a resumed run logs the same rows")
-        from snlab.metrics.evaluation import EXTRACTORS
-        if self.eval_extractor not in EXTRACTORS:
-            raise ValueError(f"unknown eval_extractor {self.eval_extractor!r}; valid: {', '.join(EXTRACTORS)}")
-        point_data = dataset_info(self.dataset).channels == 0
-        if point_data and self.eval_every and preset["eval_every"] == self.eval_every:
-            self.eval_every = 0  # the preset's image metrics do not apply to 2-D points
-        if point_data and self.eval_every:
+        if self.sample_every < 0:
+            raise ValueError(f"sample_every must be >= 0 (0 disables samples), got {self.sample_every}")
+
+    def _check_evaluation(self) -> None:
+        from snlab.metrics.evaluation import MIN_FID_SAMPLES
+        if dataset_info(self.dataset).channels == 0 and self.eval_every:
             raise ValueError(f"eval_every must be 0 for 2-D point data ({self.dataset}); "
                              "use snlab.mixture.mode_coverage")
-        from snlab.metrics.evaluation import MIN_FID_SAMPLES
         if self.eval_every < 0 or (self.eval_every and self.eval_samples < MIN_FID_SAMPLES):
             raise ValueError(f"eval_every must be >= 0, and eval_samples >= {MIN_FID_SAMPLES} when evaluating; got "
                              f"eval_every={self.eval_every}, eval_samples={self.eval_samples}")
         if self.eval_every and self.eval_every % self.log_every:
             raise ValueError(f"eval_every ({self.eval_every}) must be a multiple of log_every ({self.log_every})")
-        if self.sample_every < 0:
-            raise ValueError(f"sample_every must be >= 0 (0 disables samples), got {self.sample_every}")
+
+    def _check_data_kind(self) -> None:
+        """2-D point data goes with the MLP and no image-only logging; images with the CNNs."""
+        point_data = dataset_info(self.dataset).channels == 0
         if point_data and self.log_heldout_loss:
             raise ValueError(f"log_heldout_loss needs an image dataset with a test split, not {self.dataset!r}")
         if point_data and self.log_operator_norms:
@@ -256,22 +285,18 @@ class TrainConfig:
         if self.log_heldout_loss or self.log_operator_norms:
             raise ValueError("log_heldout_loss and log_operator_norms are for unconditional runs (Figs 15, 9)")
 
-    #: Fields that say where a run goes, how it is shown or measured, or how long it runs: they may
-    #: change when a run is resumed, and do not enter its identity.
-    NOT_IDENTITY = ("out_dir", "resume", "progress", "tensorboard", "device", "speedup", "data_dir", "download",
-                    "iterations", "checkpoint_every", "sample_every", "eval_every", "eval_samples", "eval_extractor")
-    #: Fields added after runs were stored (logging options, conditioning, the ResNet configs' extras):
-    #: part of the identity when set, left out when off (falsy), so existing run keys never change.
-    IDENTITY_WHEN_ON = ("log_heldout_loss", "log_operator_norms", "conditional", "g_batch_size", "lr_decay_start")
-
     def run_fields(self) -> dict:
         """The fields that determine the run's result: its identity for resuming and for run-directory keys.
 
         ``iterations`` joins them under ``lr_decay``, whose schedule depends on it.
         """
-        skip = set(self.NOT_IDENTITY) - ({"iterations"} if self.lr_decay else set())
-        skip |= {k for k in self.IDENTITY_WHEN_ON if not getattr(self, k)}
-        return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
+        fields = {}
+        for f in dataclasses.fields(self):
+            kind, value = f.metadata.get("identity", "always"), getattr(self, f.name)
+            if kind == "never" and not (f.name == "iterations" and self.lr_decay) or kind == "when set" and not value:
+                continue
+            fields[f.name] = value
+        return fields
 
     def to_json(self) -> str:
         """config.json: every field but those naming places on this machine or the resume flag."""

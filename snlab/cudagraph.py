@@ -7,29 +7,33 @@ before one backward, and the second run overwrites the first's outputs (measured
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import torch
 
 
 def _map(fn, inputs: list[tuple]) -> list[tuple]:
-    """``fn`` applied to every tensor of a list of input tuples (``Trainer.g_inputs``/``d_inputs``); None stays."""
+    """``fn`` applied to every tensor of a list of input tuples (one iteration's ``draw()``); None stays."""
     return [tuple(None if x is None else fn(x) for x in group) for group in inputs]
 
 
 class GraphedIteration:
-    """``trainer.iteration()`` on static input tensors: each call draws the iteration's inputs as eager
-    training does (the same draws from the run's CPU generator, in the same order, moved to the device
-    and converted the same way), copies them into the static tensors and runs the iteration on them.
+    """One training iteration on static input tensors. Each call takes the iteration's inputs from ``draw``
+    (a list of tuples of tensors or None: G's inputs, then each D step's, drawn as eager training draws
+    them), copies them into the static tensors and runs ``step(g_inputs, d_inputs)`` on them, which
+    returns (mean D loss, G loss) as a (2,) tensor.
 
-    On CUDA the first ``warmup`` calls run eagerly on a side stream (as PyTorch asks before a capture),
-    the next one captures the iteration (G step, ``n_dis`` D steps, both Adam steps) and every call after
-    replays it. The trainer's optimizers must be capturable with a fixed learning rate, and SN must update
-    its buffers in place (``normalizers.SpectralNorm``). On the CPU there is no graph: the same static-input
-    path runs eagerly, which is what the CPU tests check.
+    With ``cuda`` the first ``warmup`` calls run eagerly on a side stream (as PyTorch asks before a capture),
+    the next one captures ``step`` (G step, the D steps, every optimizer step) and every call after replays
+    it. The ``optimizers`` must be capturable with a fixed learning rate, and SN must update its buffers in
+    place (``normalizers.SpectralNorm``). Without ``cuda`` there is no graph: the same static-input path
+    runs eagerly, which is what the CPU tests check.
     """
 
-    def __init__(self, trainer, warmup: int = 3):
-        self.trainer, self.warmup, self.calls = trainer, warmup, 0
-        self.cuda = trainer.device.type == "cuda"
+    def __init__(self, draw: Callable[[], list[tuple]], step: Callable[[tuple, list[tuple]], torch.Tensor],
+                 optimizers: Sequence[torch.optim.Optimizer], cuda: bool, warmup: int = 3):
+        self.draw, self.step, self.optimizers = draw, step, optimizers
+        self.warmup, self.calls, self.cuda = warmup, 0, cuda
         self.static: list[tuple] | None = None
         self.graph: torch.cuda.CUDAGraph | None = None
         self.side: torch.cuda.Stream | None = None  # the warm-up's stream
@@ -37,8 +41,7 @@ class GraphedIteration:
 
     def __call__(self) -> torch.Tensor:
         """(mean D loss, G loss), (2,) on the device, as ``Trainer.iteration``."""
-        t = self.trainer
-        inputs = [t.g_inputs()] + [t.d_inputs() for _ in range(t.cfg.n_dis)]
+        inputs = self.draw()
         if self.static is None:
             self.static = _map(torch.empty_like, inputs)
         for group, new in zip(self.static, inputs):
@@ -47,19 +50,19 @@ class GraphedIteration:
                     x.copy_(value)
         self.calls += 1
         if not self.cuda:
-            return t.run_iteration(self.static[0], self.static[1:])
+            return self.step(self.static[0], self.static[1:])
         if self.calls <= self.warmup:
             self.side = self.side or torch.cuda.Stream()
             self.side.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(self.side):
-                out = t.run_iteration(self.static[0], self.static[1:])
+                out = self.step(self.static[0], self.static[1:])
             torch.cuda.current_stream().wait_stream(self.side)
             return out
         if self.graph is None:
             self.graph = torch.cuda.CUDAGraph()
-            t.opt_g.zero_grad(set_to_none=True)  # gradients are then allocated from the graph's pool
-            t.opt_d.zero_grad(set_to_none=True)
+            for opt in self.optimizers:  # gradients are then allocated from the graph's pool
+                opt.zero_grad(set_to_none=True)
             with torch.cuda.graph(self.graph):
-                self.out = t.run_iteration(self.static[0], self.static[1:])
+                self.out = self.step(self.static[0], self.static[1:])
         self.graph.replay()
         return self.out.clone()  # the next replay overwrites self.out

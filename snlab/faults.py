@@ -103,15 +103,20 @@ def _kill_one(proc: subprocess.Popen, rng: random.Random) -> dict:
             "aftermath_s": round(time.monotonic() - start, 2)}
 
 
-def soak(kills: int = 100, iterations: int = 24, max_delay: float = 12.0, seed: int = 0, workdir=None,
-         log=print) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Kill a sweep ``kills`` times at random (module docstring). Returns one row per kill (round, delay,
-    target, workers alive, strays, seconds until the aftermath was over) and one per round
-    (``check_store`` against an uninterrupted sweep, starts needed)."""
+def soak(kills: int = 100, iterations: int = 24, seed: int = 0, workdir=None, log=print) -> tuple[pd.DataFrame,
+                                                                                            pd.DataFrame]:
+    """Kill a sweep ``kills`` times at random (module docstring). Each kill comes uniformly between 1 s and
+    the uninterrupted sweep's wall time after a start, so most starts get past their imports and train a
+    little. A start that finishes unkilled ends a round; after the last kill the sweep is run to its end.
+    Returns one row per kill (round, delay, target, workers alive, whether the parent hung, strays, seconds
+    until the aftermath was over) and one per round (``check_store`` against the uninterrupted sweep, starts)."""
     rng = random.Random(seed)
     root = Path(workdir or tempfile.mkdtemp(prefix="snlab-soak-"))
     ref = root / "uninterrupted"
+    start = time.monotonic()
     subprocess.run(sweep_command(ref, iterations), check=True, capture_output=True)
+    longest = time.monotonic() - start
+    log(f"uninterrupted sweep: {longest:.0f} s")
     kill_rows, rounds = [], []
     while len(kill_rows) < kills:
         store, starts = root / f"round{len(rounds)}", 0
@@ -119,7 +124,7 @@ def soak(kills: int = 100, iterations: int = 24, max_delay: float = 12.0, seed: 
             starts += 1
             proc = subprocess.Popen(sweep_command(store, iterations), stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL, start_new_session=True)
-            delay = rng.uniform(1.0, max_delay)
+            delay = rng.uniform(1.0, longest) if len(kill_rows) < kills else None  # the last start runs out
             try:
                 rc = proc.wait(timeout=delay)
             except subprocess.TimeoutExpired:
@@ -170,8 +175,6 @@ def add_parser(sub) -> None:
     p.add_argument("which", choices=("soak", "full-disk"))
     p.add_argument("--kills", type=int, default=100, help="soak: SIGKILLs to make in all")
     p.add_argument("--iterations", type=int, default=24, help="G updates per run of the sweep tried")
-    p.add_argument("--max-delay", type=float, default=12.0, help="soak: a kill comes 1 to this many seconds "
-                   "after a start")
     p.add_argument("--size-kb", type=int, default=6000, help="full-disk: the tmpfs's size at first")
     p.add_argument("--seed", type=int, default=0, help="soak: the kills' random choices")
     p.add_argument("--out", default="bench", help="folder for the CSVs")
@@ -185,7 +188,7 @@ def run(args: dict) -> None:
         pd.DataFrame([row]).to_csv(out / "faults-full-disk.csv", index=False)
         print("\n".join(f"{k}: {v}" for k, v in row.items()))
         return
-    kills, rounds = soak(args["kills"], args["iterations"], args["max_delay"], args["seed"])
+    kills, rounds = soak(args["kills"], args["iterations"], args["seed"])
     kills.to_csv(out / "faults-soak-kills.csv", index=False)
     rounds.to_csv(out / "faults-soak-rounds.csv", index=False)
     print(f"{len(kills)} SIGKILLs ({(kills['target'] == 'parent').sum()} parents, "

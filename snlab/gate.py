@@ -42,6 +42,8 @@ SETTLED = 1 / 3
 COLLAPSED_IS = 1.5
 #: The phases, from worst to best.
 PHASES = ("diverged", "early", "learning", "settled")
+#: What ``check``'s ``need`` accepts as reached, per need.
+NEEDS = {"settled": ("settled",), "learning": ("learning", "settled")}
 
 
 def run_phases(table: pd.DataFrame, fid: str, is_: str, untrained_fid: float) -> pd.DataFrame:
@@ -116,10 +118,15 @@ class Gate:
 
 
 def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: float | None = None,
-          extra: list[tuple[bool, str]] = ()) -> Gate:
+          extra: list[tuple[bool, str]] = (), need: str = "settled") -> Gate:
     """The gate for runs ``phases`` (``run_phases``) compared at the points ``by`` (e.g. ["method",
     "setting"]); ``reference``: a boolean mask over ``phases`` marking the runs the paper shows learning
-    (default: every run); ``extra``: further (condition met, its description) pairs the claim needs."""
+    (default: every run); ``extra``: further (condition met, its description) pairs the claim needs.
+    ``need``: the phase most seeds of every reference point must reach: "settled" for a claim that
+    compares how well runs train; "learning" (learned: FID below ``LEARNED`` of the untrained G's, settled
+    or not) for a claim about what a method does to D while it trains (C1: σ(W̄) stays 1 while W moves)."""
+    if need not in NEEDS:
+        raise ValueError(f"unknown need {need!r}; valid: {', '.join(NEEDS)}")
     by = list(by)
     if phases.empty:
         return Gate(False, "no runs", "no runs")
@@ -130,13 +137,14 @@ def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: fl
     for _, g in ref.groupby(by):
         n_points += 1
         alive = g[g["phase"] != "diverged"]
-        ok_points += len(alive) == 0 or (alive["phase"] == "settled").mean() > 0.5
+        ok_points += len(alive) == 0 or alive["phase"].isin(NEEDS[need]).mean() > 0.5
     counts = phases["phase"].value_counts()
     scale = f" = {LEARNED:.2g} × untrained {untrained_fid:.0f}" if untrained_fid else ""
     threshold = LEARNED * untrained_fid if untrained_fid else np.nan
+    rule = f"final FID ≤ {threshold:.0f}{scale}" + (f", and ≤ {SETTLED:.0%} change over the last doubling"
+                                                  if need == "settled" else "")
     numbers = (f"seeds per point: {seeds.min()}–{seeds.max()} (need ≥ {MIN_SEEDS}); reference points with most "
-               f"seeds settled: {ok_points}/{n_points} (final FID ≤ {threshold:.0f}{scale}, and ≤ "
-               f"{SETTLED:.0%} change over the last doubling); runs: "
+               f"seeds {'settled' if need == 'settled' else 'learned'}: {ok_points}/{n_points} ({rule}); runs: "
                + ", ".join(f"{counts.get(p, 0)} {p}" for p in reversed(PHASES))
                + f", {int(phases['collapsed'].sum())} collapsed (IS < {COLLAPSED_IS})"
                + "".join(f"; {text}" for _, text in extra))
@@ -148,9 +156,12 @@ def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: fl
     if ok_points < n_points:
         alive = ref[ref["phase"] != "diverged"]
         early, learning = int((alive["phase"] == "early").sum()), int((alive["phase"] == "learning").sum())
-        why.append(f"{n_points - ok_points} of {n_points} reference points have not settled at "
-                   f"{int(phases['final_step'].max())} G updates ({early} of their runs still above FID "
-                   f"{threshold:.0f}, {learning} below it but still improving by more than {SETTLED:.0%} per doubling)")
+        stuck = f"{early} of their runs still above FID {threshold:.0f}" + (
+            f", {learning} below it but still improving by more than {SETTLED:.0%} per doubling"
+            if need == "settled" else "")
+        why.append(f"{n_points - ok_points} of {n_points} reference points have not "
+                   f"{'settled' if need == 'settled' else 'learned'} at {int(phases['final_step'].max())} G updates "
+                   f"({stuck})")
     why += [f"not met: {text}" for met, text in extra if not met]
     return Gate(not why, "; ".join(why), numbers)
 
@@ -172,16 +183,18 @@ def _untrained_fid(config_json: str, data_dir: str | None, fid: str) -> float:
                             c.seed, c.data_dir)[fid]
 
 
-def assess(table: pd.DataFrame, configs, by, reference=None, extra=()) -> tuple[pd.DataFrame, Gate]:
+def assess(table: pd.DataFrame, configs, by, reference=None, extra=(), need: str = "settled") -> tuple[pd.DataFrame,
+                                                                                                     Gate]:
     """``run_phases`` of a sweep's ``table`` (``results.collect`` rows) and the ``check`` of them at the
-    points ``by``; ``reference``: a ``DataFrame.query`` string selecting the reference runs (default: all)."""
+    points ``by``; ``reference``: a ``DataFrame.query`` string selecting the reference runs (default: all);
+    ``need`` as ``check``'s."""
     from snlab.plots import metric_column
 
     fid, is_ = metric_column(table, "FID"), metric_column(table, "IS")
     scale = untrained_fid(configs, fid)
     phases = run_phases(table, fid, is_, scale)
     mask = phases.eval(reference) if reference else None
-    return phases, check(phases, by, mask, scale, extra)
+    return phases, check(phases, by, mask, scale, extra, need)
 
 
 def not_run(reason: str) -> Gate:

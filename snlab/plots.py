@@ -8,16 +8,16 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-#: One colour per method in every figure (SN red and WN blue, as the paper's Fig 14).
-METHOD_COLORS = dict(zip(("sn", "wn", "bn", "wgan-gp", "ln", "orthonormal", "clip", "gan-gp", "none", "frobenius",
-                          "sn-gamma"),
-                         ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#ff7f0e", "#7f7f7f", "#e377c2",
-                          "#000000", "#bcbd22", "#17becf")))
+
+def method_color(method: str) -> str:
+    """The method's one colour in every figure (``snlab.methods.Method.color``)."""
+    from snlab.methods import get_method
+    return get_method(method).color
 
 
 def method_palette(methods) -> dict[str, str]:
-    """``METHOD_COLORS`` keyed by each method's figure label (``method_label``), for seaborn's ``palette``."""
-    return {method_label(m): METHOD_COLORS[m] for m in methods}
+    """Each method's colour keyed by its figure label (``method_label``), for seaborn's ``palette``."""
+    return {method_label(m): method_color(m) for m in methods}
 
 
 def save(fig, path: str | Path, dpi: int = 150) -> Path:
@@ -133,7 +133,7 @@ def singular_value_spectra(spectra: pd.DataFrame, title: str = ""):
     runs under one label: their mean, banded); with a ``method`` column, each label takes its method's colour.
     """
     layers = list(dict.fromkeys(spectra["layer"]))
-    palette = (dict(zip(spectra["label"], spectra["method"].map(METHOD_COLORS))) if "method" in spectra else None)
+    palette = (dict(zip(spectra["label"], spectra["method"].map(method_color))) if "method" in spectra else None)
     fig, axes = plt.subplots(1, len(layers), figsize=(2.2 * len(layers), 2.8), sharey=True)
     for ax, layer in zip(axes, layers):
         sns.lineplot(spectra[spectra["layer"] == layer], x="index", y="s2", hue="label", ax=ax, palette=palette,
@@ -243,7 +243,7 @@ def convergence(table: pd.DataFrame, untrained_fid: float, lengths: pd.DataFrame
                             xycoords=("axes fraction", "data"), va="bottom", color="0.3")
         for _, p in lengths[(lengths["setting"] == setting) & lengths["settled_from"].notna()].iterrows():
             at = d[(d["method"] == p["method"]) & (d["step"] == p["settled_from"])][fid].median()
-            axes[0, j].plot(p["settled_from"], at, "o", ms=9, mfc="none", mew=2, color=METHOD_COLORS[p["method"]])
+            axes[0, j].plot(p["settled_from"], at, "o", ms=9, mfc="none", mew=2, color=method_color(p["method"]))
     sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1.01, 1), title="")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()

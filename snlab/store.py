@@ -7,6 +7,7 @@ TensorBoard's ``tb/``) is the run's compact record, committed under ``results/``
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -48,6 +49,27 @@ def run_status(run_dir: str | Path) -> str:
     """"complete" or "diverged" from ``status.json``; "partial" while a run has none (unfinished or running)."""
     status = Path(run_dir) / "status.json"
     return json.loads(status.read_text())["status"] if status.exists() else "partial"
+
+
+def machine() -> str:
+    """What a run's bits depend on beyond its config: the CPU (vendor, family, model, stepping and a hash of
+    its feature flags, from /proc/cpuinfo), torch's version and its CPU kernel level; written to
+    ``status.json``. On the CPU a config retrained where this is the same gives the same record bit for bit
+    (tests/test_results.py); on another kind of CPU its float rounding differs (oneDNN and MKL pick kernels
+    per CPU), which training amplifies: the same run to ~1e-4 after 50 G updates, not to the bit."""
+    import platform
+
+    import torch
+
+    info: dict[str, str] = {}
+    with contextlib.suppress(OSError):  # no /proc off Linux: the CPU is then "?"
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            info.setdefault(key.strip(), value.strip())
+    flags = hashlib.sha256(info.get("flags", "").encode()).hexdigest()[:8]
+    return (f"{platform.machine()} {info.get('vendor_id', '?')} family {info.get('cpu family', '?')} model "
+            f"{info.get('model', '?')} stepping {info.get('stepping', '?')} flags {flags}; torch {torch.__version__}"
+            f"; {torch.backends.cpu.get_cpu_capability()}")
 
 
 def spectra(run_dir: str | Path) -> pd.DataFrame:

@@ -222,59 +222,18 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
     """
     store = Path(store)
     configs = list({default_run_dir(c, store): c for c in configs}.values())  # one entry per run directory
-    todo, reused, partial = [], 0, set()
-    extended = 0
-    for cfg in configs:
-        s = state(cfg, store)
-        if s == "missing" and (shorter := shorter_run(cfg, store)) is not None:
-            default_run_dir(cfg, store).mkdir(parents=True, exist_ok=True)
-            try:
-                with exclusive(default_run_dir(cfg, store) / ".lock"):  # nobody else may be writing it meanwhile
-                    extend_into(shorter, cfg, default_run_dir(cfg, store))  # continue it: cheaper, same record
-                extended += 1
-            except Busy:
-                pass  # another process took it: counted busy below
-            s = "partial"
-        reused += s == "done"
-        if s == "partial":
-            partial.add(str(default_run_dir(cfg, store)))
-        if s != "done":
-            todo.append(dataclasses.replace(cfg, out_dir=str(default_run_dir(cfg, store)), resume=True,
-                                            progress=False, tensorboard=tensorboard))
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
+    todo, reused, partial, extended = _plan(configs, store, tensorboard)
     if todo:
         log(f"{len(configs)} runs: {reused} stored, {len(partial)} to resume, {len(todo) - len(partial)} to train "
             f"into {store}")
     workers = default_workers(configs[0].device if configs else "auto") if workers is None else workers
     if threads is None:
         threads = max(1, (os.cpu_count() or 1) // workers) if executor == "process" and workers else 1
-    failed, busy = {}, set()
-    bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not todo)
-    if workers == 0 or executor == "serial":
-        for cfg in todo:
-            bar.set_postfix(failed=len(failed), busy=len(busy), running=1)
-            try:
-                if _train_one(dataclasses.asdict(cfg)) == "busy":
-                    busy.add(cfg.out_dir)
-            except Exception as e:  # noqa: BLE001 - reported with the run's name below
-                failed[cfg.out_dir] = e
-            bar.update(1)
-    elif todo:
-        futures = _submit(executor, todo, workers, threads, store, **options)
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
-            for future in done:
-                if future.exception() is not None:
-                    failed[futures[future]] = future.exception()
-                elif future.result() == "busy":
-                    busy.add(futures[future])
-                bar.update(1)
-            # Running: a pending run whose directory lock is held (by any executor's worker, on any host).
-            running = sum(held(Path(futures[f]) / ".lock") for f in pending)
-            bar.set_postfix(failed=len(failed), busy=len(busy), running=running)
-    bar.close()
+    serial = workers == 0 or executor == "serial"
+    failed, busy = _train_serially(todo) if serial else _train_pooled(todo, executor, workers, threads, store,
+                                                                     **options)
     if failed:
         raise RuntimeError(f"{len(failed)} of {len(todo)} runs failed (tracebacks in their failed.json):\n" +
                            "\n".join(f"  {run}: {type(e).__name__}: {e}" for run, e in failed.items()))
@@ -287,3 +246,67 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
     continued = f" ({extended} continued from shorter runs)" if extended else ""
     log(f"{len(configs)} configs; {result.summary()}{continued}")
     return result
+
+
+def _plan(configs: list[TrainConfig], store: Path, tensorboard: bool) -> tuple[list[TrainConfig], int, set, int]:
+    """(configs to train, as resumable runs in their store directories; runs stored; directories of partial
+    runs; runs continued from a shorter one). A missing run with a shorter complete one of its identity in
+    the store starts from a copy of it, under the run's lock (another process holding it: busy later)."""
+    todo, reused, partial, extended = [], 0, set(), 0
+    for cfg in configs:
+        run = default_run_dir(cfg, store)
+        s = state(cfg, store)
+        if s == "missing" and (shorter := shorter_run(cfg, store)) is not None:
+            run.mkdir(parents=True, exist_ok=True)
+            try:
+                with exclusive(run / ".lock"):  # nobody else may be writing it meanwhile
+                    extend_into(shorter, cfg, run)  # continue it: cheaper, same record
+                extended += 1
+            except Busy:
+                pass  # another process took it: counted busy when trained
+            s = "partial"
+        reused += s == "done"
+        if s == "partial":
+            partial.add(str(run))
+        if s != "done":
+            todo.append(dataclasses.replace(cfg, out_dir=str(run), resume=True, progress=False,
+                                            tensorboard=tensorboard))
+    return todo, reused, partial, extended
+
+
+def _train_serially(todo: list[TrainConfig]) -> tuple[dict, set]:
+    """Train ``todo`` in this process; ({run: its exception} for failed runs, busy runs)."""
+    failed, busy = {}, set()
+    with tqdm(total=len(todo), desc="runs", unit="run", disable=not todo) as bar:
+        for cfg in todo:
+            bar.set_postfix(failed=len(failed), busy=len(busy), running=1)
+            try:
+                if _train_one(dataclasses.asdict(cfg)) == "busy":
+                    busy.add(cfg.out_dir)
+            except Exception as e:  # noqa: BLE001 - reported with the run's name by run_sweep
+                failed[cfg.out_dir] = e
+            bar.update(1)
+    return failed, busy
+
+
+def _train_pooled(todo: list[TrainConfig], executor: str, workers: int, threads: int, store: Path,
+                  **options) -> tuple[dict, set]:
+    """Train ``todo`` on ``executor`` (``_submit``), polling for progress; as ``_train_serially``."""
+    failed, busy = {}, set()
+    if not todo:
+        return failed, busy
+    futures = _submit(executor, todo, workers, threads, store, **options)
+    pending = set(futures)
+    with tqdm(total=len(todo), desc="runs", unit="run") as bar:
+        while pending:
+            done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            for future in done:
+                if future.exception() is not None:
+                    failed[futures[future]] = future.exception()
+                elif future.result() == "busy":
+                    busy.add(futures[future])
+                bar.update(1)
+            # Running: a pending run whose directory lock is held (by any executor's worker, on any host).
+            running = sum(held(Path(futures[f]) / ".lock") for f in pending)
+            bar.set_postfix(failed=len(failed), busy=len(busy), running=running)
+    return failed, busy

@@ -2,25 +2,23 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import torch
-from tqdm import tqdm
 
-from snlab import normalizers
+from snlab.callbacks import default_callbacks
 from snlab.config import TrainConfig, build_run_models
 from snlab.cudagraph import GraphedIteration
 from snlab.data import dataset_info, load_dataset, to_device
-from snlab.files import atomic_save, atomic_write_text, exclusive, load_checkpoint
+from snlab.files import atomic_write_text, exclusive, load_checkpoint
 from snlab.losses import get_loss, gradient_penalty
 from snlab.methods import get_method
 from snlab.models import generate
-from snlab.spectral import OperatorNorms, layer_label, normalized_spectra, spectral_norms
+from snlab.spectral import OperatorNorms, normalized_spectra
 from snlab.speed import apply_speedup, resolve_device, resolve_speedup
-from snlab.store import default_run_dir, run_status
+from snlab.store import default_run_dir, machine, run_status
 
 
 @dataclass
@@ -33,18 +31,6 @@ class TrainResult:
     discriminator: torch.nn.Module
     config: TrainConfig
     status: str = "complete"
-
-
-def _save_samples(x: torch.Tensor, path: Path) -> None:
-    """Samples as an image grid (8 per row; conditional runs: one class per row), or a scatter plot for
-    2-D points."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if x.dim() == 4:
-        from torchvision.utils import save_image
-        save_image(x, path, nrow=8, normalize=True, value_range=(-1, 1))
-    else:
-        from snlab.plots import save_scatter
-        save_scatter(x, path)
 
 
 def load_run(run_dir: str | Path, device: str = "cpu") -> TrainResult:
@@ -109,7 +95,8 @@ class Trainer:
         adam = dict(betas=betas, fused=cuda or None, capturable=graphed and cuda)
         self.opt_g = torch.optim.Adam(self.G.parameters(), cfg.lr, **adam)
         self.opt_d = torch.optim.Adam(self.D.parameters(), cfg.lr, **adam)
-        self._graphed = GraphedIteration(self) if graphed else None
+        self._graphed = GraphedIteration(self.draw, self.run_iteration, (self.opt_g, self.opt_d), cuda) \
+            if graphed else None
         self.rng = torch.Generator().manual_seed(cfg.seed)
         self.n_classes = dataset_info(cfg.dataset).n_classes if cfg.conditional else 0
         # Sample grids: 64 fixed z; conditional runs show 8 per class for the first 10 classes, a class per row.
@@ -119,7 +106,7 @@ class Trainer:
         self.step, self.seconds, self.rows = 0, 0.0, []
         info = dataset_info(cfg.dataset)
         # Warm-started between log steps; a resumed run restarts the estimate (weights are unaffected).
-        self._opnorms = OperatorNorms((info.channels, info.resolution, info.resolution), cfg.seed)
+        self.opnorms = OperatorNorms((info.channels, info.resolution, info.resolution), cfg.seed)
         if cfg.log_heldout_loss:  # fixed batches from their own generator: training's RNG stream is untouched
             fixed = torch.Generator().manual_seed(cfg.seed + 20_000)
             heldout = load_dataset(cfg.dataset, dataset_info(cfg.dataset).heldout_split, cfg.data_dir,
@@ -155,7 +142,12 @@ class Trainer:
         """One G update, then ``n_dis`` D steps; (mean D loss, G loss) as a (2,) tensor on the device."""
         if self._graphed is not None:
             return self._graphed()
-        return self.run_iteration(self.g_inputs(), [self.d_inputs() for _ in range(self.cfg.n_dis)])
+        inputs = self.draw()
+        return self.run_iteration(inputs[0], inputs[1:])
+
+    def draw(self) -> list[tuple]:
+        """One iteration's inputs, in the order training draws them: ``g_inputs()``, then ``d_inputs()`` per D step."""
+        return [self.g_inputs()] + [self.d_inputs() for _ in range(self.cfg.n_dis)]
 
     def run_iteration(self, g_inputs: tuple, d_inputs: list[tuple]) -> torch.Tensor:
         """``iteration`` on given inputs (``g_inputs()`` and one ``d_inputs()`` per D step)."""
@@ -180,13 +172,13 @@ class Trainer:
         loss = self.loss.d(D(real), D(fake)) if y is None else self.loss.d(D(real, y_real), D(fake, y))
         if cfg.gradient_penalty:
             loss = loss + cfg.gp_lambda * gradient_penalty(D, real, fake, eps=eps)
-        if self.method.orthonormal:
-            loss = loss + cfg.ortho_coef * normalizers.orthonormal_penalty(D)
+        if self.method.d_penalty:
+            loss = loss + self.method.d_penalty(D, cfg)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_d.step()
-        if self.method.clip:
-            normalizers.clip_(D, cfg.clip_value)
+        if self.method.after_d_step:
+            self.method.after_d_step(D, cfg)
         return loss.detach()
 
     def g_step(self, inputs: tuple | None = None) -> torch.Tensor:
@@ -219,75 +211,32 @@ class Trainer:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
 
     # -- the loop --------------------------------------------------------------------------------
-    def fit(self, run_dir: Path) -> str:
-        """Train from ``self.step`` to ``cfg.iterations`` G updates; returns "complete" or "diverged"."""
-        cfg = self.cfg
-        sums = torch.zeros(2, device=self.device)  # D loss, G loss summed since the last log row
-        count, start = 0, time.perf_counter()
-        bar = tqdm(total=cfg.iterations, initial=self.step, desc=f"{cfg.method}/{cfg.setting}",
-                   unit="G-upd", disable=not cfg.progress, mininterval=2.0, dynamic_ncols=True)
-        status = "complete"
-        tb = None
-        if cfg.tensorboard:
-            from snlab.monitor import TensorBoard
-            tb = TensorBoard(run_dir)
-        while self.step < cfg.iterations:
+    def fit(self, run_dir: Path, callbacks: list | None = None) -> str:
+        """Train from ``self.step`` to ``cfg.iterations`` G updates; returns "complete" or "diverged".
+
+        After every G update (and its D updates) each callback's ``on_step`` runs, in order (default:
+        ``callbacks.default_callbacks``: history rows, samples, TensorBoard, checkpoints, progress); a
+        callback that finds the run diverged sets ``self.status`` and the loop stops."""
+        self.run_dir, self.status = run_dir, "complete"
+        self.window, self.count = torch.zeros(2, device=self.device), 0  # D, G loss summed since the last row
+        self.logged = False  # whether this step wrote a history row (set by ``callbacks.History``)
+        self.callbacks = default_callbacks(self.cfg, run_dir) if callbacks is None else callbacks
+        self._trigger("on_start")
+        while self.step < self.cfg.iterations and self.status != "diverged":
             self._set_lr()
-            sums += self.iteration()
-            count += 1
+            self.window += self.iteration()
+            self.count += 1
             self.step += 1
-            bar.update(1)
-            last = self.step == cfg.iterations
-            evaluated = False
-            if self.step % cfg.log_every == 0 or last:
-                finite = bool(torch.isfinite(sums).all())  # waits for the GPU: its work counts as training
-                self.seconds += time.perf_counter() - start
-                mean_d, mean_g = (sums / count).tolist()
-                sums.zero_()
-                count = 0
-                self.rows.append(self._log_row(mean_d, mean_g, with_sigmas=finite))
-                evaluated = any(k.startswith("IS_") for k in self.rows[-1])
-                if tb:
-                    tb.row(self.rows[-1])
-                start = time.perf_counter()  # "seconds" excludes logging and evaluation
-                bar.set_postfix(loss_d=f"{mean_d:.3f}", loss_g=f"{mean_g:.3f}", refresh=False)
-                if not finite:
-                    status = "diverged"
-                    break
-            save = cfg.sample_every and (self.step % cfg.sample_every == 0 or last)
-            if save or (tb and evaluated):  # fixed z (and classes), eval mode
-                x = generate(self.G, self.fixed_z, self.fixed_y)
-                if save:
-                    _save_samples(x, run_dir / "samples" / f"step_{self.step:07d}.png")
-                if tb and x.dim() == 4:
-                    tb.samples(x, self.step)
-            if self.step % cfg.checkpoint_every == 0 or last:
-                self._checkpoint(run_dir)
-        bar.close()
-        if tb:
-            if self.rows:
-                tb.hparams(cfg.run_fields(), self.rows[-1])
-            tb.close()
-        if status == "diverged":
-            self._write_history(run_dir)
-        return status
+            self._trigger("on_step")
+        self._trigger("on_end")
+        return self.status
 
-    def _log_row(self, loss_d: float, loss_g: float, with_sigmas: bool) -> dict:
-        """Mean losses over the window, cumulative training seconds, lr, σ(W̄) per D layer (exact), metrics."""
-        cfg = self.cfg
-        row = {"step": self.step, "loss_d": loss_d, "loss_g": loss_g, "seconds": round(self.seconds, 3),
-               "lr": self.opt_g.param_groups[0]["lr"]}
-        if with_sigmas:  # a diverged D has non-finite weights, which SVD rejects
-            row.update({f"sigma_{layer_label(name)}": s for name, s in spectral_norms(self.D).items()})
-            if cfg.log_heldout_loss:
-                row.update(self._heldout_losses())
-            if cfg.log_operator_norms:
-                row.update({f"opnorm_{layer_label(name)}": s for name, s in self._opnorms(self.D).items()})
-            if cfg.eval_every and (self.step % cfg.eval_every == 0 or self.step == cfg.iterations):
-                row.update(self._evaluate())
-        return row
+    def _trigger(self, event: str) -> None:
+        for callback in self.callbacks:
+            if hasattr(callback, event):
+                getattr(callback, event)(self)
 
-    def _heldout_losses(self) -> dict:
+    def heldout_losses(self) -> dict:
         """D's loss (no penalty) on the fixed training vs held-out real batches, same fixed fakes; eval mode,
         so SN's u is not advanced and the run is the one it would be without this logging."""
         was_training = self.D.training
@@ -298,21 +247,13 @@ class Trainer:
         self.D.train(was_training)
         return row
 
-    def _evaluate(self) -> dict:
+    def evaluate(self) -> dict:
         """IS and FID (not counted in ``seconds``). z comes from the evaluation's own generator; training
         draws only from ``self.rng``, so evaluating does not change the run."""
         from snlab.metrics.evaluation import training_metrics
         cfg = self.cfg
         return training_metrics(self.G, cfg.dataset, cfg.eval_extractor, cfg.eval_samples, cfg.seed, cfg.data_dir,
                                 intra_fid=bool(self.n_classes))
-
-    def _write_history(self, run_dir: Path) -> None:
-        atomic_write_text(pd.DataFrame(self.rows).to_csv(index=False), run_dir / "history.csv")
-
-    def _checkpoint(self, run_dir: Path) -> None:
-        # History first: on resume, rows past the checkpoint's step are dropped.
-        self._write_history(run_dir)
-        atomic_save(self.state_dict(), run_dir / "checkpoint.pt")
 
 
 def _check_custom(cfg: TrainConfig, G: torch.nn.Module, D: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.Module]:
@@ -338,8 +279,12 @@ def _check_custom(cfg: TrainConfig, G: torch.nn.Module, D: torch.nn.Module) -> t
     return G, D
 
 
-def train(cfg: TrainConfig, G: torch.nn.Module | None = None, D: torch.nn.Module | None = None) -> TrainResult:
+def train(cfg: TrainConfig, G: torch.nn.Module | None = None, D: torch.nn.Module | None = None,
+          callbacks=()) -> TrainResult:
     """Train (or resume) the run ``cfg`` describes and return its ``TrainResult``.
+
+    ``callbacks``: yours, called after snlab's own at every G update (``snlab.callbacks`` says how: an
+    object with any of ``on_start``, ``on_step``, ``on_end``, each taking the ``Trainer``).
 
     ``G`` and ``D``: your own models instead of ``cfg.arch``'s (both or neither; ``snlab.normalize`` applies
     a method to D, the loop adds its training-time parts from ``cfg.method``). The run then needs an
@@ -359,10 +304,10 @@ def train(cfg: TrainConfig, G: torch.nn.Module | None = None, D: torch.nn.Module
     run_dir = Path(cfg.out_dir) if cfg.out_dir else default_run_dir(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
     with exclusive(run_dir / ".lock"):
-        return _train_locked(cfg, run_dir, None if G is None else (G, D))
+        return _train_locked(cfg, run_dir, None if G is None else (G, D), list(callbacks))
 
 
-def _train_locked(cfg: TrainConfig, run_dir: Path, models=None) -> TrainResult:
+def _train_locked(cfg: TrainConfig, run_dir: Path, models=None, callbacks=()) -> TrainResult:
     ckpt = run_dir / "checkpoint.pt"
     trainer = Trainer(cfg, models)
     if ckpt.exists():
@@ -388,10 +333,10 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, models=None) -> TrainResult:
             trainer.rows = [r for r in rows if r["step"] <= trainer.step]
     (run_dir / "status.json").unlink(missing_ok=True)  # the run is in progress again
     atomic_write_text(cfg.to_json(), run_dir / "config.json")
-    status = trainer.fit(run_dir)
+    status = trainer.fit(run_dir, default_callbacks(cfg, run_dir) + list(callbacks))
     if status == "complete":  # D's final spectra travel with the run's compact record (``results.spectra``)
         atomic_write_text(normalized_spectra(trainer.D).to_csv(index=False), run_dir / "spectra.csv")
     atomic_write_text(json.dumps({"status": status, "step": trainer.step, "seconds": round(trainer.seconds, 3),
-                                  "device": str(trainer.device), "speedup": trainer.speedup}, indent=2),
-                      run_dir / "status.json")
+                                  "device": str(trainer.device), "speedup": trainer.speedup, "machine": machine()},
+                                 indent=2), run_dir / "status.json")
     return TrainResult(run_dir, pd.DataFrame(trainer.rows), trainer.G, trainer.D, cfg, status)

@@ -83,3 +83,14 @@ def test_unevaluated_runs_are_not_taken_for_diverged_and_an_empty_gate_is_closed
     phases = _grid(settled_seeds=3)
     closed = gate.check(phases, ["method", "setting"], reference=[False] * len(phases))
     assert not closed.testable and "no reference points" in closed.why
+
+
+def test_a_claim_about_training_dynamics_needs_learned_runs_not_settled_ones():
+    """need="learning" (C1): most seeds below LEARNED × untrained, improving or not; early runs still fail it."""
+    learning = [_run(f"C{k}", [(200, 500), (400, 290)], seed=k) for k in range(3)]  # learned, down 42%: not settled
+    phases = gate.run_phases(pd.concat(learning), "FID_x", "IS_x", UNTRAINED)
+    assert not gate.check(phases, ["method"], untrained_fid=UNTRAINED).testable
+    g = gate.check(phases, ["method"], untrained_fid=UNTRAINED, need="learning")
+    assert g.testable and "reference points with most seeds learned: 1/1 (final FID ≤ 300" in g.numbers
+    early = gate.check(_grid(settled_seeds=1), ["method", "setting"], untrained_fid=UNTRAINED, need="learning")
+    assert not early.testable and "2 of 2 reference points have not learned" in early.why

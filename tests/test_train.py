@@ -307,7 +307,7 @@ def test_one_d_step_equals_its_composite_loss_by_hand(method, fmnist_dir):
             for p in trainer.D.parameters():
                 p.mul_(5.0)
     expected = _d_step_by_hand(trainer, LOSSES[cfg.loss].d, cfg.gp_lambda if spec.gradient_penalty else None,
-                               cfg.ortho_coef if spec.orthonormal else None)
+                               cfg.ortho_coef if method == "orthonormal" else None)
     assert float(trainer.d_step()) == pytest.approx(expected, rel=1e-5)
 
 
@@ -369,3 +369,23 @@ def test_your_own_models_train_with_any_method(fmnist_dir, tmp_path):
         snlab.train(dataclasses.replace(cfg, out_dir=None), _TinyG(), _tiny_d())
     with pytest.raises(ValueError, match="one score per image"):
         snlab.train(dataclasses.replace(cfg, out_dir=str(tmp_path / "bad")), _TinyG(), torch.nn.Flatten())
+
+
+def test_your_callbacks_see_every_update_after_snlabs_own(fmnist_dir, tmp_path):
+    """A callback of yours runs after the history, samples and checkpoint callbacks at every G update."""
+    class Recorder:
+        def __init__(self):
+            self.steps, self.rows_seen, self.ended = [], [], False
+
+        def on_step(self, trainer):
+            self.steps.append(trainer.step)
+            self.rows_seen.append(len(trainer.rows))
+            assert (trainer.step % 2 != 0) or (trainer.run_dir / "checkpoint.pt").exists()
+
+        def on_end(self, trainer):
+            self.ended = trainer.status == "complete"
+
+    rec = Recorder()
+    result = snlab.train(_cfg(fmnist_dir, tmp_path, iterations=4, log_every=1, checkpoint_every=2), callbacks=[rec])
+    assert rec.steps == [1, 2, 3, 4] and rec.rows_seen == [1, 2, 3, 4] and rec.ended
+    assert result.history["step"].tolist() == [1, 2, 3, 4]

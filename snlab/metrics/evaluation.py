@@ -209,21 +209,12 @@ def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto",
     name, net = _setup(generator, dataset, extractor, real_split, inception_weights, download_weights, verbose)
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     if reference_stats is not None:
-        kid = prc = False
-        with np.load(reference_stats) as f:
-            if not {"mu", "sigma"} <= set(f.files):
-                raise ValueError(f"{reference_stats} holds {', '.join(f.files) or 'nothing'}; reference statistics "
-                                 "need mu (F,) and sigma (F, F)")
-            real_stats, real = {"mu": f["mu"].astype(np.float64), "sigma": f["sigma"].astype(np.float64)}, None
+        kid = prc = False  # they need the real features, which statistics do not carry
+        real, real_stats = None, _load_stats(reference_stats)
     else:
         real = _real_features(load_dataset(dataset, real_split, data_dir), name, net, n_real, cache_dir, batch_size)
         real_stats = scores.gaussian_stats(real)
-    if isinstance(generator, ImageData):
-        if len(generator) < n_samples:
-            raise ValueError(f"{generator.name} has {len(generator)} images, fewer than n_samples={n_samples}")
-        batches, origin = generator.images[:n_samples].split(batch_size), f"real:{generator.name}/{generator.split}"
-    else:
-        batches, origin = _generated(generator, n_samples, seed, batch_size), "generator"
+    batches, origin = _scored_batches(generator, n_samples, seed, batch_size)
     logits, feats = extract(net, batches, n_samples, origin)
     is_mean, is_std = scores.inception_score_of_logits(logits, is_splits)
     gen_stats = scores.gaussian_stats(feats[:fid_samples])
@@ -237,14 +228,41 @@ def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto",
         result[f"KID_{name}"], result[f"KID_{name}_std"] = scores.kernel_distance(feats[:fid_samples], real, seed=seed)
     if prc:
         result[f"precision_{name}"], result[f"recall_{name}"] = scores.precision_recall(feats[:fid_samples], real)
-    protocol = {"source": origin, "dataset": dataset, "extractor": name, "extractor_label": EXTRACTOR_LABELS[name],
-                "n_samples": n_samples, "is_splits": is_splits, "fid_samples": fid_samples,
-                "n_real": len(real) if real is not None else None, "reference_stats": str(reference_stats or ""),
-                "real_split": real_split, "seed": seed}
-    protocol["comparable_to_paper"] = bool(name == "inception" and dataset in ("cifar10", "stl10") and all(
-        protocol[k] == v for k, v in PAPER_PROTOCOL.items()))
-    result.update(protocol, seconds=round(time.perf_counter() - start, 3))
+    result.update(_protocol(origin, dataset, name, n_samples, is_splits, fid_samples,
+                            len(real) if real is not None else None, str(reference_stats or ""), real_split, seed),
+                  seconds=round(time.perf_counter() - start, 3))
     return _write(result, out)
+
+
+def _protocol(source: str, dataset: str, extractor: str, n_samples: int, is_splits: int, fid_samples: int,
+              n_real: int | None, reference_stats: str, real_split: str, seed: int) -> dict:
+    """How the metrics were measured, as ``evaluate`` records it, with whether that is the paper's protocol."""
+    protocol = {"source": source, "dataset": dataset, "extractor": extractor,
+                "extractor_label": EXTRACTOR_LABELS[extractor], "n_samples": n_samples, "is_splits": is_splits,
+                "fid_samples": fid_samples, "n_real": n_real, "reference_stats": reference_stats,
+                "real_split": real_split, "seed": seed}
+    protocol["comparable_to_paper"] = bool(extractor == "inception" and dataset in ("cifar10", "stl10") and all(
+        protocol[k] == v for k, v in PAPER_PROTOCOL.items()))
+    return protocol
+
+
+def _load_stats(path: str | Path) -> dict[str, np.ndarray]:
+    """FID reference statistics ``mu`` (F,), ``sigma`` (F, F) from an .npz, in float64."""
+    with np.load(path) as f:
+        if not {"mu", "sigma"} <= set(f.files):
+            raise ValueError(f"{path} holds {', '.join(f.files) or 'nothing'}; reference statistics "
+                             "need mu (F,) and sigma (F, F)")
+        return {"mu": f["mu"].astype(np.float64), "sigma": f["sigma"].astype(np.float64)}
+
+
+def _scored_batches(source, n_samples: int, seed: int, batch_size: int):
+    """(batches of the ``n_samples`` images to score, their origin for the protocol): a generator's samples
+    from evaluate's seeded z stream, or the first images of real ``ImageData``."""
+    if isinstance(source, ImageData):
+        if len(source) < n_samples:
+            raise ValueError(f"{source.name} has {len(source)} images, fewer than n_samples={n_samples}")
+        return source.images[:n_samples].split(batch_size), f"real:{source.name}/{source.split}"
+    return _generated(source, n_samples, seed, batch_size), "generator"
 
 
 def intra_class_fid(generator, dataset: str = "fashion_mnist", extractor: str = "auto", n_per_class: int = 5_000,

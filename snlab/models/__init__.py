@@ -1,6 +1,8 @@
 """Generators and discriminators, built by name with a normalization method applied to D."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import torch
 from torch import nn
 
@@ -67,11 +69,10 @@ def normalize(D: nn.Module, method: str, n_power_iterations: int = 1, clip_value
 
 
 def _apply_weights(D: nn.Module, spec, n_power_iterations: int, clip_value: float) -> nn.Module:
-    """The weight side of a method (``normalize``), in place; feature layers are the architecture's job."""
-    if spec.orthonormal:
-        normalizers.orthonormal_init_(D)
-    if spec.clip:
-        normalizers.clip_(D, clip_value)
+    """The weight side of a method (``normalize``), in place: its init hooks, then its parametrization;
+    feature layers are the architecture's job."""
+    for hook in spec.init:
+        hook(D, SimpleNamespace(clip_value=clip_value))
     if spec.weight:
         normalizers.normalize_(D, spec.weight, n_power_iterations)  # the class embedding too (SNEmbedID)
     return D

@@ -1,0 +1,157 @@
+"""What the training loop does around its updates, as callbacks (in the spirit of minGPT's
+``Trainer.add_callback``): history rows with σ(W̄) and metrics, sample grids, TensorBoard, checkpoints and
+the progress bar. ``Trainer.fit`` only updates and calls them; each reads the trainer and writes its own
+files into the run directory (``snlab.store``'s format).
+
+A callback has any of ``on_start(trainer)``, ``on_step(trainer)`` (after every G update and its D
+updates) and ``on_end(trainer)``. The trainer's ``window`` holds the D and G losses summed over the
+``count`` updates since the last history row, ``logged`` whether this step wrote one. Callbacks run in
+the order given; one that finds the run diverged sets ``trainer.status = "diverged"``, and the ones
+after it do nothing more for that step.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from snlab.files import atomic_save, atomic_write_text
+from snlab.models import generate
+from snlab.spectral import layer_label, spectral_norms
+
+
+def save_samples(x: torch.Tensor, path: Path) -> None:
+    """Samples as an image grid (8 per row; conditional runs: one class per row), or a scatter plot for
+    2-D points."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if x.dim() == 4:
+        from torchvision.utils import save_image
+        save_image(x, path, nrow=8, normalize=True, value_range=(-1, 1))
+    else:
+        from snlab.plots import save_scatter
+        save_scatter(x, path)
+
+
+class History:
+    """Every ``log_every`` G updates (and at the last): a history row of the window's mean losses, the
+    cumulative training seconds (logging and evaluation excluded), lr, σ(W̄) per D layer (exact) and, as the
+    config asks, held-out critic losses, conv operator norms and IS/FID. A non-finite loss ends the run
+    as diverged (its history is written at once: no checkpoint follows)."""
+
+    def on_start(self, t) -> None:
+        self.clock = time.perf_counter()
+
+    def on_step(self, t) -> None:
+        t.logged = t.step % t.cfg.log_every == 0 or t.step == t.cfg.iterations
+        if not t.logged:
+            return
+        finite = bool(torch.isfinite(t.window).all())  # waits for the GPU: its work counts as training
+        t.seconds += time.perf_counter() - self.clock
+        loss_d, loss_g = (t.window / t.count).tolist()
+        t.window.zero_()
+        t.count = 0
+        t.rows.append(self.row(t, loss_d, loss_g, with_sigmas=finite))
+        self.clock = time.perf_counter()
+        if not finite:
+            t.status = "diverged"
+
+    def on_end(self, t) -> None:
+        if t.status == "diverged":
+            write_history(t)
+
+    @staticmethod
+    def row(t, loss_d: float, loss_g: float, with_sigmas: bool) -> dict:
+        cfg = t.cfg
+        row = {"step": t.step, "loss_d": loss_d, "loss_g": loss_g, "seconds": round(t.seconds, 3),
+               "lr": t.opt_g.param_groups[0]["lr"]}
+        if with_sigmas:  # a diverged D has non-finite weights, which SVD rejects
+            row.update({f"sigma_{layer_label(name)}": s for name, s in spectral_norms(t.D).items()})
+            if cfg.log_heldout_loss:
+                row.update(t.heldout_losses())
+            if cfg.log_operator_norms:
+                row.update({f"opnorm_{layer_label(name)}": s for name, s in t.opnorms(t.D).items()})
+            if cfg.eval_every and (t.step % cfg.eval_every == 0 or t.step == cfg.iterations):
+                row.update(t.evaluate())
+        return row
+
+
+class Samples:
+    """A grid of G's samples from the fixed z (and classes), in eval mode, every ``sample_every`` G updates
+    and at the last, as ``samples/step_XXXXXXX.png``; to TensorBoard too at every evaluation when ``tb``."""
+
+    def __init__(self, tb=None):
+        self.tb = tb
+
+    def on_step(self, t) -> None:
+        cfg = t.cfg
+        if t.status == "diverged":
+            return
+        save = cfg.sample_every and (t.step % cfg.sample_every == 0 or t.step == cfg.iterations)
+        evaluated = t.logged and any(k.startswith("IS_") for k in t.rows[-1])
+        if save or (self.tb and evaluated):
+            x = generate(t.G, t.fixed_z, t.fixed_y)
+            if save:
+                save_samples(x, t.run_dir / "samples" / f"step_{t.step:07d}.png")
+            if self.tb and x.dim() == 4:
+                self.tb.samples(x, t.step)
+
+
+class TensorBoardRows:
+    """Each history row to TensorBoard under ``<run>/tb``; the run's identity and last row as hparams at
+    the end (``snlab.monitor``)."""
+
+    def __init__(self, tb):
+        self.tb = tb
+
+    def on_step(self, t) -> None:
+        if t.logged:
+            self.tb.row(t.rows[-1])
+
+    def on_end(self, t) -> None:
+        if t.rows:
+            self.tb.hparams(t.cfg.run_fields(), t.rows[-1])
+        self.tb.close()
+
+
+class Checkpoints:
+    """Every ``checkpoint_every`` G updates and at the last: history, then the trainer's whole state,
+    each written atomically (on resume, history rows past the checkpoint's step are dropped)."""
+
+    def on_step(self, t) -> None:
+        if t.status != "diverged" and (t.step % t.cfg.checkpoint_every == 0 or t.step == t.cfg.iterations):
+            write_history(t)
+            atomic_save(t.state_dict(), t.run_dir / "checkpoint.pt")
+
+
+class Progress:
+    """A tqdm bar over G updates, with the last row's losses."""
+
+    def on_start(self, t) -> None:
+        self.bar = tqdm(total=t.cfg.iterations, initial=t.step, desc=f"{t.cfg.method}/{t.cfg.setting}",
+                        unit="G-upd", disable=not t.cfg.progress, mininterval=2.0, dynamic_ncols=True)
+
+    def on_step(self, t) -> None:
+        self.bar.update(1)
+        if t.logged:
+            row = t.rows[-1]
+            self.bar.set_postfix(loss_d=f"{row['loss_d']:.3f}", loss_g=f"{row['loss_g']:.3f}", refresh=False)
+
+    def on_end(self, t) -> None:
+        self.bar.close()
+
+
+def write_history(t) -> None:
+    atomic_write_text(pd.DataFrame(t.rows).to_csv(index=False), t.run_dir / "history.csv")
+
+
+def default_callbacks(cfg, run_dir: Path) -> list:
+    """What every run does around its updates, in order: history rows, samples, TensorBoard (when
+    ``cfg.tensorboard``), checkpoints, progress."""
+    tb = None
+    if cfg.tensorboard:
+        from snlab.monitor import TensorBoard
+        tb = TensorBoard(run_dir)
+    return [History(), Samples(tb), *([TensorBoardRows(tb)] if tb else []), Checkpoints(), Progress()]
