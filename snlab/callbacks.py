@@ -21,18 +21,7 @@ from tqdm import tqdm
 from snlab.files import atomic_save, atomic_write_text
 from snlab.models import generate
 from snlab.spectral import layer_label, spectral_norms
-
-
-def save_samples(x: torch.Tensor, path: Path) -> None:
-    """Samples as an image grid (8 per row; conditional runs: one class per row), or a scatter plot for
-    2-D points."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if x.dim() == 4:
-        from torchvision.utils import save_image
-        save_image(x, path, nrow=8, normalize=True, value_range=(-1, 1))
-    else:
-        from snlab.plots import save_scatter
-        save_scatter(x, path)
+from snlab.store import sample_grid_path, save_samples
 
 
 class History:
@@ -80,7 +69,8 @@ class History:
 
 class Samples:
     """A grid of G's samples from the fixed z (and classes), in eval mode, every ``sample_every`` G updates
-    and at the last, as ``samples/step_XXXXXXX.png``; to TensorBoard too at every evaluation when ``tb``."""
+    and at the last (``store.save_samples``, ``store.sample_grid_path``); to TensorBoard too at every
+    evaluation when ``tb``."""
 
     def __init__(self, tb=None):
         self.tb = tb
@@ -94,7 +84,7 @@ class Samples:
         if save or (self.tb and evaluated):
             x = generate(t.G, t.fixed_z, t.fixed_y)
             if save:
-                save_samples(x, t.run_dir / "samples" / f"step_{t.step:07d}.png")
+                save_samples(x, sample_grid_path(t.run_dir, t.step))
             if self.tb and x.dim() == 4:
                 self.tb.samples(x, t.step)
 

@@ -168,10 +168,11 @@ def seed_bands(final: pd.DataFrame, x: str, metrics=("IS", "FID"), xlabel: str =
 def image_table(images: dict, crop: int | None = None, title: str = ""):
     """Figs 6/12: image files in a grid; ``images`` maps (row label, column label) → PNG path (or None).
 
-    ``crop``: keep the top-left crop × crop samples of each file, a grid of 8 per row with 2-pixel
-    padding as ``torchvision.utils.save_image`` writes it.
+    ``crop``: keep the top-left crop × crop samples of each file, a grid as ``store.save_samples`` writes it.
     """
     import matplotlib.image as mpimg
+
+    from snlab.store import GRID_PADDING, grid_tile
 
     rows = list(dict.fromkeys(r for r, _ in images))
     cols = list(dict.fromkeys(c for _, c in images))
@@ -181,8 +182,8 @@ def image_table(images: dict, crop: int | None = None, title: str = ""):
         if path is not None:
             img = mpimg.imread(path)
             if crop:
-                tile = (img.shape[1] - 2) // 8
-                img = img[: 2 + crop * tile, : 2 + crop * tile]
+                tile = grid_tile(img)
+                img = img[: GRID_PADDING + crop * tile, : GRID_PADDING + crop * tile]
             ax.imshow(img, cmap="gray")
         ax.set_xticks([]), ax.set_yticks([])
         if i == 0:
@@ -273,18 +274,20 @@ def metric_curves(history: pd.DataFrame, title: str = "", metrics=("IS", "FID"),
 
 def class_grids(grids: dict, class_names, title: str = ""):
     """Class-conditional sample grids side by side: ``grids`` maps a panel title (a method) → a PNG as the
-    training loop writes it for conditional runs (8 samples per row, one class per row, 2-pixel padding);
-    rows are labelled with ``class_names``."""
+    training loop writes it for conditional runs (``store.save_samples``: one class a row); rows are
+    labelled with ``class_names``."""
     import matplotlib.image as mpimg
+
+    from snlab.store import GRID_PADDING, grid_tile
 
     fig, axes = plt.subplots(1, len(grids), figsize=(3.2 * len(grids), 4.2), squeeze=False)
     for ax, (label, path) in zip(axes[0], grids.items()):
         img = mpimg.imread(path)
-        tile = (img.shape[1] - 2) // 8
-        n_rows = (img.shape[0] - 2) // tile
+        tile = grid_tile(img)
+        n_rows = (img.shape[0] - GRID_PADDING) // tile
         ax.imshow(img, cmap="gray")
         ax.set_xticks([])
-        ax.set_yticks([2 + tile * (r + 0.5) for r in range(n_rows)], list(class_names)[:n_rows], fontsize=7)
+        ax.set_yticks([GRID_PADDING + tile * (r + 0.5) for r in range(n_rows)], list(class_names)[:n_rows], fontsize=7)
         ax.set_title(label, fontsize=9)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()

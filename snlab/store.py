@@ -21,6 +21,10 @@ from snlab.files import atomic_write_text
 if TYPE_CHECKING:
     from snlab.config import TrainConfig
 
+#: Sample grids: this many samples a row (conditional runs: one class a row), this many pixels around and
+#: between them, as ``torchvision.utils.save_image`` lays them out; ``grid_tile`` reads a grid back by them.
+GRID_PER_ROW, GRID_PADDING = 8, 2
+
 #: Fields that say how a run's metrics were measured: part of a store key, not of the resume identity.
 EVAL_FIELDS = ("eval_every", "eval_samples", "eval_extractor")
 
@@ -82,6 +86,28 @@ def spectra(run_dir: str | Path) -> pd.DataFrame:
         from snlab.train import load_run
         atomic_write_text(normalized_spectra(load_run(run_dir).discriminator).to_csv(index=False), path)
     return pd.read_csv(path)
+
+
+def sample_grid_path(run_dir: str | Path, step: int) -> Path:
+    """Where a run keeps its sample grid after ``step`` G updates."""
+    return Path(run_dir) / "samples" / f"step_{step:07d}.png"
+
+
+def save_samples(x, path: Path) -> None:
+    """Samples x (B, C, H, W) in [−1, 1] as a grid of ``GRID_PER_ROW`` a row, or (B, 2) points as a scatter plot."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if x.dim() == 4:
+        from torchvision.utils import save_image
+        save_image(x, path, nrow=GRID_PER_ROW, padding=GRID_PADDING, normalize=True, value_range=(-1, 1))
+    else:
+        from snlab.plots import save_scatter
+        save_scatter(x, path)
+
+
+def grid_tile(image) -> int:
+    """The side in pixels of one sample and its padding in a grid ``save_samples`` wrote; ``image`` is the
+    grid as read back (H, W[, channels])."""
+    return (image.shape[1] - GRID_PADDING) // GRID_PER_ROW
 
 
 def latest_samples(run_dir: str | Path) -> Path | None:
