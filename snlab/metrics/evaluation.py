@@ -207,29 +207,25 @@ def evaluate(generator, dataset: str = "fashion_mnist", extractor: str = "auto",
     real_split = real_split or dataset_info(dataset).heldout_split
     start = time.perf_counter()
     name, net = _setup(generator, dataset, extractor, real_split, inception_weights, download_weights, verbose)
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     if reference_stats is not None:
         kid = prc = False  # they need the real features, which statistics do not carry
         real, real_stats = None, _load_stats(reference_stats)
     else:
-        real = _real_features(load_dataset(dataset, real_split, data_dir), name, net, n_real, cache_dir, batch_size)
+        real = _real_features(load_dataset(dataset, real_split, data_dir), name, net, n_real,
+                              Path(cache_dir) if cache_dir is not None else default_cache_dir(), batch_size)
         real_stats = scores.gaussian_stats(real)
     batches, origin = _scored_batches(generator, n_samples, seed, batch_size)
     logits, feats = extract(net, batches, n_samples, origin)
     is_mean, is_std = scores.inception_score_of_logits(logits, is_splits)
     gen_stats = scores.gaussian_stats(feats[:fid_samples])
     if save_stats is not None:
-        Path(save_stats).parent.mkdir(parents=True, exist_ok=True)
-        np.savez(save_stats, mu=gen_stats["mu"], sigma=gen_stats["sigma"])
+        _save_stats(gen_stats, save_stats)
     result = {f"IS_{name}": is_mean, f"IS_{name}_std": is_std,
               f"FID_{name}": scores.frechet_distance(gen_stats["mu"], gen_stats["sigma"],
                                                       real_stats["mu"], real_stats["sigma"])}
-    if kid:
-        result[f"KID_{name}"], result[f"KID_{name}_std"] = scores.kernel_distance(feats[:fid_samples], real, seed=seed)
-    if prc:
-        result[f"precision_{name}"], result[f"recall_{name}"] = scores.precision_recall(feats[:fid_samples], real)
+    result.update(_feature_metrics(name, feats[:fid_samples], real, kid, prc, seed))
     result.update(_protocol(origin, dataset, name, n_samples, is_splits, fid_samples,
-                            len(real) if real is not None else None, str(reference_stats or ""), real_split, seed),
+                            None if real is None else len(real), str(reference_stats or ""), real_split, seed),
                   seconds=round(time.perf_counter() - start, 3))
     return _write(result, out)
 
@@ -244,6 +240,22 @@ def _protocol(source: str, dataset: str, extractor: str, n_samples: int, is_spli
     protocol["comparable_to_paper"] = bool(extractor == "inception" and dataset in ("cifar10", "stl10") and all(
         protocol[k] == v for k, v in PAPER_PROTOCOL.items()))
     return protocol
+
+
+def _feature_metrics(name: str, fake: torch.Tensor, real: torch.Tensor | None, kid: bool, prc: bool, seed: int) -> dict:
+    """KID (with its std) and precision / recall of generated features ``fake`` against ``real``, as asked."""
+    out = {}
+    if kid:
+        out[f"KID_{name}"], out[f"KID_{name}_std"] = scores.kernel_distance(fake, real, seed=seed)
+    if prc:
+        out[f"precision_{name}"], out[f"recall_{name}"] = scores.precision_recall(fake, real)
+    return out
+
+
+def _save_stats(stats: dict[str, np.ndarray], path: str | Path) -> None:
+    """FID statistics ``mu``, ``sigma`` as an .npz (``_load_stats`` reads them back)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, mu=stats["mu"], sigma=stats["sigma"])
 
 
 def _load_stats(path: str | Path) -> dict[str, np.ndarray]:
