@@ -4,10 +4,10 @@ the progress bar. ``Trainer.fit`` only updates and calls them; each reads the tr
 files into the run directory (``snlab.store``'s format).
 
 A callback has any of ``on_start(trainer)``, ``on_step(trainer)`` (after every G update and its D
-updates) and ``on_end(trainer)``. The trainer's ``window`` holds the D and G losses summed over the
-``count`` updates since the last history row, ``logged`` whether this step wrote one. Callbacks run in
-the order given; one that finds the run diverged sets ``trainer.status = "diverged"``, and the ones
-after it do nothing more for that step.
+updates) and ``on_end(trainer)`` (also when the loop raises). The trainer's ``window`` holds the D and G
+losses summed over the ``count`` updates since the last history row, ``logged`` whether this step wrote
+one. Callbacks run in the order given; ``History`` sets ``trainer.status = "diverged"`` on a non-finite
+loss, the loop then stops, and ``Samples`` and ``Checkpoints`` skip that step (the others still see it).
 """
 from __future__ import annotations
 
@@ -26,9 +26,13 @@ from snlab.store import sample_grid_path, save_samples
 
 class History:
     """Every ``log_every`` G updates (and at the last): a history row of the window's mean losses, the
-    cumulative training seconds (logging and evaluation excluded), lr, σ(W̄) per D layer (exact) and, as the
-    config asks, held-out critic losses, conv operator norms and IS/FID. A non-finite loss ends the run
-    as diverged (its history is written at once: no checkpoint follows)."""
+    cumulative training seconds (logging, evaluation and TensorBoard excluded), lr, σ(W̄) per D layer
+    (exact) and, as the config asks, held-out critic losses, conv operator norms and IS/FID; to
+    TensorBoard too when ``tb``. A non-finite loss ends the run as diverged (its history is written at
+    once: no checkpoint follows)."""
+
+    def __init__(self, tb=None):
+        self.tb = tb
 
     def on_start(self, t) -> None:
         self.clock = time.perf_counter()
@@ -43,6 +47,8 @@ class History:
         t.window.zero_()
         t.count = 0
         t.rows.append(self.row(t, loss_d, loss_g, with_sigmas=finite))
+        if self.tb:
+            self.tb.row(t.rows[-1])
         self.clock = time.perf_counter()
         if not finite:
             t.status = "diverged"
@@ -89,16 +95,12 @@ class Samples:
                 self.tb.samples(x, t.step)
 
 
-class TensorBoardRows:
-    """Each history row to TensorBoard under ``<run>/tb``; the run's identity and last row as hparams at
-    the end (``snlab.monitor``)."""
+class TensorBoardEnd:
+    """At the end: the run's identity and last row as TensorBoard hparams, and the writer closed
+    (``snlab.monitor``; ``History`` and ``Samples`` write the rows and grids)."""
 
     def __init__(self, tb):
         self.tb = tb
-
-    def on_step(self, t) -> None:
-        if t.logged:
-            self.tb.row(t.rows[-1])
 
     def on_end(self, t) -> None:
         if t.rows:
@@ -144,4 +146,4 @@ def default_callbacks(cfg, run_dir: Path) -> list:
     if cfg.tensorboard:
         from snlab.monitor import TensorBoard
         tb = TensorBoard(run_dir)
-    return [History(), Samples(tb), *([TensorBoardRows(tb)] if tb else []), Checkpoints(), Progress()]
+    return [History(tb), Samples(tb), *([TensorBoardEnd(tb)] if tb else []), Checkpoints(), Progress()]

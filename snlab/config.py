@@ -23,6 +23,8 @@ def _identity(kind: str, default):
     only while ``lr_decay`` is off), or "when set" (added after runs were stored: part of the identity only
     when truthy, so no stored run's key changes). tests/test_results.py pins the keys of every stored run,
     so a field added with the wrong kind shows up as a failing test, not as sweeps that silently retrain."""
+    if kind not in ("never", "when set"):
+        raise ValueError(f"unknown identity kind {kind!r}; valid: never, when set (none: always)")
     return dataclasses.field(default=default, metadata={"identity": kind})
 
 
@@ -195,8 +197,6 @@ class TrainConfig:
         for name in ("lr", "beta1", "beta2", "n_dis"):
             if getattr(self, name) is None:
                 setattr(self, name, getattr(setting, name))
-        if dataset_info(self.dataset).channels == 0 and self.eval_every and preset["eval_every"] == self.eval_every:
-            self.eval_every = 0  # the preset's image metrics do not apply to 2-D points
 
     def _check_counts(self) -> None:
         """Counts of updates and samples are ≥ 1 and fit each other; equivalent values made one (one run, one key)."""
@@ -222,6 +222,8 @@ class TrainConfig:
 
     def _check_evaluation(self) -> None:
         from snlab.metrics.evaluation import MIN_FID_SAMPLES
+        if dataset_info(self.dataset).channels == 0 and self.eval_every == get_preset(self.preset)["eval_every"]:
+            self.eval_every = 0  # the preset's image metrics do not apply to 2-D points
         if dataset_info(self.dataset).channels == 0 and self.eval_every:
             raise ValueError(f"eval_every must be 0 for 2-D point data ({self.dataset}); "
                              "use snlab.mixture.mode_coverage")

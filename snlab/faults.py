@@ -25,8 +25,9 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import psutil
 import torch
+
+from snlab.files import load_checkpoint
 
 #: Seconds a killed parent's workers may take to die (they get SIGKILL from the kernel: ``sweep._die_with_parent``).
 GRACE_S = 10.0
@@ -56,7 +57,7 @@ def same_record(ref: Path, run: Path) -> list[str]:
     a, b = (pd.read_csv(d / "history.csv").drop(columns=list(WALL_TIME), errors="ignore") for d in (ref, run))
     if not a.equals(b):
         diffs.append(f"history.csv ({len(a)} vs {len(b)} rows)")
-    ca, cb = (torch.load(d / "checkpoint.pt", weights_only=True) for d in (ref, run))
+    ca, cb = (load_checkpoint(d / "checkpoint.pt") for d in (ref, run))
     for net in ("G", "D"):
         if ca[net].keys() != cb[net].keys() or any(not torch.equal(ca[net][k], cb[net][k]) for k in ca[net]):
             diffs.append(f"checkpoint {net}")
@@ -72,7 +73,8 @@ def check_store(ref: Path, store: Path) -> dict:
             "extra": sorted(runs - refs), "tmp_files": len(list(store.rglob("*.tmp")))}
 
 
-def _cmdline(p: psutil.Process) -> list[str]:
+def _cmdline(p) -> list[str]:
+    import psutil
     try:
         return p.cmdline()
     except psutil.Error:  # it ended meanwhile
@@ -82,6 +84,8 @@ def _cmdline(p: psutil.Process) -> list[str]:
 def _kill_one(proc: subprocess.Popen, rng: random.Random) -> dict:
     """SIGKILL the parent or one of its workers (chosen at random) and wait for the aftermath: the parent
     must exit (at once when killed; a killed worker's sweep raises), then every child within ``GRACE_S``."""
+    import psutil  # only here: the soak's one extra requirement
+
     parent = psutil.Process(proc.pid)
     children = parent.children(recursive=True)  # the workers and multiprocessing's resource tracker
     workers = [p for p in children if "spawn_main" in " ".join(_cmdline(p))]
@@ -158,8 +162,8 @@ def full_disk(size_kb: int = 6000, iterations: int = 24, workdir=None) -> dict:
         for ckpt in disk.rglob("checkpoint.pt"):
             left["checkpoints"] += 1
             try:
-                torch.load(ckpt, weights_only=True)
-            except Exception:  # noqa: BLE001 - counting every way a checkpoint can be unreadable
+                load_checkpoint(ckpt)
+            except ValueError:  # load_checkpoint's answer to every way a file can be unreadable
                 left["unreadable_checkpoints"] += 1
         subprocess.run(["mount", "-o", "remount,size=200m", str(disk)], check=True)
         second = subprocess.run(sweep_command(disk / "store", iterations), capture_output=True, text=True)

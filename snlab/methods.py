@@ -6,8 +6,8 @@ normalization layer, a default loss, and hooks the model builder and the trainin
 knowing which method they serve. A new normalizer is a parametrization in ``normalizers.py`` and one
 ``Method`` here; nothing else changes.
 
-Hooks take D and the run's config (``TrainConfig``, or anything with the fields a hook reads: ``clip_value``
-for clipping, ``ortho_coef`` for the orthonormal penalty).
+Hooks take D and the run's config: ``d_penalty`` and ``after_d_step`` get its ``TrainConfig``; ``init``
+runs when the model is built (``snlab.build_models``, ``snlab.normalize``) and sees only ``clip_value``.
 """
 from __future__ import annotations
 

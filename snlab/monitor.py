@@ -8,6 +8,8 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import make_grid
 
+from snlab.store import GRID_PADDING, GRID_PER_ROW
+
 
 def tag(column: str) -> str:
     """A history column's TensorBoard tag, grouped by its prefix: "sigma_conv0" → "sigma/sigma_conv0"."""
@@ -27,7 +29,8 @@ class TensorBoard:
 
     def samples(self, images: torch.Tensor, step: int) -> None:
         """Images (B, C, H, W) in [−1, 1] as one grid, 8 per row."""
-        self.writer.add_image("samples", make_grid(images, nrow=8, normalize=True, value_range=(-1, 1)), step)
+        self.writer.add_image("samples", make_grid(images, nrow=GRID_PER_ROW, padding=GRID_PADDING, normalize=True,
+                                                          value_range=(-1, 1)), step)
 
     def hparams(self, fields: dict, final: dict) -> None:
         """The run's identity (``TrainConfig.run_fields``: numbers, text and flags) against its final row's

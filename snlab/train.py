@@ -222,13 +222,15 @@ class Trainer:
         self.logged = False  # whether this step wrote a history row (set by ``callbacks.History``)
         self.callbacks = default_callbacks(self.cfg, run_dir) if callbacks is None else callbacks
         self._trigger("on_start")
-        while self.step < self.cfg.iterations and self.status != "diverged":
-            self._set_lr()
-            self.window += self.iteration()
-            self.count += 1
-            self.step += 1
-            self._trigger("on_step")
-        self._trigger("on_end")
+        try:
+            while self.step < self.cfg.iterations and self.status != "diverged":
+                self._set_lr()
+                self.window += self.iteration()
+                self.count += 1
+                self.step += 1
+                self._trigger("on_step")
+        finally:  # writers closed, bars ended, also when a step or a callback raises
+            self._trigger("on_end")
         return self.status
 
     def _trigger(self, event: str) -> None:
