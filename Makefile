@@ -30,7 +30,7 @@ quickstart: data
 # Every notebook into its figure folder, then figures/CLAIMS.md. ONLY="fig10 fig14" to choose;
 # SET="dataset=cifar10 seeds=[0,1]" for more notebook parameters; runs in runs/ are reused.
 reproduce: data
-	$(BIN)/python -m snlab reproduce --preset $(PRESET) $(if $(ONLY),--only $(ONLY)) $(if $(SET),--set $(SET))
+	$(BIN)/python -m snlab reproduce --preset $(PRESET) $(if $(TRAIN),--train) $(if $(ONLY),--only $(ONLY)) $(if $(SET),--set $(SET))
 
 test: venv
 	$(BIN)/python -m pytest -q

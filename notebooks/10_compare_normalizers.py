@@ -34,14 +34,14 @@ store = "../results"
 out_dir = "../figures/10_compare_normalizers"
 
 # %%
-from snlab import compare, experiments, plots
+from snlab import compare, experiments, plots, sweep
 from snlab.settings import get_setting
 
 table = compare.stored_runs(experiments.settings_grid(preset, dataset, [seed], iterations),
                             experiments.ndis_sweep(preset, dataset, [seed], iterations), store)
 if table.empty:
-    raise FileNotFoundError(f"no stored runs for preset {preset!r}, dataset {dataset!r} in {store}: run "
-                            "`make reproduce ONLY=fig01` (and fig11) first")
+    raise sweep.NotInStore(f"no stored runs for preset {preset!r}, dataset {dataset!r} in {store}: run "
+                            "`make reproduce TRAIN=1 ONLY=fig01` (and fig11) first")
 choices = compare.options(table)
 unknown = sorted(set(methods) - set(choices["methods"])) + ([layer] if layer not in choices["layers"] else [])
 if unknown:

@@ -32,7 +32,7 @@ methods = ["sn", "wn", "bn", "wgan-gp"]
 settings = ["C", "D"]
 iterations = None
 store = "../results"
-train = True  # False: plot the runs already in the store, train nothing, and list what is missing
+train = True  # False: only the runs complete in store, nothing trained, as make reproduce
 workers = None
 device = "auto"
 data_dir = None
@@ -49,13 +49,8 @@ caption = (f"{dataset} · preset {preset} · " + ", ".join(f"setting {s}: {n} G 
 caption
 
 # %%
-if train:
-    table, runs = (result := sweep.run_sweep(configs, store, workers)).table, result.counts()
-else:
-    left = sweep.todo(configs, store)
-    table = sweep.stored(configs, store).query("status != 'partial'")
-    runs = {"reused": int((left["state"] == "done").sum()), "missing": int((left["state"] != "done").sum())}
-    print(f"not trained here: {', '.join(left.loc[left['state'] != 'done', 'run'])}")
+result = sweep.run_sweep(configs, store, workers, train=train)
+table, runs = result.table, result.counts()
 FID, IS = plots.metric_column(table, "FID"), plots.metric_column(table, "IS")
 untrained = gate.untrained_fid(configs, FID)
 lengths = gate.earliest_settled(table, FID, IS, untrained, ["method", "setting"])

@@ -25,11 +25,12 @@
 # %% tags=["parameters"]
 preset = "cpu"
 dataset = "fashion_mnist"
-seeds = [0]
+seeds = [0, 1, 2]
 iterations = None
 methods = None  # None: every method of Figs 1–2, snlab.experiments.SETTINGS_METHODS
 settings = None  # None: Table 1's A–F
 store = "../results"
+train = True  # False: only the runs complete in store, nothing trained, as make reproduce
 workers = None
 device = "auto"
 data_dir = None
@@ -45,7 +46,7 @@ caption = experiments.describe(configs)
 caption
 
 # %%
-result = sweep.run_sweep(configs, store, workers)
+result = sweep.run_sweep(configs, store, workers, train=train)
 final = result.final
 IS, FID = plots.metric_column(final, "IS"), plots.metric_column(final, "FID")
 final.pivot_table(index="method", columns="setting", values=FID).round(1)

@@ -25,12 +25,13 @@
 # %% tags=["parameters"]
 preset = "cpu"
 dataset = "fashion_mnist"
-seeds = [0]
+seeds = [0, 1, 2]
 iterations = None
 methods = None  # None: Fig 3's, snlab.experiments.SPECTRA_METHODS
 settings = None  # None: Table 1's A–F
 common_setting = "C"
 store = "../results"
+train = True  # False: only the runs complete in store, nothing trained, as make reproduce
 workers = None
 device = "auto"
 data_dir = None
@@ -53,7 +54,7 @@ if common_setting not in settings:
     raise ValueError(f"common_setting {common_setting!r} is not among the grid's settings: {', '.join(settings)}")
 
 # %%
-result = sweep.run_sweep(configs, store, workers)
+result = sweep.run_sweep(configs, store, workers, train=train)
 final = result.final
 IS = plots.metric_column(final, "IS")
 best = tables.best_runs(final, IS, by=("method",)).loc[methods]

@@ -29,9 +29,10 @@ preset = "cpu"
 dataset = "fashion_mnist"
 head = "projection"
 methods = ["sn", "orthonormal"]
-seeds = [0]
+seeds = [0, 1, 2]
 iterations = None
 store = "../results"
+train = True  # False: only the runs complete in store, nothing trained, as make reproduce
 workers = None
 device = "auto"
 data_dir = None
@@ -55,7 +56,7 @@ caption = (f"conditional ResNet, {head} D, hinge, n_dis {first.n_dis}, "
 caption
 
 # %%
-result = sweep.run_sweep(configs, store, workers)
+result = sweep.run_sweep(configs, store, workers, train=train)
 table = result.table
 # Training-time intra-FID needs 50 samples per class (ImageNet at the paper preset: run intra_class_fid after).
 metrics = [m for m in ("IS", "FID", "intraFID") if any(c.startswith(f"{m}_") for c in table.columns)]

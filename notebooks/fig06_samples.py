@@ -27,6 +27,7 @@ iterations = None
 methods = None  # None: every method of Figs 1–2, snlab.experiments.SETTINGS_METHODS
 settings = None  # None: Table 1's A–F
 store = "../results"
+train = True  # False: only the runs complete in store, nothing trained, as make reproduce
 workers = None
 device = "auto"
 data_dir = None
@@ -45,7 +46,7 @@ configs = experiments.settings_grid(preset, dataset, [seed], iterations, methods
 caption = experiments.describe(configs)
 
 # %%
-result = sweep.run_sweep(configs, store, workers)
+result = sweep.run_sweep(configs, store, workers, train=train)
 final = result.final
 images = {}
 for _, row in final.iterrows():

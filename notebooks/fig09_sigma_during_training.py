@@ -29,6 +29,7 @@ setting = "C"
 seeds = [0, 1, 2]
 iterations = None
 store = "../results"
+train = True  # False: only the runs complete in store, nothing trained, as make reproduce
 workers = None
 device = "auto"
 data_dir = None
@@ -42,7 +43,7 @@ caption = f"SN · setting {setting} · {experiments.describe(configs)}"
 caption
 
 # %%
-result = sweep.run_sweep(configs, store, workers)
+result = sweep.run_sweep(configs, store, workers, train=train)
 history = result.table[result.table["seed"] == seeds[0]]
 fig = plots.sigma_and_operator_norms(history, title=f"{caption} · seed {seeds[0]} shown")
 plots.save(fig, f"{out_dir}/fig09.png")

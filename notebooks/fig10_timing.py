@@ -26,23 +26,34 @@ dataset = "fashion_mnist"
 methods = ["none", "wn", "sn", "wgan-gp", "orthonormal", "ln"]
 updates = 20
 rounds = 5
+train = True  # False: nothing timed, the stored CPU rows of cpu_timings instead, as make reproduce
+cpu_timings = "../results/timing_cpu.csv"  # the last CPU measurement, per round; a new one on a CPU replaces it
 gpu_timings = "../results/timing_gpu.csv"  # stored GPU measurements with device, date, source; None: none
 data_dir = None
 device = "auto"
 out_dir = "../figures/fig10_timing"
 
 # %%
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
 from snlab import bench, claims, plots
 
-df = bench.methods_time(preset, dataset, methods, updates=updates, rounds=rounds, data_dir=data_dir, device=device)
+if train:
+    df = bench.methods_time(preset, dataset, methods, updates=updates, rounds=rounds, data_dir=data_dir, device=device)
+    df = df.assign(date=str(date.today()), source=f"fig10_timing notebook (snlab.bench.methods_time): {rounds} "
+                   f"interleaved rounds x {updates} G updates, n_dis 5, setting A's Adam")
+    if df["device"][0].startswith("CPU"):
+        df.to_csv(cpu_timings, index=False)
+else:
+    df = pd.read_csv(cpu_timings)
 Path(out_dir).mkdir(parents=True, exist_ok=True)
 df.to_csv(f"{out_dir}/fig10_timing.csv", index=False)
 stored = pd.read_csv(gpu_timings) if gpu_timings else pd.DataFrame()
-title = (f"measured now: {df['device'][0]} · {dataset} · preset {preset} · {rounds} rounds × {updates} G updates"
+title = (f"{'measured now' if train else 'stored'}: {df['device'][0]}, {df['date'][0]} · {dataset} · preset "
+         f"{df['preset'][0]} · {df['round'].nunique()} interleaved rounds"
          + (" · stored GPU rows: preset paper" if len(stored) else ""))
 plots.save(plots.timing_bars(pd.concat([df, stored]), title=title), f"{out_dir}/fig10.png")
 df.groupby("method")["seconds_per_100_g_updates"].median().round(2)

@@ -26,6 +26,7 @@ seeds = [0, 1, 2]
 iterations = None
 n_dis = [1, 2, 5, 10, 20]
 store = "../results"
+train = True  # False: only the runs complete in store, nothing trained, as make reproduce
 workers = None
 device = "auto"
 data_dir = None
@@ -39,7 +40,7 @@ caption = f"setting D's Adam · {experiments.describe(configs)}"
 caption
 
 # %%
-result = sweep.run_sweep(configs, store, workers)
+result = sweep.run_sweep(configs, store, workers, train=train)
 final = result.final
 IS = plots.metric_column(final, "IS")
 final.pivot_table(index="n_dis", columns="method", values=IS, aggfunc=["mean", "std"]).round(3)

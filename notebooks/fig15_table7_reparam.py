@@ -26,10 +26,11 @@
 # %% tags=["parameters"]
 preset = "cpu"
 dataset = "fashion_mnist"
-seeds = [0]
+seeds = [0, 1, 2]
 iterations = None
 resnet = None  # Table 7's ResNet rows; None: only at preset "paper"
 store = "../results"
+train = True  # False: only the runs complete in store, nothing trained, as make reproduce
 workers = None
 device = "auto"
 data_dir = None
@@ -49,7 +50,7 @@ resnet_caption = (f"WGAN-GP with SN-GAN's ResNet (Table 4), not Gulrajani's · {
 caption
 
 # %%
-result = sweep.run_sweep(configs + resnet_configs, store, workers)
+result = sweep.run_sweep(configs + resnet_configs, store, workers, train=train)
 table = result.table[result.table["arch"] == "standard"]
 fig = plots.heldout_curves(table, title=caption)
 plots.save(fig, f"{out_dir}/fig15.png")

@@ -27,12 +27,13 @@
 # %% tags=["parameters"]
 preset = "cpu"
 dataset = "fashion_mnist"
-seeds = [0]
+seeds = [0, 1, 2]
 iterations = None
 methods = None  # None: every method of Figs 1–2, snlab.experiments.SETTINGS_METHODS
 settings = None  # None: Table 1's A–F
 resnet_seeds = [0, 1, 2]  # [] leaves the ResNet rows empty
 store = "../results"
+train = True  # False: only the runs complete in store, nothing trained, as make reproduce
 workers = None
 device = "auto"
 data_dir = None
@@ -56,7 +57,7 @@ caption = experiments.describe(standard)
 resnet_caption = f"hinge, G batch {resnet[0].g_batch_size} · {experiments.describe(resnet)}" if resnet else "not run"
 
 # %%
-result = sweep.run_sweep(configs, store, workers)
+result = sweep.run_sweep(configs, store, workers, train=train)
 final = result.final
 IS, FID = plots.metric_column(final, "IS"), plots.metric_column(final, "FID")
 real = training_metrics(data.load_dataset(dataset, "train", data_dir), dataset, "auto", configs[0].eval_samples,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from pathlib import Path
 
 from snlab import bench, data, faults, folders
 from snlab.config import TrainConfig
@@ -80,10 +81,9 @@ def _sweep(args: dict) -> None:
     if args["status"]:
         left = sweep.todo(configs, args["store"])
         counts = left["state"].value_counts()
-        hours = (left["g_updates"] + left["d_updates"]).sum() * sweep.seconds_per_update(args["store"]) / 3600
         print(f"{args['store']}: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "partial", "missing"))
               + f"; left: {left['g_updates'].sum():,} G updates, {left['d_updates'].sum():,} D updates"
-              + f" (≈ {hours:.1f} core-hours of training at the store's median rate, evaluations not counted)")
+              + f" ({sweep.price(left, args['store'])})")
         for row in left[left["state"] != "done"].itertuples():
             print(f"  {row.state:8} {row.run}  ({row.g_updates:,} G updates left)")
         return
@@ -134,13 +134,18 @@ def _evaluate(args: dict) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="snlab", description="A lab for Spectral Normalization for GANs (Miyato "
-                                     "et al., ICLR 2018): train, sweep, evaluate, sample, reproduce, bench, faults.")
+                                     "et al., ICLR 2018): train, sweep, export, evaluate, sample, reproduce, bench, "
+                                     "faults.")
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
     _evaluate_parser(sub)
     d = sub.add_parser("download", help="fetch a dataset with torchvision (needs internet)")
     d.add_argument("dataset", choices=[n for n, i in data.DATASETS.items() if i.channels])
     d.add_argument("--data-dir", default=None)
+    x = sub.add_parser("export", help="copy a store's finished runs as compact records (no checkpoints) into "
+                                      "a committed store such as results/")
+    x.add_argument("store", help="the store the runs were trained into")
+    x.add_argument("--to", default="results", help="where the records go (default: results)")
     c = sub.add_parser("train-classifier", help="train the Fashion-MNIST classifier used by the offline metrics")
     c.add_argument("--out", default=None, help="weights path (default: data/fmnist_classifier.pt)")
     c.add_argument("--epochs", type=int, default=4)
@@ -157,6 +162,8 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reproduce", help="execute the notebooks with papermill into their figure folders")
     r.add_argument("--only", nargs="*", default=None, help="notebook names or parts of them (e.g. fig10)")
     r.add_argument("--preset", default=None)
+    r.add_argument("--train", action="store_true",
+                   help="train the runs missing from each notebook's store first (default: stored runs only)")
     r.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
                    help="more notebook parameters (values parsed as Python literals when possible)")
     bench.add_parser(sub)
@@ -209,7 +216,7 @@ def _reproduce(args: dict) -> None:
     params = dict(_literal(item) for item in args["set"])
     if args["preset"]:
         params["preset"] = args["preset"]
-    rows = reproduce(args["only"], params, stream=True)
+    rows = reproduce(args["only"], params, stream=True, train=args["train"])
     print(f"total: {sum(r['seconds'] for r in rows):.0f} s for {len(rows)} notebooks")
     write_claims()
 
@@ -219,12 +226,24 @@ def _sample(args: dict) -> None:
     print(f"wrote {args['n']} samples to {sample(args.pop('run'), **args)}")
 
 
+def _export(args: dict) -> None:
+    from snlab import store
+    runs = sorted(p.parent for p in Path(args["store"]).glob("*/config.json"))
+    finished = [r for r in runs if store.run_status(r) != "partial"]
+    copied = [out for r in finished if (out := store.export(r, args["to"])) is not None]
+    for out in copied:
+        print(f"exported {out}")
+    print(f"{args['store']}: {len(copied)} exported to {args['to']}, {len(finished) - len(copied)} there already, "
+          f"{len(runs) - len(finished)} unfinished left out")
+
+
 def _download(args: dict) -> None:
     print(f"{args['dataset']} ready under {data.download(args['dataset'], args['data_dir'])}")
 
 
 COMMANDS = {"train": _train, "train-classifier": _train_classifier, "evaluate": _evaluate, "reproduce": _reproduce,
-            "sweep": _sweep, "sample": _sample, "download": _download, "faults": faults.run, "bench": bench.run}
+            "sweep": _sweep, "sample": _sample, "download": _download, "export": _export, "faults": faults.run,
+            "bench": bench.run}
 
 
 def main(argv: list[str] | None = None) -> int:

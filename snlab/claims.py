@@ -41,6 +41,10 @@ CLAIMS = {
     "T2": ("Table 2", "The methods rank as in Table 2 (standard CNN, CIFAR-10), by IS and by FID."),
     "T7": ("Table 7", "Inside WGAN-GP, the reparametrizations rank as in Table 7: γ·W̄_SN, none, WN, Frobenius."),
 }
+#: The notebook whose runs test each claim (its folder under ``figures/``).
+NOTEBOOK = {"C1": "fig09_sigma_during_training", "C2": "fig01_fig02_settings", "C3": "fig03_singular_values",
+            "C4": "fig04_final_width", "C5": "fig10_timing", "C6": "fig11_ndis", "C7": "fig15_table7_reparam",
+            "C8": "fig05_fig13_conditional", "T2": "table2", "T7": "fig15_table7_reparam"}
 #: The verdict given when the gate fails.
 UNTESTABLE = "not testable at this scale"
 #: A gate for rules checked on their own (synthetic data in tests, timings that need no training).
@@ -54,6 +58,12 @@ def _record(cid: str, rule: str, measured: str, seeds: str, verdict: str, gate: 
         verdict = f"{UNTESTABLE}: {gate.why}"
     return {"id": cid, "figure": figure, "claim": claim, "rule": rule, "measured": measured, "seeds": seeds,
             "gate": gate.numbers, "verdict": verdict, "scope": scope}
+
+
+def unmeasured(notebook: str, why: str) -> list[dict]:
+    """A record per claim ``notebook`` tests, each not testable for the reason ``why`` (no runs to judge)."""
+    gate = Gate(False, why, "no runs")
+    return [_record(cid, "—", "—", "—", "", gate) for cid, nb in NOTEBOOK.items() if nb == notebook]
 
 
 def _missing(cid: str, rule: str, have, need, seeds: str, gate: Gate) -> dict | None:

@@ -20,15 +20,16 @@ N_DIS = (1, 2, 5, 10, 20)
 #: Fig 15 / Table 7: WGAN-GP with each reparametrization of D's weights (App. E).
 REPARAM_METHODS = ("wgan-gp", "frobenius", "wn", "sn-gamma")
 
-#: G updates per run in the sweeps. paper: 100k (Figs 1–4, 15) and 10k (Fig 11), as the paper.
-#: cpu: far shorter than the single-run cpu preset (3,000), so that every figure's sweep fits in about
-#: an hour on 2 cores (the A–F grid alone is 48 runs); captions state the count.
-SWEEP_ITERATIONS = {"smoke": 2, "cpu": 400, "paper": 100_000}
-NDIS_ITERATIONS = {"smoke": 2, "cpu": 200, "paper": 10_000}
+#: G updates per run in the sweeps. paper: 100k (Figs 1–4, 15) and 10k (Fig 11), as the paper. cpu: the
+#: laptop protocol, from the convergence study (docs/reproduction.md): at 8,000 G updates (setting C) only
+#: WN had settled and at 3,000 (setting D) nothing had, so the A–F grid and Fig 4 take the next doubling
+#: of C, 16,000, and Fig 11 (setting D's Adam) that of D, 8,000. Most of these cost tens of core-hours
+#: (``snlab sweep <name> --status`` prices them); the committed ``results/`` holds the ones trained so far.
+SWEEP_ITERATIONS = {"smoke": 2, "cpu": 16_000, "paper": 100_000}
+NDIS_ITERATIONS = {"smoke": 2, "cpu": 8_000, "paper": 10_000}
 #: G updates of the conditional runs (Figs 5, 13b; the paper preset takes the named config's, 450k on
-#: ImageNet). cpu: IS/FID/intra-FID curves in about 20 minutes on 2 cores (0.7 s per G update of a
-#: ResNet at n_dis = 5, width 1/8).
-CONDITIONAL_ITERATIONS = {"smoke": 2, "cpu": 1500}
+#: ImageNet). cpu: 5,000, the study's D-type length rounded up (n_dis 5): 1,500 left IS still rising.
+CONDITIONAL_ITERATIONS = {"smoke": 2, "cpu": 5000}
 #: The conditional smoke runs' eval samples: 50 per class, the least training-time intra-FID is logged at.
 CONDITIONAL_SMOKE_SAMPLES = 500
 #: Points on the conditional runs' metric curves.
@@ -54,7 +55,7 @@ def _base(preset: str, dataset: str, iterations: int | None, table: dict, **fiel
                 eval_samples=samples, sample_every=iterations, checkpoint_every=every, **fields)
 
 
-def settings_grid(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0,), iterations: int | None = None,
+def settings_grid(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2), iterations: int | None = None,
                   methods=SETTINGS_METHODS, settings=TABLE1, **fields) -> list[TrainConfig]:
     """Figs 1–3, 6, Table 2: every method × setting × seed, IS/FID at the last step."""
     return grid(_base(preset, dataset, iterations, SWEEP_ITERATIONS, **fields),
@@ -76,20 +77,25 @@ def ndis_sweep(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1,
                 method=methods, n_dis=n_dis, seed=seeds)
 
 
-def reparam_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0,), iterations: int | None = None,
+#: G updates of Fig 15's runs. cpu: 10 passes of D over Fashion-MNIST's 60,000 training images (3,750 × n_dis 5 ×
+#: batch 32), the fewest at which C7's gate admits a held-out gap (``claims.C7_MIN_EPOCHS``).
+REPARAM_ITERATIONS = {"smoke": 2, "cpu": 3750, "paper": 100_000}
+
+
+def reparam_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2), iterations: int | None = None,
                  methods=REPARAM_METHODS, setting: str = "A", arch: str = "standard", **fields) -> list[TrainConfig]:
     """Fig 15 / Table 7: WGAN-GP (gradient penalty, Wasserstein loss) with D reparametrized, setting A;
     held-out critic loss logged, IS/FID four times per run. ``arch="resnet"``: Table 7's ResNet rows, with
     Gulrajani's optimizer (the ResNet setting, G batch twice D's; at the paper preset 100k G updates with
     linear decay; ``setting`` is ignored) but SN-GAN's ResNet (Table 4: G width 256, sum pooling), not
-    Gulrajani's (G width 128, mean pooling)."""
+    Gulrajani's (G width 128, mean pooling). Seed-major: a campaign stopped early holds whole seeds."""
     wgan = dict(loss="wasserstein", gradient_penalty=True, log_heldout_loss=True, **fields)
     if arch == "resnet":
         length = iterations if iterations is not None or preset != "paper" else SWEEP_ITERATIONS["paper"]
         base = _resnet(preset, dataset, length, SWEEP_ITERATIONS, "", **wgan)
     else:
-        base = _base(preset, dataset, iterations, SWEEP_ITERATIONS, setting=setting, **wgan)
-    return grid(base, method=methods, seed=seeds)
+        base = _base(preset, dataset, iterations, REPARAM_ITERATIONS, setting=setting, **wgan)
+    return grid(base, seed=seeds, method=methods)
 
 
 def _resnet(preset: str, dataset: str, iterations: int | None, table: dict, conditional: str, **fields) -> dict:
@@ -108,8 +114,9 @@ def _resnet(preset: str, dataset: str, iterations: int | None, table: dict, cond
     return {**base, "g_batch_size": 2 * base.get("batch_size", get_preset(preset)["batch_size"])}
 
 
-def conditional_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0,), iterations: int | None = None,
-                     methods=("sn", "orthonormal"), head: str = "projection", **fields) -> list[TrainConfig]:
+def conditional_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2),
+                     iterations: int | None = None, methods=("sn", "orthonormal"), head: str = "projection",
+                     **fields) -> list[TrainConfig]:
     """Figs 5 / 13b: a class-conditional ResNet GAN (``head`` "projection" or "concat"), SN vs orthonormal,
     IS, FID and intra-FID logged ``CONDITIONAL_EVALS`` times per run (paper preset: every 10k updates)."""
     base = _resnet(preset, dataset, iterations, CONDITIONAL_ITERATIONS, head, **fields)

@@ -1,9 +1,11 @@
 """Execute the notebooks with papermill, each into the figure folder it names, with a summary line each.
 
-``python -m snlab reproduce [--only fig10 fig14] [--preset cpu] [--set dataset=cifar10 …]``. Only
-parameters a notebook declares are passed to it; a name no notebook declares is refused. Runs a notebook
-shares with others are reused from
-the run store (``runs/``), so a second call costs only the plotting. Parameters are checked before anything
+``python -m snlab reproduce [--train] [--only fig10 fig14] [--preset cpu] [--set dataset=cifar10 …]``. Only
+parameters a notebook declares are passed to it; a name no notebook declares is refused. Without
+``--train`` each notebook reads the runs complete in its store (the committed ``results/``) and trains
+nothing: a notebook none of whose runs is stored leaves no figure, only the reason and the price of its
+training (``sweep.NotInStore``), and its claims are marked not testable. With ``--train`` the missing
+runs are trained first; runs a notebook shares with others are trained once. Parameters are checked before anything
 runs: a name no notebook declares, or a value of another kind than the notebook's default
 (an int where it has a list, text where it has a number), is refused with the notebook, the parameter and its
 default; the values themselves are then checked by the library the notebook calls. Each notebook that trains leaves
@@ -19,6 +21,9 @@ from pathlib import Path
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 FIGURES = NOTEBOOKS.parent / "figures"
+#: ``make quickstart``'s notebook: it plots its run's checkpoint, which lives in ``runs/`` (not kept by git),
+#: so reproduce executes it only with ``train``, or when ``only`` names it.
+QUICKSTART = "00_quickstart"
 
 
 def _order(path: Path) -> tuple:
@@ -27,9 +32,12 @@ def _order(path: Path) -> tuple:
     return (0 if name.startswith("00") else 1 if name.startswith(("fig", "table")) else 2, name)
 
 
-def notebooks(only: list[str] | None = None) -> list[Path]:
-    """The notebooks in run order, optionally those whose name contains an ``only`` entry."""
+def notebooks(only: list[str] | None = None, train: bool = True) -> list[Path]:
+    """The notebooks in run order, optionally those whose name contains an ``only`` entry; without
+    ``train``, not the quickstart (``QUICKSTART``) unless ``only`` names it."""
     found = sorted(NOTEBOOKS.glob("*.ipynb"), key=_order)
+    if not train and not only:
+        found = [p for p in found if p.stem != QUICKSTART]
     if only:
         chosen = [p for p in found if any(o in p.stem for o in only)]
         missing = [o for o in only if not any(o in p.stem for p in found)]
@@ -40,9 +48,11 @@ def notebooks(only: list[str] | None = None) -> list[Path]:
 
 
 def reproduce(only: list[str] | None = None, parameters: dict | None = None, log=print,
-              stream: bool = False) -> list[dict]:
+              stream: bool = False, train: bool = False) -> list[dict]:
     """Execute each notebook; returns one summary dict per notebook (name, seconds, output folder).
-    ``stream``: relay what the notebooks print (their sweeps' run counts, training progress) as they run."""
+    ``train``: the value of each notebook's ``train`` parameter unless ``parameters`` sets it (False:
+    stored runs only). ``stream``: relay what the notebooks print (their sweeps' run counts, training
+    progress) as they run."""
     import logging
 
     import papermill
@@ -59,7 +69,7 @@ def reproduce(only: list[str] | None = None, parameters: dict | None = None, log
     if unknown:  # a typo would otherwise be dropped silently, and the default trained for hours
         raise ValueError(f"no notebook declares {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
     chosen = {path: {k: v for k, v in (parameters or {}).items() if k in declared_by[path]}
-              for path in notebooks(only)}
+              for path in notebooks(only, train)}
     for path, params in chosen.items():
         check_kinds(path.stem, declared_by[path], params)
     summary = []
@@ -67,13 +77,21 @@ def reproduce(only: list[str] | None = None, parameters: dict | None = None, log
         declared = declared_by[path]
         if "interactive" in declared:  # papermill hangs on interactive widgets (nteract/papermill#723)
             params.setdefault("interactive", False)
+        if "train" in declared:
+            params.setdefault("train", train)
         out_dir = params.get("out_dir") or ast.literal_eval(declared["out_dir"]["default"])
         out = (NOTEBOOKS / out_dir).resolve() if not Path(out_dir).is_absolute() else Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         log(f"{path.stem}: starting -> {out}")
-        papermill.execute_notebook(str(path), str(out / path.name), parameters=params, cwd=str(NOTEBOOKS),
-                                   kernel_name="python3", progress_bar=False, log_output=stream)
+        try:
+            papermill.execute_notebook(str(path), str(out / path.name), parameters=params, cwd=str(NOTEBOOKS),
+                                       kernel_name="python3", progress_bar=False, log_output=stream)
+        except papermill.PapermillExecutionError as e:
+            if e.ename != "NotInStore":
+                raise
+            not_in_store(path.stem, out, e.evalue)
+            log(f"{path.stem}: no figure: {e.evalue}")
         metrics = out / "metrics.json"
         runs = json.loads(metrics.read_text()).get("runs") if metrics.exists() else None
         row = {"notebook": path.stem, "seconds": round(time.perf_counter() - start, 1), "out": str(out),
@@ -82,6 +100,21 @@ def reproduce(only: list[str] | None = None, parameters: dict | None = None, log
         log(f"{row['notebook']}: {row['seconds']} s  {counts} -> {out}  {params or ''}")
         summary.append(row)
     return summary
+
+
+def not_in_store(notebook: str, out: Path, why: str) -> None:
+    """``notebook`` found none of its runs in its store: its folder ``out`` keeps only the executed notebook,
+    a ``NOT_MEASURED.md`` with ``why`` and the commands that train them, and a ``metrics.json`` marking its
+    claims not testable (figures of runs no longer stored would not be what the store holds)."""
+    from snlab.claims import record, unmeasured
+
+    for f in out.iterdir():
+        if f.is_file() and f.suffix != ".ipynb":
+            f.unlink()
+    how = (f"`make reproduce TRAIN=1 ONLY={notebook}` trains them at the cpu protocol; at the paper's scale on a "
+           f'GPU: `make reproduce PRESET=paper TRAIN=1 ONLY={notebook} SET="dataset=cifar10"`')
+    (out / "NOT_MEASURED.md").write_text(f"# {notebook}: no figure\n\n{why}.\n\n{how}.\n")
+    record(out, unmeasured(notebook, f"none of its runs is stored: {why}; {how}"), runs=None)
 
 
 def _kind_ok(value, default) -> bool:

@@ -115,6 +115,32 @@ def latest_samples(run_dir: str | Path) -> Path | None:
     return max(Path(run_dir, "samples").glob("step_*.png"), default=None)
 
 
+#: A finished run's compact record, with its last sample grid (``export``); never its checkpoint or ``tb/``.
+RECORD_FILES = ("config.json", "status.json", "history.csv", "spectra.csv")
+
+
+def export(run_dir: str | Path, dest: str | Path) -> Path | None:
+    """Copy a finished run's compact record (``RECORD_FILES`` it has, and ``latest_samples``) to
+    ``dest/<run name>`` and return that folder; None when ``dest`` has it already. The copy is assembled
+    beside it and renamed into place, so a killed export leaves no half record. A partial run is refused:
+    its record would be read as final."""
+    run_dir, out = Path(run_dir), Path(dest) / Path(run_dir).name
+    if run_status(run_dir) == "partial":
+        raise ValueError(f"{run_dir} is not finished (no status.json): resume it before exporting it")
+    if out.exists():
+        return None
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)  # left by a killed export
+    (tmp / "samples").mkdir(parents=True)
+    for name in RECORD_FILES:
+        if (run_dir / name).exists():
+            shutil.copy2(run_dir / name, tmp / name)
+    if (grid := latest_samples(run_dir)) is not None:
+        shutil.copy2(grid, tmp / "samples" / grid.name)
+    tmp.rename(out)
+    return out
+
+
 def shorter_run(cfg: TrainConfig, store: str | Path) -> Path | None:
     """The longest complete run in ``store`` that ``cfg``'s run would pass through on its way: the same
     identity (``run_fields``; so no ``lr_decay``, whose schedule depends on the length), the same

@@ -57,7 +57,7 @@ def state(cfg: TrainConfig, store: str | Path) -> str:
 
 
 def todo(configs: list[TrainConfig], store: str | Path) -> pd.DataFrame:
-    """What a sweep still has to train, training nothing: one row per run (run, method, setting, seed,
+    """What a sweep still has to train, training nothing: one row per run (run, method, setting, seed, arch,
     ``state``: done / partial / missing, ``g_updates`` left: a partial run's from its last logged step,
     ``d_updates``: those × n_dis)."""
     rows = []
@@ -67,37 +67,60 @@ def todo(configs: list[TrainConfig], store: str | Path) -> pd.DataFrame:
         if s == "partial" and (run / "history.csv").exists():
             done = int(pd.read_csv(run / "history.csv", usecols=["step"])["step"].max())
         left = 0 if s == "done" else cfg.iterations - done
-        rows.append({"run": run.name, "method": cfg.method, "setting": cfg.setting, "seed": cfg.seed, "state": s,
-                     "g_updates": left, "d_updates": left * cfg.n_dis})
+        rows.append({"run": run.name, "method": cfg.method, "setting": cfg.setting, "seed": cfg.seed,
+                     "arch": cfg.arch, "state": s, "g_updates": left, "d_updates": left * cfg.n_dis})
     return pd.DataFrame(rows)
 
 
-def seconds_per_update(store: str | Path) -> float:
+def price(left: pd.DataFrame, store: str | Path) -> str:
+    """What training ``todo``'s rows ``left`` costs, in core-hours at the rate of the store's complete runs
+    of the same architecture (``seconds_per_update``; evaluations not counted), e.g. "≈ 3.7 core-hours at
+    the store's median rate (evaluations not counted)"; an architecture the store has no run of is named
+    as not priced."""
+    hours, unpriced = 0.0, []
+    for arch, rows in left.groupby("arch"):
+        rate = seconds_per_update(store, arch)
+        if rate != rate:  # NaN: nothing to time it by
+            unpriced.append(arch)
+        else:
+            hours += (rows["g_updates"] + rows["d_updates"]).sum() * rate / 3600
+    parts = [] if unpriced and len(unpriced) == left["arch"].nunique() else \
+        [f"≈ {hours:.1f} core-hours at the store's median rate (evaluations not counted)"]
+    if unpriced:
+        parts.append(f"{', '.join(unpriced)} runs not priced: none complete in the store")
+    return "; ".join(parts)
+
+
+def seconds_per_update(store: str | Path, arch: str | None = None) -> float:
     """Median training seconds per network update (one G or one D step: seconds / (G updates × (1 + n_dis)))
-    over the store's complete runs, for planning; NaN when none is complete. One process per core."""
+    over the store's complete runs (of ``arch`` when given), for planning; NaN when none is complete. One
+    process per core."""
     final = last_rows(collect(store))
-    final = final[final["status"] == "complete"]
+    final = final[(final["status"] == "complete") & ((final["arch"] == arch) if arch else True)]
     return float((final["seconds"] / (final["step"] * (1 + final["n_dis"]))).median()) if len(final) else float("nan")
 
 
 @dataclass
 class SweepResult:
     """``table``: ``results.collect`` rows of the sweep's runs (one per run × logged step);
-    ``final``: the last row of each run; counts of runs reused, resumed and trained from scratch, and
-    of runs left to another process that was training them (``busy``; their rows are as stored)."""
+    ``final``: the last row of each run; counts of runs reused, resumed and trained from scratch, of
+    runs left to another process that was training them (``busy``; their rows are as stored), and of
+    runs not complete in the store when nothing was trained (``missing``; no rows)."""
 
     table: pd.DataFrame
     reused: int
     resumed: int
     trained: int
     busy: int = 0
+    missing: int = 0
 
     @property
     def final(self) -> pd.DataFrame:
         return last_rows(self.table)
 
     def counts(self) -> dict:
-        return {"reused": self.reused, "resumed": self.resumed, "trained": self.trained}
+        return {"reused": self.reused, "resumed": self.resumed, "trained": self.trained,
+                **({"missing": self.missing} if self.missing else {})}
 
     def summary(self) -> str:
         busy = f", {self.busy} busy (being trained by another process)" if self.busy else ""
@@ -109,6 +132,26 @@ def stored(configs: list[TrainConfig], store: str | Path = "runs") -> pd.DataFra
     names = {default_run_dir(cfg, store).name for cfg in configs}
     table = collect(store)
     return table[table["run"].isin(names)].reset_index(drop=True)
+
+
+class NotInStore(RuntimeError):
+    """None of a sweep's runs is complete in its store, and training was not asked for."""
+
+
+def from_store(configs: list[TrainConfig], store: str | Path, log=print) -> SweepResult:
+    """The sweep's complete runs in ``store``, training nothing: partial and missing runs are left out,
+    counted, and priced in a log line. Raises ``NotInStore`` (with that price) when none is complete."""
+    left = todo(configs, store)
+    done = left["state"] == "done"
+    if not done.all():
+        what = (f"{(~done).sum()} of {len(left)} runs are not complete in {store}: "
+                f"{left.loc[~done, 'g_updates'].sum():,} G updates to train, {price(left[~done], store)}")
+        if not done.any():
+            raise NotInStore(f"{what}; train=True trains them")
+        log(f"{what}; left out")
+    table = stored(configs, store)
+    return SweepResult(table[table["run"].isin(left.loc[done, "run"])].reset_index(drop=True), int(done.sum()),
+                       0, 0, missing=int((~done).sum()))
 
 
 def _die_with_parent(parent: int) -> None:
@@ -205,8 +248,9 @@ def _submit(executor: str, todo: list[TrainConfig], workers: int, threads: int, 
 
 def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: int | None = None,
               threads: int | None = None, log=print, executor: str = "process", tensorboard: bool = True,
-              accept_partial: bool = False, **options) -> SweepResult:
-    """Train every config not yet done into ``store`` and return the sweep's results.
+              accept_partial: bool = False, train: bool = True, **options) -> SweepResult:
+    """Train every config not yet done into ``store`` and return the sweep's results (``train`` False:
+    train nothing and return the complete runs, ``from_store``).
 
     Runs go to ``executor`` (``EXECUTORS``; ``options`` as ``_submit`` takes them): ``workers`` processes
     (default ``default_workers``) of ``threads`` torch threads each (default: cores // workers for the
@@ -220,6 +264,8 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
     A missing run that continues a shorter complete run of the same identity in the store starts from it
     (``store.shorter_run``, ``store.extend_into``) and counts as resumed.
     """
+    if not train:
+        return from_store(configs, store, log)
     store = Path(store)
     configs = list({default_run_dir(c, store): c for c in configs}.values())  # one entry per run directory
     if executor not in EXECUTORS:

@@ -47,7 +47,8 @@ def smoke_store(tmp_path_factory, fmnist_eval_dir):
     from snlab import experiments, sweep
 
     store = tmp_path_factory.mktemp("store")
-    configs = experiments.settings_grid("smoke", methods=["wn", "sn"], settings=["D"], data_dir=str(fmnist_eval_dir))
+    configs = experiments.settings_grid("smoke", seeds=[0], methods=["wn", "sn"], settings=["D"],
+                                        data_dir=str(fmnist_eval_dir))
     sweep.run_sweep(configs, store, workers=0, tensorboard=False)
     return store
 

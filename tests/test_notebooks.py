@@ -58,11 +58,18 @@ def test_fig14_runs_and_writes_its_figure(tmp_path):
     assert (tmp_path / "fig" / "fig14.png").stat().st_size > 1000 and (tmp_path / "fig" / "fig14.pdf").exists()
 
 
-def test_fig10_runs_and_names_the_device(tmp_path, fmnist_dir):
-    _run("fig10_timing.ipynb", tmp_path, preset="smoke", methods=["none", "sn"], updates=1, rounds=1,
-         data_dir=str(fmnist_dir), out_dir=str(tmp_path / "fig"), device="cpu")
+def test_fig10_times_the_device_and_replots_its_stored_timing(tmp_path, fmnist_dir):
+    cpu_timings = tmp_path / "timing_cpu.csv"
+    common = dict(preset="smoke", cpu_timings=str(cpu_timings), out_dir=str(tmp_path / "fig"))
+    _run("fig10_timing.ipynb", tmp_path, **common, methods=["none", "sn"], updates=1, rounds=1,
+         data_dir=str(fmnist_dir), device="cpu")
     assert (tmp_path / "fig" / "fig10.png").stat().st_size > 1000
-    assert "CPU" in (tmp_path / "fig" / "fig10_timing.csv").read_text()
+    measured = pd.read_csv(cpu_timings)
+    assert measured["device"][0].startswith("CPU") and set(measured["method"]) == {"none", "sn"}
+    (tmp_path / "fig" / "fig10.png").unlink()
+    _run("fig10_timing.ipynb", tmp_path, **common, train=False)  # make reproduce: the stored rows, nothing timed
+    assert (tmp_path / "fig" / "fig10.png").stat().st_size > 1000
+    assert pd.read_csv(tmp_path / "fig" / "fig10_timing.csv").equals(measured)
 
 
 def test_fig09_logs_and_plots_operator_norms(tmp_path, fmnist_eval_dir):
@@ -86,6 +93,36 @@ def test_convergence_study_gates_its_runs_and_plots_them(tmp_path, fmnist_eval_d
     assert sorted(zip(lengths["method"], lengths["setting"])) == [("sn", "C"), ("sn", "D"), ("wn", "C"), ("wn", "D")]
     metrics = json.loads((tmp_path / "fig" / "metrics.json").read_text())
     assert metrics["untrained_fid"] > 0 and metrics["runs"]["trained"] == 8
+
+
+def test_reproduce_without_training_reads_the_store_and_says_what_it_lacks(tmp_path, fmnist_eval_dir):
+    """Without ``train`` (make reproduce's default) nothing trains: fig09 plots the one of its two runs that is
+    stored; fig04, none of whose runs is stored, leaves no stale figure, only why, and marks C4 not testable."""
+    from snlab import experiments, sweep
+    from snlab.reproduce import QUICKSTART, notebooks, reproduce
+
+    store = tmp_path / "store"
+    sweep.run_sweep(experiments.sigma_runs("smoke", seeds=[0], data_dir=str(fmnist_eval_dir)), store, workers=0,
+                    tensorboard=False, log=lambda _: None)
+    before = sorted(p.name for p in store.iterdir())
+    common = {"preset": "smoke", "store": str(store), "data_dir": str(fmnist_eval_dir)}
+    lines = []
+    reproduce(["fig09"], {**common, "seeds": [0, 1], "out_dir": str(tmp_path / "fig09")}, log=lines.append)
+    assert json.loads((tmp_path / "fig09" / "metrics.json").read_text())["runs"] == \
+        {"reused": 1, "resumed": 0, "trained": 0, "missing": 1}
+    assert (tmp_path / "fig09" / "fig09.png").stat().st_size > 1000
+    stale = tmp_path / "fig04" / "fig04.png"
+    stale.parent.mkdir()
+    stale.write_bytes(b"a figure of runs no longer stored")
+    reproduce(["fig04"], {**common, "out_dir": str(stale.parent)}, log=lines.append)
+    assert not stale.exists() and sorted(p.name for p in store.iterdir()) == before  # nothing trained
+    why = (stale.parent / "NOT_MEASURED.md").read_text()
+    assert "runs are not complete in" in why and "make reproduce TRAIN=1 ONLY=fig04_final_width" in why
+    claim, = json.loads((stale.parent / "metrics.json").read_text())["claims"]
+    assert claim["id"] == "C4" and claim["verdict"].startswith("not testable at this scale: none of its runs")
+    assert any(line.startswith("fig04_final_width: no figure:") for line in lines)
+    assert QUICKSTART not in [p.stem for p in notebooks(train=False)]
+    assert [p.stem for p in notebooks(["00"], train=False)] == [QUICKSTART]
 
 
 def test_reproduce_runs_the_chosen_notebooks_with_declared_parameters_only(tmp_path):
@@ -114,7 +151,7 @@ def test_sweep_notebooks_share_one_run_store_and_write_their_figures(tmp_path, f
     """The figure notebooks at smoke size, in reproduce's order: fig01 trains the grid that fig03, fig06,
     table2 and the comparison notebook then read; each writes its figures and metrics.json."""
     common = dict(preset="smoke", data_dir=str(fmnist_eval_dir), store=str(tmp_path / "runs"))
-    grid = dict(methods=["clip", "wn", "sn"], settings=["A", "D"])
+    grid = dict(methods=["clip", "wn", "sn"], settings=["A", "D"], seeds=[0])
     jobs = [("fig01_fig02_settings", dict(grid, workers=2),
              ["fig01_inception_score.png", "fig02_fid.png", "results.csv"]),
             ("fig03_singular_values", dict(grid, common_setting="D"), ["fig03.png", "fig03_setting_D.png",
@@ -123,9 +160,10 @@ def test_sweep_notebooks_share_one_run_store_and_write_their_figures(tmp_path, f
             ("table2", dict(grid, workers=0, resnet_seeds=[0, 1]), ["table2.md", "table2.csv"]),
             ("fig04_final_width", dict(widths=[0.5, 8], seeds=[0, 1], workers=2), ["fig04.png"]),
             ("fig11_ndis", dict(n_dis=[1, 2], seeds=[0, 1], workers=2), ["fig11.png"]),
-            ("fig15_table7_reparam", dict(workers=2, resnet=True), ["fig15.png", "fig15_resnet.png", "table7.md",
-                                                                      "table8.md"]),
-            ("fig05_fig13_conditional", dict(workers=2), ["curves_projection.png", "samples_projection.png"])]
+            ("fig15_table7_reparam", dict(workers=2, resnet=True, seeds=[0]),
+             ["fig15.png", "fig15_resnet.png", "table7.md", "table8.md"]),
+            ("fig05_fig13_conditional", dict(workers=2, seeds=[0]),
+             ["curves_projection.png", "samples_projection.png"])]
     for name, params, files in jobs:
         out = tmp_path / name
         _run(f"{name}.ipynb", tmp_path, **common, **params, out_dir=str(out))

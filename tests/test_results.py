@@ -53,6 +53,31 @@ def test_appendix_tables_spot_checks():
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 
 
+def test_export_copies_finished_runs_as_compact_records_and_leaves_unfinished_ones(tmp_path, fmnist_eval_dir, capsys):
+    import shutil
+
+    from snlab import experiments, sweep
+    from snlab.__main__ import main
+
+    trained, dest = tmp_path / "store", tmp_path / "results"
+    configs = experiments.sigma_runs("smoke", seeds=[0, 1], data_dir=str(fmnist_eval_dir))
+    sweep.run_sweep(configs, trained, workers=0, tensorboard=False, log=lambda _: None)
+    killed = trained / "killed-before-it-finished"
+    killed.mkdir()
+    shutil.copy2(next(trained.glob("*/config.json")), killed / "config.json")
+    assert main(["export", str(trained), "--to", str(dest)]) == 0
+    assert "2 exported to" in capsys.readouterr().out
+    for run in dest.iterdir():  # what test_committed_records_are_complete_and_compact asks of results/
+        files = sorted(p.relative_to(run).as_posix() for p in run.rglob("*") if p.is_file())
+        assert files == ["config.json", "history.csv", "samples/step_0000004.png", "spectra.csv", "status.json"]
+    assert sweep.stored(configs, dest).equals(sweep.stored(configs, trained))  # the notebooks read the same rows
+    assert sweep.run_sweep(configs, dest, train=False).counts() == {"reused": 2, "resumed": 0, "trained": 0}
+    assert main(["export", str(trained), "--to", str(dest)]) == 0
+    assert "0 exported to" in (out := capsys.readouterr().out) and "2 there already, 1 unfinished left out" in out
+    with pytest.raises(ValueError, match="killed-before-it-finished is not finished"):
+        store.export(killed, dest)
+
+
 def test_committed_records_are_complete_and_compact():
     """Every committed run is a finished record (config, history, status, final spectra and samples), and
     none carries a checkpoint or a partial status."""

@@ -373,3 +373,16 @@ def test_a_longer_run_continues_a_shorter_one_and_leaves_the_same_record(fmnist_
     assert [p.name for p in (default_run_dir(long, tmp_path / "store") / "samples").iterdir()] == ["step_0000012.png"]
     decayed = dataclasses.replace(long, lr_decay=True)
     assert store.shorter_run(decayed, tmp_path / "store") is None  # a decay schedule depends on the length
+
+
+def test_price_of_missing_runs_uses_the_store_rate_of_their_own_architecture(smoke_store):
+    """Training left is priced per architecture from the store's complete runs (here: standard CNNs only),
+    so a ResNet is never priced at a standard CNN's rate."""
+    standard = experiments.ndis_sweep("smoke", seeds=[0], n_dis=[1, 2], methods=["sn"])
+    left = sweep.todo(standard, smoke_store)
+    rate = sweep.seconds_per_update(smoke_store, "standard")
+    assert rate > 0 and pd.isna(sweep.seconds_per_update(smoke_store, "resnet"))
+    hours = (left["g_updates"] + left["d_updates"]).sum() * rate / 3600
+    assert sweep.price(left, smoke_store).startswith(f"≈ {hours:.1f} core-hours")
+    resnet = sweep.todo(experiments.resnet_rows("smoke", seeds=[0]), smoke_store)
+    assert sweep.price(resnet, smoke_store).endswith("resnet runs not priced: none complete in the store")
