@@ -47,6 +47,8 @@ def add_parser(sub) -> None:
     p.add_argument("--device", default="auto", help="methods, throughput: auto, cpu or cuda")
     p.add_argument("--speedup", default="auto", choices=("auto", *SPEEDUPS), help="methods: how G and D execute")
     p.add_argument("--methods", nargs="+", default=list(TIMED_METHODS), help="methods: which to time")
+    p.add_argument("--joint-d", action="store_true", help="methods: also time each method with real and fake "
+                   "through D in one call (TrainConfig.joint_d; not bn), interleaved with its two-call twin")
     p.add_argument("--out", default=None, help="CSV path (default: bench/<which>.csv)")
     p.add_argument("--data-dir", default=None)
 
@@ -161,21 +163,30 @@ def device_label(device: torch.device) -> str:
     return f"CPU: {cpu}, {torch.get_num_threads()} threads"
 
 
+#: How ``methods_time`` labels a method's joint-D twin ("sn" → "sn+joint").
+JOINT = "+joint"
+
+
 def methods_time(preset: str = "cpu", dataset: str = "fashion_mnist", methods=TIMED_METHODS, updates: int = 20,
                  rounds: int = 5, n_dis: int = 5, data_dir=None, device: str = "auto",
-                 speedup: str = "auto") -> pd.DataFrame:
+                 speedup: str = "auto", joint_d: bool = False) -> pd.DataFrame:
     """Seconds per 100 G updates (each followed by ``n_dis`` D steps) per method and round (Fig 10).
 
     Methods run interleaved, the order rotating each round; each round times ``updates`` G updates
     of every method after ``WARMUP_UPDATES`` warm-up updates. Setting A's Adam (the Fig 10 runs use n_dis = 5).
+    ``joint_d``: each method but BN also as "<method>+joint", real and fake through D in one call.
     """
     from snlab.config import TrainConfig
+    from snlab.methods import get_method
     from snlab.train import Trainer
 
-    trainers = {m: Trainer(TrainConfig(preset=preset, dataset=dataset, method=m, setting="A", n_dis=n_dis,
-                                       eval_every=0, data_dir=data_dir, device=device, progress=False,
-                                       speedup=speedup))
-                for m in methods}
+    variants = {m: {} for m in methods}
+    if joint_d:
+        variants |= {m + JOINT: {"joint_d": True} for m in methods if get_method(m).features != "bn"}
+    trainers = {v: Trainer(TrainConfig(preset=preset, dataset=dataset, method=v.removesuffix(JOINT), setting="A",
+                                       n_dis=n_dis, eval_every=0, data_dir=data_dir, device=device, progress=False,
+                                       speedup=speedup, **fields))
+                for v, fields in variants.items()}
 
     for t in trainers.values():
         for _ in range(WARMUP_UPDATES):
@@ -280,7 +291,8 @@ def run(args: dict) -> None:
 
 def _report_methods(args: dict, out: Path, header: str) -> None:
     df = methods_time(args["preset"], args["dataset"], args["methods"], args["updates"], args["rounds"],
-                      data_dir=args["data_dir"], device=args["device"], speedup=args["speedup"])
+                      data_dir=args["data_dir"], device=args["device"], speedup=args["speedup"],
+                      joint_d=args["joint_d"])
     df.to_csv(out, index=False)
     print(f"{header} device={df['device'][0]} speedup={df['speedup'][0]} preset={args['preset']} "
           f"n_dis={df['n_dis'][0]} rounds={args['rounds']} x {args['updates']} G updates; raw rows in {out}")
@@ -288,6 +300,9 @@ def _report_methods(args: dict, out: Path, header: str) -> None:
     table = pd.DataFrame({"median s / 100 G updates": wide.median()})
     if "none" in wide:
         table["median ratio to none"] = wide.div(wide["none"], axis=0).median()
+    joint = [m for m in wide if m + JOINT in wide]
+    if joint:  # each round's joint / two-call time, per method
+        table["median joint / two calls"] = pd.Series({m: (wide[m + JOINT] / wide[m]).median() for m in joint})
     print(table.round(3).to_string())
 
 

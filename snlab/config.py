@@ -113,6 +113,10 @@ class TrainConfig:
     #: Also log D's loss (no penalty) on fixed batches of 512 training and 512 held-out (test) real images
     #: against 512 fixed-z fakes, in eval mode: ``critic_train`` / ``critic_heldout`` (Fig 15a).
     log_heldout_loss: bool = _identity("when set", False)
+    #: Real and fake through D in one call per D step (one batch of both): one power iteration per D update,
+    #: as Algorithm 1, instead of one per call (two). Changes the numbers, so part of the identity when on;
+    #: refused for BN, whose batch statistics would mix real and fake.
+    joint_d: bool = _identity("when set", False)
     #: SN's power iterations per forward call (Algorithm 1: 1).
     n_power_iterations: int = 1
     #: λ of the gradient penalty.
@@ -184,6 +188,9 @@ class TrainConfig:
             raise ValueError(f"unknown device {self.device!r}; valid: auto, cpu, cuda, cuda:N")
         if self.speedup not in ("auto", *SPEEDUPS):
             raise ValueError(f"unknown speedup {self.speedup!r}; valid: auto, {', '.join(SPEEDUPS)}")
+        if self.joint_d and method.features == "bn":
+            raise ValueError(f"joint_d would mix real and fake in {self.method}'s batch statistics; valid with every "
+                             "method whose D has no batch normalization (not bn)")
         from snlab.metrics.evaluation import EXTRACTORS
         if self.eval_extractor not in EXTRACTORS:
             raise ValueError(f"unknown eval_extractor {self.eval_extractor!r}; valid: {', '.join(EXTRACTORS)}")

@@ -169,7 +169,11 @@ class Trainer:
         real, y_real, z, y, eps = inputs or self.d_inputs()
         with torch.no_grad():
             fake = self.G(z) if y is None else self.G(z, y)
-        loss = self.loss.d(D(real), D(fake)) if y is None else self.loss.d(D(real, y_real), D(fake, y))
+        if cfg.joint_d:  # one call: one power iteration per D update (Algorithm 1)
+            both = D(torch.cat([real, fake])) if y is None else D(torch.cat([real, fake]), torch.cat([y_real, y]))
+            loss = self.loss.d(*both.split([len(real), len(fake)]))
+        else:
+            loss = self.loss.d(D(real), D(fake)) if y is None else self.loss.d(D(real, y_real), D(fake, y))
         if cfg.gradient_penalty:
             loss = loss + cfg.gp_lambda * gradient_penalty(D, real, fake, eps=eps)
         if self.method.d_penalty:

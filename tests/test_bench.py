@@ -1,6 +1,7 @@
 """The benchmark machinery (not its timings): variants are what they claim and the table is well formed."""
 from __future__ import annotations
 
+import pandas as pd
 import torch
 from torch.nn.utils.parametrizations import _SpectralNorm
 
@@ -37,6 +38,15 @@ def test_methods_bench_times_every_method(fmnist_dir):
                             data_dir=fmnist_dir, device="cpu")
     assert len(df) == 6 and set(df["method"]) == {"none", "sn", "wgan-gp"}
     assert (df["seconds_per_100_g_updates"] > 0).all() and df["device"][0].startswith("CPU")
+
+
+def test_methods_bench_times_a_joint_d_twin_of_each_method_but_bn(fmnist_dir, tmp_path, capsys):
+    from snlab.__main__ import main
+    out = tmp_path / "methods.csv"
+    assert main(["bench", "methods", "--preset", "smoke", "--methods", "none", "bn", "--joint-d", "--updates", "1",
+                 "--rounds", "2", "--device", "cpu", "--data-dir", str(fmnist_dir), "--out", str(out)]) == 0
+    assert set(pd.read_csv(out)["method"]) == {"none", "bn", "none+joint"}
+    assert "median joint / two calls" in capsys.readouterr().out
 
 
 def test_sweep_bench_times_both_ways_of_running_a_sweep(fmnist_dir):

@@ -389,3 +389,43 @@ def test_your_callbacks_see_every_update_after_snlabs_own(fmnist_dir, tmp_path):
     result = snlab.train(_cfg(fmnist_dir, tmp_path, iterations=4, log_every=1, checkpoint_every=2), callbacks=[rec])
     assert rec.steps == [1, 2, 3, 4] and rec.rows_seen == [1, 2, 3, 4] and rec.ended
     assert result.history["step"].tolist() == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("method,arch", [("none", "standard"), ("ln", "standard"), ("wgan-gp", "standard"),
+                                         ("none", "resnet")])
+def test_joint_d_step_computes_the_two_calls_loss(method, arch, fmnist_dir, tmp_path):
+    """Without SN, real and fake through D in one call give the loss of two calls (same inputs, same D), to
+    float rounding: a batch of both changes only the convolutions' shapes. The ResNet case is conditional
+    (labels concatenated with their images)."""
+    from snlab.train import Trainer
+    extra = dict(arch="resnet", conditional="projection") if arch == "resnet" else {}
+    losses_ = []
+    for joint in (False, True):
+        trainer = Trainer(_cfg(fmnist_dir, tmp_path, method=method, device="cpu", joint_d=joint, **extra))
+        losses_.append(trainer.d_step(trainer.d_inputs()))
+    torch.testing.assert_close(losses_[1], losses_[0], rtol=1e-5, atol=1e-6)
+
+
+def test_joint_d_step_makes_one_power_iteration_per_d_update(fmnist_dir, tmp_path):
+    """SN updates u once per D forward call in training; one D step makes two calls, or one with joint_d
+    (Algorithm 1). u after a step is D's u after that many forward calls from the same start."""
+    from snlab.train import Trainer
+
+    def us(D):
+        return [p.u.clone() for p in D.modules() if isinstance(p, normalizers.SpectralNorm)]
+
+    for joint, calls in ((False, 2), (True, 1)):
+        trainer = Trainer(_cfg(fmnist_dir, tmp_path, method="sn", device="cpu", joint_d=joint))
+        reference = Trainer(_cfg(fmnist_dir, tmp_path, method="sn", device="cpu"))
+        reference.D.load_state_dict(trainer.D.state_dict())
+        x = trainer.d_inputs()[0]
+        with torch.no_grad():
+            for _ in range(calls):
+                reference.D(x)
+        trainer.d_step(trainer.d_inputs())
+        for after, expected in zip(us(trainer.D), us(reference.D), strict=True):
+            torch.testing.assert_close(after, expected, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="joint_d would mix real and fake in bn's batch statistics"):
+        _cfg(fmnist_dir, tmp_path, method="bn", joint_d=True)
+    assert snlab.store.default_run_dir(_cfg(fmnist_dir, tmp_path, joint_d=True)) != \
+        snlab.store.default_run_dir(_cfg(fmnist_dir, tmp_path))
