@@ -27,10 +27,10 @@ quickstart: data
 		--cwd notebooks -k python3 --log-output -p preset $(PRESET)
 	@echo "figures in figures/quickstart/, the run in runs/ (its directory is named in the notebook's output)"
 
-# Every notebook into its figure folder, then figures/CLAIMS.md. ONLY="fig10 fig14" to choose;
-# SET="dataset=cifar10 seeds=[0,1]" for more notebook parameters; runs in runs/ are reused.
+# Every notebook into its figure folder from the runs in results/, then figures/CLAIMS.md; nothing trains
+# unless TRAIN=1. ONLY="fig10 fig14" to choose; SET="dataset=cifar10 seeds=[0,1]" for more parameters.
 reproduce: data
-	$(BIN)/python -m snlab reproduce --preset $(PRESET) $(if $(TRAIN),--train) $(if $(ONLY),--only $(ONLY)) $(if $(SET),--set $(SET))
+	$(BIN)/python -m snlab reproduce --preset $(PRESET) $(if $(filter 1 yes true,$(TRAIN)),--train) $(if $(ONLY),--only $(ONLY)) $(if $(SET),--set $(SET))
 
 test: venv
 	$(BIN)/python -m pytest -q

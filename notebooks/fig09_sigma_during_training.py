@@ -39,13 +39,14 @@ out_dir = "../figures/fig09_sigma_during_training"
 from snlab import claims, experiments, gate, plots, sweep
 
 configs = experiments.sigma_runs(preset, dataset, seeds, iterations, setting, data_dir=data_dir, device=device)
-caption = f"SN · setting {setting} · {experiments.describe(configs)}"
-caption
+len(configs)
 
 # %%
 result = sweep.run_sweep(configs, store, workers, train=train)
-history = result.table[result.table["seed"] == seeds[0]]
-fig = plots.sigma_and_operator_norms(history, title=f"{caption} · seed {seeds[0]} shown")
+caption = f"SN · setting {setting} · {experiments.describe(configs, result.table)}"
+shown = result.table["seed"].min()  # the first seed stored
+history = result.table[result.table["seed"] == shown]
+fig = plots.sigma_and_operator_norms(history, title=f"{caption} · seed {shown} shown")
 plots.save(fig, f"{out_dir}/fig09.png")
 last = history.iloc[-1]
 {c: round(last[c], 3) for c in history.columns if c.startswith(("sigma_conv", "opnorm_conv"))}
@@ -54,6 +55,6 @@ last = history.iloc[-1]
 # A claim about D while it trains, not about how well it trains: its runs must have learned, not settled
 # (docs/claims.md).
 phases, testable = gate.assess(result.table, configs, ["method"], need="learning")
-claim = claims.c1_sigma(result.table, f"{len(seeds)} ({caption})", testable)
+claim = claims.c1_sigma(result.table, caption, testable)
 claims.record(out_dir, [claim], runs=result.counts(), caption=caption)
 claim

@@ -27,7 +27,7 @@ methods = ["none", "wn", "sn", "wgan-gp", "orthonormal", "ln"]
 updates = 20
 rounds = 5
 train = True  # False: nothing timed, the stored CPU rows of cpu_timings instead, as make reproduce
-cpu_timings = "../results/timing_cpu.csv"  # the last CPU measurement, per round; a new one on a CPU replaces it
+cpu_timings = "../results/timing_cpu.csv"  # the last full cpu-preset CPU timing, per round; train=True replaces it
 gpu_timings = "../results/timing_gpu.csv"  # stored GPU measurements with device, date, source; None: none
 data_dir = None
 device = "auto"
@@ -45,10 +45,13 @@ if train:
     df = bench.methods_time(preset, dataset, methods, updates=updates, rounds=rounds, data_dir=data_dir, device=device)
     df = df.assign(date=str(date.today()), source=f"fig10_timing notebook (snlab.bench.methods_time): {rounds} "
                    f"interleaved rounds x {updates} G updates, n_dis 5, setting A's Adam")
-    if df["device"][0].startswith("CPU"):
-        df.to_csv(cpu_timings, index=False)
+    if df["device"][0].startswith("CPU") and preset == "cpu" and set(bench.TIMED_METHODS) <= set(methods):
+        df.to_csv(cpu_timings, index=False)  # replaces the stored CPU timing only with a full one
 else:
     df = pd.read_csv(cpu_timings)
+    if df["preset"][0] != preset:
+        raise ValueError(f"{cpu_timings} holds a timing at preset {df['preset'][0]!r}, not {preset!r}: train=True "
+                         "times this machine")
 Path(out_dir).mkdir(parents=True, exist_ok=True)
 df.to_csv(f"{out_dir}/fig10_timing.csv", index=False)
 stored = pd.read_csv(gpu_timings) if gpu_timings else pd.DataFrame()

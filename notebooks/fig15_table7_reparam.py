@@ -41,17 +41,17 @@ out_dir = "../figures/fig15_table7_reparam"
 from snlab import claims, experiments, gate, plots, sweep, tables
 
 configs = experiments.reparam_runs(preset, dataset, seeds, iterations, data_dir=data_dir, device=device)
-caption = f"WGAN-GP, setting A · {experiments.describe(configs)}"
 resnet = preset == "paper" if resnet is None else resnet
 resnet_configs = experiments.reparam_runs(preset, dataset, seeds, iterations, ["wgan-gp", "sn-gamma"], arch="resnet",
                                           data_dir=data_dir, device=device) if resnet else []
 resnet_caption = (f"WGAN-GP with SN-GAN's ResNet (Table 4), not Gulrajani's · {experiments.describe(resnet_configs)}"
                   if resnet else "not run")
-caption
+resnet_caption
 
 # %%
 result = sweep.run_sweep(configs + resnet_configs, store, workers, train=train)
 table = result.table[result.table["arch"] == "standard"]
+caption = f"WGAN-GP, setting A · {experiments.describe(configs, table)}"
 fig = plots.heldout_curves(table, title=caption)
 plots.save(fig, f"{out_dir}/fig15.png")
 if resnet:
@@ -82,7 +82,7 @@ phases, learned = gate.assess(table, configs, ["method"], reference="method != '
 _, overfit_testable = gate.assess(table, configs, ["method"], reference="method != 'frobenius'", extra=[seen])
 final.to_csv(f"{out_dir}/results.csv", index=False)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
-seeds_text = f"{len(seeds)} per method ({caption})"
+seeds_text = f"per method ({caption})"
 records = [claims.c7_overfit(table, seeds_text, overfit_testable),
            claims.t7_order(final[final["arch"] == "standard"], IS, seeds_text, learned)]
 claims.record(out_dir, records, runs=result.counts(), caption=caption, resnet_caption=resnet_caption)

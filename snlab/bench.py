@@ -6,12 +6,13 @@ each round timing a few steps of every variant, and we report medians of per-rou
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
 import pandas as pd
 import torch
-from torch.nn.utils import parametrizations
+from torch.nn.utils import parametrizations, parametrize
 
 from snlab.data import dataset_info
 from snlab.losses import get_loss
@@ -54,10 +55,11 @@ def add_parser(sub) -> None:
 
 
 def _d_variants(dataset: str, width: float) -> dict[str, torch.nn.Module]:
-    """D without normalization, with snlab's SN, and with PyTorch's builtin SN; identical raw weights."""
+    """D without normalization, with snlab's SN (twice: "sn-once" is timed computing its weights once per D
+    step), and with PyTorch's builtin SN; identical raw weights."""
     info = dataset_info(dataset)
     out = {}
-    for name, method in (("none", "none"), ("sn", "sn"), ("torch-sn", "none")):
+    for name, method in (("none", "none"), ("sn", "sn"), ("sn-once", "sn"), ("torch-sn", "none")):
         torch.manual_seed(0)
         _, D = build_models("standard", method, info.resolution, info.channels, width)
         if name == "torch-sn":
@@ -84,10 +86,13 @@ def interleaved(work: dict, rounds: int, cuda: bool = False) -> list[dict]:
     return rows
 
 
-def _time_d_steps(D, real, fake, opt, loss, steps: int) -> float:
+def _time_d_steps(D, real, fake, opt, loss, steps: int, once: bool = False) -> float:
+    """Seconds per D step; ``once``: D's parametrized weights computed once per step for both calls
+    (``parametrize.cached``), so SN makes one power iteration per D update, as Algorithm 1."""
     start = time.perf_counter()
     for _ in range(steps):
-        value = loss.d(D(real), D(fake))
+        with parametrize.cached() if once else contextlib.nullcontext():
+            value = loss.d(D(real), D(fake))
         opt.zero_grad(set_to_none=True)
         value.backward()
         opt.step()
@@ -110,8 +115,9 @@ def sn_overhead(preset: str = "cpu", dataset: str = "fashion_mnist", rounds: int
     opts = {k: torch.optim.Adam(D.parameters(), 2e-4, (0.5, 0.999)) for k, D in variants.items()}
     loss = get_loss("standard")
     for k in variants:  # warm-up
-        _time_d_steps(variants[k], real, fake, opts[k], loss, 2)
-    work = {k: (lambda k=k: _time_d_steps(variants[k], real, fake, opts[k], loss, steps)) for k in variants}
+        _time_d_steps(variants[k], real, fake, opts[k], loss, 2, once=k == "sn-once")
+    work = {k: (lambda k=k: _time_d_steps(variants[k], real, fake, opts[k], loss, steps, once=k == "sn-once"))
+            for k in variants}
     df = pd.DataFrame(interleaved(work, rounds))
     return df.assign(seconds_per_d_step=df.pop("seconds") / steps)
 
@@ -120,7 +126,8 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
     """Median seconds per variant and the median / quartiles of per-round paired ratios."""
     wide = df.pivot(index="round", columns="variant", values="seconds_per_d_step")
     ratios = pd.DataFrame({"sn / none": wide["sn"] / wide["none"], "sn / torch-sn": wide["sn"] / wide["torch-sn"],
-                           "torch-sn / none": wide["torch-sn"] / wide["none"]})
+                           "torch-sn / none": wide["torch-sn"] / wide["none"],
+                           "sn-once / none": wide["sn-once"] / wide["none"]})
     return ratios.quantile([0.25, 0.5, 0.75]).T.rename(columns={0.25: "q25", 0.5: "median", 0.75: "q75"})
 
 
@@ -296,14 +303,20 @@ def _report_methods(args: dict, out: Path, header: str) -> None:
     df.to_csv(out, index=False)
     print(f"{header} device={df['device'][0]} speedup={df['speedup'][0]} preset={args['preset']} "
           f"n_dis={df['n_dis'][0]} rounds={args['rounds']} x {args['updates']} G updates; raw rows in {out}")
+    print(methods_table(df).round(3).to_string())
+
+
+def methods_table(df: pd.DataFrame) -> pd.DataFrame:
+    """``methods_time``'s rows summarized per method: the median seconds per 100 G updates, the median over
+    rounds of each round's time / the unnormalized GAN's, and of a joint-D twin's time / its method's."""
     wide = df.pivot(index="round", columns="method", values="seconds_per_100_g_updates")
     table = pd.DataFrame({"median s / 100 G updates": wide.median()})
     if "none" in wide:
         table["median ratio to none"] = wide.div(wide["none"], axis=0).median()
     joint = [m for m in wide if m + JOINT in wide]
-    if joint:  # each round's joint / two-call time, per method
+    if joint:
         table["median joint / two calls"] = pd.Series({m: (wide[m + JOINT] / wide[m]).median() for m in joint})
-    print(table.round(3).to_string())
+    return table
 
 
 def _report_throughput(args: dict, out: Path, header: str) -> None:

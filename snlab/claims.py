@@ -60,10 +60,11 @@ def _record(cid: str, rule: str, measured: str, seeds: str, verdict: str, gate: 
             "gate": gate.numbers, "verdict": verdict, "scope": scope}
 
 
-def unmeasured(notebook: str, why: str) -> list[dict]:
-    """A record per claim ``notebook`` tests, each not testable for the reason ``why`` (no runs to judge)."""
-    gate = Gate(False, why, "no runs")
-    return [_record(cid, "—", "—", "—", "", gate) for cid, nb in NOTEBOOK.items() if nb == notebook]
+def unmeasured(notebook: str, verdict: str, why: str) -> list[dict]:
+    """A "not measured: ``verdict``" record per claim ``notebook`` tests (``NOTEBOOK``), its runs not
+    stored; ``why`` (their count and price) shown as its gate."""
+    return [{**_record(cid, "—", "—", "—", f"not measured: {verdict}", Gate(True, "", why)), "seeds": "0 runs"}
+            for cid, nb in NOTEBOOK.items() if nb == notebook]
 
 
 def _missing(cid: str, rule: str, have, need, seeds: str, gate: Gate) -> dict | None:

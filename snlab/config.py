@@ -113,9 +113,9 @@ class TrainConfig:
     #: Also log D's loss (no penalty) on fixed batches of 512 training and 512 held-out (test) real images
     #: against 512 fixed-z fakes, in eval mode: ``critic_train`` / ``critic_heldout`` (Fig 15a).
     log_heldout_loss: bool = _identity("when set", False)
-    #: Real and fake through D in one call per D step (one batch of both): one power iteration per D update,
-    #: as Algorithm 1, instead of one per call (two). Changes the numbers, so part of the identity when on;
-    #: refused for BN, whose batch statistics would mix real and fake.
+    #: Real and fake through D in one call per D loss (one batch of both): SN's power iteration runs once for
+    #: them instead of twice (the gradient penalty's and G's calls of D still make their own). Changes the
+    #: numbers, so part of the identity when on; refused for BN, whose batch statistics would mix them.
     joint_d: bool = _identity("when set", False)
     #: SN's power iterations per forward call (Algorithm 1: 1).
     n_power_iterations: int = 1

@@ -23,12 +23,14 @@ REPARAM_METHODS = ("wgan-gp", "frobenius", "wn", "sn-gamma")
 #: G updates per run in the sweeps. paper: 100k (Figs 1–4, 15) and 10k (Fig 11), as the paper. cpu: the
 #: laptop protocol, from the convergence study (docs/reproduction.md): at 8,000 G updates (setting C) only
 #: WN had settled and at 3,000 (setting D) nothing had, so the A–F grid and Fig 4 take the next doubling
-#: of C, 16,000, and Fig 11 (setting D's Adam) that of D, 8,000. Most of these cost tens of core-hours
-#: (``snlab sweep <name> --status`` prices them); the committed ``results/`` holds the ones trained so far.
+#: of C, 16,000, and Fig 11 (setting D's Adam) 8,000, our choice above D's next doubling (6,000) since no
+#: D run had settled by half of it. Most of these cost tens of core-hours (``snlab sweep <name> --status``
+#: prices them); the committed ``results/`` holds the ones trained so far.
 SWEEP_ITERATIONS = {"smoke": 2, "cpu": 16_000, "paper": 100_000}
 NDIS_ITERATIONS = {"smoke": 2, "cpu": 8_000, "paper": 10_000}
 #: G updates of the conditional runs (Figs 5, 13b; the paper preset takes the named config's, 450k on
-#: ImageNet). cpu: 5,000, the study's D-type length rounded up (n_dis 5): 1,500 left IS still rising.
+#: ImageNet). cpu: 5,000 (n_dis 5, like setting D), our choice: 1,500 left IS still rising, and the
+#: ResNet costs about 0.9 s per G update on one core.
 CONDITIONAL_ITERATIONS = {"smoke": 2, "cpu": 5000}
 #: The conditional smoke runs' eval samples: 50 per class, the least training-time intra-FID is logged at.
 CONDITIONAL_SMOKE_SAMPLES = 500
@@ -85,7 +87,7 @@ REPARAM_ITERATIONS = {"smoke": 2, "cpu": 3750, "paper": 100_000}
 def reparam_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2), iterations: int | None = None,
                  methods=REPARAM_METHODS, setting: str = "A", arch: str = "standard", **fields) -> list[TrainConfig]:
     """Fig 15 / Table 7: WGAN-GP (gradient penalty, Wasserstein loss) with D reparametrized, setting A;
-    held-out critic loss logged, IS/FID four times per run. ``arch="resnet"``: Table 7's ResNet rows, with
+    held-out critic loss logged, IS/FID ``EVALS_PER_RUN`` times per run. ``arch="resnet"``: Table 7's ResNet rows, with
     Gulrajani's optimizer (the ResNet setting, G batch twice D's; at the paper preset 100k G updates with
     linear decay; ``setting`` is ignored) but SN-GAN's ResNet (Table 4: G width 256, sum pooling), not
     Gulrajani's (G width 128, mean pooling). Seed-major: a campaign stopped early holds whole seeds."""
@@ -183,9 +185,14 @@ def epochs(cfg: TrainConfig) -> float:
     return cfg.iterations * cfg.n_dis * cfg.batch_size / dataset_info(cfg.dataset).train_size
 
 
-def describe(configs: list[TrainConfig]) -> str:
-    """A figure caption's facts: dataset, preset, G updates, seeds (e.g. "fashion_mnist · preset cpu · ...")."""
+def describe(configs: list[TrainConfig], stored=None) -> str:
+    """A figure caption's facts: dataset, preset, G updates, seeds (e.g. "fashion_mnist · preset cpu · ...");
+    ``stored`` (a sweep's table, one row per run and step): the seeds it holds, when fewer than asked."""
     first = configs[0]
     seeds = sorted({c.seed for c in configs})
+    held = sorted(set(stored["seed"])) if stored is not None else seeds
+    count = f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}"
+    if held != seeds:
+        count += f" asked, {len(held)} stored ({', '.join(map(str, held))})"
     return (f"{first.dataset} · preset {first.preset} · {first.iterations} G updates · batch {first.batch_size} · "
-            f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}")
+            + count)

@@ -197,22 +197,23 @@ def image_table(images: dict, crop: int | None = None, title: str = ""):
 
 def heldout_curves(table: pd.DataFrame, title: str = ""):
     """Fig 15, per method against G updates (median over seeds, band from the lowest to the highest): D's
-    loss on training vs held-out real data (left), the relative gap (held-out − train) / |train| that C7
-    judges (middle; ``claims.c7_overfit`` averages it over the last half), and IS (right)."""
+    loss on training vs held-out real data (left), the relative gap (held-out − train) / |train| at each
+    logged step (middle; C7 judges ``claims.c7_overfit``'s ratio of the two over the last half), and IS
+    (right)."""
     d = table.assign(method=table["method"].map(method_label),
                      gap=(table["critic_heldout"] - table["critic_train"]) / table["critic_train"].abs())
     long = d.melt(["step", "method"], ["critic_train", "critic_heldout"], var_name="data", value_name="critic")
     long["data"] = long["data"].map({"critic_train": "train", "critic_heldout": "held-out (test)"})
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
     palette = method_palette(table["method"].unique())
-    seeds = dict(estimator="median", errorbar=("pi", 100), palette=palette)
-    sns.lineplot(long, x="step", y="critic", hue="method", style="data", ax=axes[0], **seeds)
+    band = dict(estimator="median", errorbar=("pi", 100), palette=palette)
+    sns.lineplot(long, x="step", y="critic", hue="method", style="data", ax=axes[0], **band)
     axes[0].set(xlabel="generator updates", ylabel="critic loss E[D(fake)] − E[D(real)]")
-    sns.lineplot(d, x="step", y="gap", hue="method", ax=axes[1], legend=False, **seeds)
+    sns.lineplot(d, x="step", y="gap", hue="method", ax=axes[1], legend=False, **band)
     axes[1].axhline(0, color="0.6", lw=0.8)
     axes[1].set(xlabel="generator updates", ylabel="(held-out − train) / |train| critic loss")
     col = metric_column(d, "IS")
-    sns.lineplot(d.dropna(subset=[col]), x="step", y=col, hue="method", marker="o", ax=axes[2], legend=False, **seeds)
+    sns.lineplot(d.dropna(subset=[col]), x="step", y=col, hue="method", marker="o", ax=axes[2], legend=False, **band)
     axes[2].set(xlabel="generator updates", ylabel=metric_label(col))
     handles, labels = axes[0].get_legend_handles_labels()
     axes[0].get_legend().remove()

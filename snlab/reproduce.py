@@ -72,49 +72,58 @@ def reproduce(only: list[str] | None = None, parameters: dict | None = None, log
               for path in notebooks(only, train)}
     for path, params in chosen.items():
         check_kinds(path.stem, declared_by[path], params)
-    summary = []
-    for path, params in chosen.items():
-        declared = declared_by[path]
-        if "interactive" in declared:  # papermill hangs on interactive widgets (nteract/papermill#723)
-            params.setdefault("interactive", False)
-        if "train" in declared:
-            params.setdefault("train", train)
-        out_dir = params.get("out_dir") or ast.literal_eval(declared["out_dir"]["default"])
-        out = (NOTEBOOKS / out_dir).resolve() if not Path(out_dir).is_absolute() else Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        start = time.perf_counter()
-        log(f"{path.stem}: starting -> {out}")
-        try:
-            papermill.execute_notebook(str(path), str(out / path.name), parameters=params, cwd=str(NOTEBOOKS),
-                                       kernel_name="python3", progress_bar=False, log_output=stream)
-        except papermill.PapermillExecutionError as e:
-            if e.ename != "NotInStore":
-                raise
-            not_in_store(path.stem, out, e.evalue)
-            log(f"{path.stem}: no figure: {e.evalue}")
-        metrics = out / "metrics.json"
-        runs = json.loads(metrics.read_text()).get("runs") if metrics.exists() else None
-        row = {"notebook": path.stem, "seconds": round(time.perf_counter() - start, 1), "out": str(out),
-               "runs": runs, "parameters": params}
-        counts = ", ".join(f"{n} {k}" for k, n in runs.items()) if runs else ""
-        log(f"{row['notebook']}: {row['seconds']} s  {counts} -> {out}  {params or ''}")
-        summary.append(row)
-    return summary
+    return [_execute(path, params, declared_by[path], train, stream, log) for path, params in chosen.items()]
 
 
-def not_in_store(notebook: str, out: Path, why: str) -> None:
+def _execute(path: Path, params: dict, declared: dict, train: bool, stream: bool, log) -> dict:
+    """Execute one notebook into its figure folder with ``params`` (``declared``: its parameters cell);
+    a notebook none of whose runs is stored ends in ``not_in_store``. Its summary row."""
+    import papermill
+
+    if "interactive" in declared:  # papermill hangs on interactive widgets (nteract/papermill#723)
+        params.setdefault("interactive", False)
+    if "train" in declared:
+        params.setdefault("train", train)
+    out_dir = params.get("out_dir") or ast.literal_eval(declared["out_dir"]["default"])
+    out = (NOTEBOOKS / out_dir).resolve() if not Path(out_dir).is_absolute() else Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    log(f"{path.stem}: starting -> {out}")
+    try:
+        papermill.execute_notebook(str(path), str(out / path.name), parameters=params, cwd=str(NOTEBOOKS),
+                                   kernel_name="python3", progress_bar=False, log_output=stream)
+    except papermill.PapermillExecutionError as e:
+        if e.ename != "NotInStore":
+            raise
+        not_in_store(path.stem, out, e.evalue, trains="train" in declared)
+        log(f"{path.stem}: no figure: {e.evalue}")
+    metrics = out / "metrics.json"
+    runs = json.loads(metrics.read_text()).get("runs") if metrics.exists() else None
+    row = {"notebook": path.stem, "seconds": round(time.perf_counter() - start, 1), "out": str(out),
+           "runs": runs, "parameters": params}
+    counts = ", ".join(f"{n} {k}" for k, n in runs.items()) if runs else ""
+    log(f"{row['notebook']}: {row['seconds']} s  {counts} -> {out}  {params or ''}")
+    return row
+
+
+def not_in_store(notebook: str, out: Path, why: str, trains: bool = True) -> None:
     """``notebook`` found none of its runs in its store: its folder ``out`` keeps only the executed notebook,
-    a ``NOT_MEASURED.md`` with ``why`` and the commands that train them, and a ``metrics.json`` marking its
-    claims not testable (figures of runs no longer stored would not be what the store holds)."""
+    a ``NOT_MEASURED.md`` with ``why`` and what trains them (``trains``: the notebook does, with ``train``;
+    otherwise ``why`` names the notebooks that do), and a ``metrics.json`` marking its claims not measured.
+    Everything else there goes, the paper-only tables too: figures of runs no longer stored would not show
+    what the store holds."""
     from snlab.claims import record, unmeasured
 
     for f in out.iterdir():
         if f.is_file() and f.suffix != ".ipynb":
             f.unlink()
-    how = (f"`make reproduce TRAIN=1 ONLY={notebook}` trains them at the cpu protocol; at the paper's scale on a "
-           f'GPU: `make reproduce PRESET=paper TRAIN=1 ONLY={notebook} SET="dataset=cifar10"`')
+    how = (f"`make reproduce TRAIN=1 ONLY={notebook}` trains them at the preset's protocol "
+           f"(`python -m snlab sweep <name> --status` prices it); at the paper's scale on a GPU: "
+           f"`make reproduce PRESET=paper TRAIN=1 ONLY={notebook}` with the paper's dataset in SET "
+           f'(e.g. `SET="dataset=cifar10"`)' if trains else "it trains nothing itself")
     (out / "NOT_MEASURED.md").write_text(f"# {notebook}: no figure\n\n{why}.\n\n{how}.\n")
-    record(out, unmeasured(notebook, f"none of its runs is stored: {why}; {how}"), runs=None)
+    record(out, unmeasured(notebook, f"no runs in results/ (`figures/{notebook}/NOT_MEASURED.md`)", why),
+           runs=None)
 
 
 def _kind_ok(value, default) -> bool:

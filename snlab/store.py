@@ -127,10 +127,11 @@ def export(run_dir: str | Path, dest: str | Path) -> Path | None:
     run_dir, out = Path(run_dir), Path(dest) / Path(run_dir).name
     if run_status(run_dir) == "partial":
         raise ValueError(f"{run_dir} is not finished (no status.json): resume it before exporting it")
-    if out.exists():
+    if out.exists() and run_status(out) != "partial":
         return None
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = Path(dest) / ".export" / out.name  # two levels down: no store reader takes it for a run
     shutil.rmtree(tmp, ignore_errors=True)  # left by a killed export
+    shutil.rmtree(out, ignore_errors=True)  # a partial copy, never a finished record
     (tmp / "samples").mkdir(parents=True)
     for name in RECORD_FILES:
         if (run_dir / name).exists():
@@ -138,6 +139,8 @@ def export(run_dir: str | Path, dest: str | Path) -> Path | None:
     if (grid := latest_samples(run_dir)) is not None:
         shutil.copy2(grid, tmp / "samples" / grid.name)
     tmp.rename(out)
+    with contextlib.suppress(OSError):  # not empty: another export is assembling there
+        tmp.parent.rmdir()
     return out
 
 

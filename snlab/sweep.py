@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import math
 import os
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
@@ -73,30 +74,37 @@ def todo(configs: list[TrainConfig], store: str | Path) -> pd.DataFrame:
 
 
 def price(left: pd.DataFrame, store: str | Path) -> str:
-    """What training ``todo``'s rows ``left`` costs, in core-hours at the rate of the store's complete runs
-    of the same architecture (``seconds_per_update``; evaluations not counted), e.g. "≈ 3.7 core-hours at
-    the store's median rate (evaluations not counted)"; an architecture the store has no run of is named
-    as not priced."""
+    """What training ``todo``'s rows ``left`` costs, in core-hours at the median rate of the store's complete
+    runs of the same architecture and method (of the architecture when the method has none;
+    ``seconds_per_update``; evaluations not counted), e.g. "≈ 3.7 core-hours at the store's median rate
+    (evaluations not counted)"; runs of an architecture the store has no run of are named as not priced
+    and left out of the hours."""
     hours, unpriced = 0.0, []
-    for arch, rows in left.groupby("arch"):
-        rate = seconds_per_update(store, arch)
-        if rate != rate:  # NaN: nothing to time it by
+    for (arch, method), rows in left.groupby(["arch", "method"]):
+        rate = seconds_per_update(store, arch, method)
+        if math.isnan(rate):
+            rate = seconds_per_update(store, arch)
+        if math.isnan(rate):  # nothing to time it by
             unpriced.append(arch)
         else:
             hours += (rows["g_updates"] + rows["d_updates"]).sum() * rate / 3600
-    parts = [] if unpriced and len(unpriced) == left["arch"].nunique() else \
+    unpriced = sorted(set(unpriced))
+    parts = [] if len(unpriced) == left["arch"].nunique() > 0 else \
         [f"≈ {hours:.1f} core-hours at the store's median rate (evaluations not counted)"]
     if unpriced:
         parts.append(f"{', '.join(unpriced)} runs not priced: none complete in the store")
     return "; ".join(parts)
 
 
-def seconds_per_update(store: str | Path, arch: str | None = None) -> float:
+def seconds_per_update(store: str | Path, arch: str | None = None, method: str | None = None) -> float:
     """Median training seconds per network update (one G or one D step: seconds / (G updates × (1 + n_dis)))
-    over the store's complete runs (of ``arch`` when given), for planning; NaN when none is complete. One
-    process per core."""
+    over the store's complete runs (of ``arch`` and ``method`` when given), for planning; NaN when none is
+    complete. One process per core."""
     final = last_rows(collect(store))
-    final = final[(final["status"] == "complete") & ((final["arch"] == arch) if arch else True)]
+    final = final[final["status"] == "complete"]
+    for column, value in (("arch", arch), ("method", method)):
+        if value is not None and len(final):
+            final = final[final[column] == value]
     return float((final["seconds"] / (final["step"] * (1 + final["n_dis"]))).median()) if len(final) else float("nan")
 
 
@@ -124,7 +132,8 @@ class SweepResult:
 
     def summary(self) -> str:
         busy = f", {self.busy} busy (being trained by another process)" if self.busy else ""
-        return f"runs: {self.reused} reused, {self.resumed} resumed, {self.trained} trained{busy}"
+        missing = f", {self.missing} not stored (left out)" if self.missing else ""
+        return f"runs: {self.reused} reused, {self.resumed} resumed, {self.trained} trained{busy}{missing}"
 
 
 def stored(configs: list[TrainConfig], store: str | Path = "runs") -> pd.DataFrame:
@@ -141,7 +150,9 @@ class NotInStore(RuntimeError):
 def from_store(configs: list[TrainConfig], store: str | Path, log=print) -> SweepResult:
     """The sweep's complete runs in ``store``, training nothing: partial and missing runs are left out,
     counted, and priced in a log line. Raises ``NotInStore`` (with that price) when none is complete."""
-    left = todo(configs, store)
+    if not configs:
+        raise NotInStore("no runs asked for")
+    left = todo(configs, store)  # one row per run directory
     done = left["state"] == "done"
     if not done.all():
         what = (f"{(~done).sum()} of {len(left)} runs are not complete in {store}: "

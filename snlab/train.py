@@ -169,7 +169,7 @@ class Trainer:
         real, y_real, z, y, eps = inputs or self.d_inputs()
         with torch.no_grad():
             fake = self.G(z) if y is None else self.G(z, y)
-        if cfg.joint_d:  # one call: one power iteration per D update (Algorithm 1)
+        if cfg.joint_d:  # one call for real and fake: one SN power iteration for both
             both = D(torch.cat([real, fake])) if y is None else D(torch.cat([real, fake]), torch.cat([y_real, y]))
             loss = self.loss.d(*both.split([len(real), len(fake)]))
         else:

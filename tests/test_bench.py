@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 import torch
 from torch.nn.utils.parametrizations import _SpectralNorm
 
@@ -21,10 +22,10 @@ def test_variants_share_raw_weights_and_use_the_named_sn():
 
 def test_sn_overhead_table():
     df = bench.sn_overhead("smoke", rounds=3, steps=1)
-    assert len(df) == 9 and set(df["variant"]) == {"none", "sn", "torch-sn"}
+    assert len(df) == 12 and set(df["variant"]) == {"none", "sn", "sn-once", "torch-sn"}
     assert (df["seconds_per_d_step"] > 0).all()
     summary = bench.summarize(df)
-    assert list(summary.index) == ["sn / none", "sn / torch-sn", "torch-sn / none"]
+    assert list(summary.index) == ["sn / none", "sn / torch-sn", "torch-sn / none", "sn-once / none"]
     assert list(summary.columns) == ["q25", "median", "q75"]
 
 
@@ -33,20 +34,22 @@ def test_metrics_bench_rows(fmnist_dir):
     assert list(df["kind"]) == ["cold", "warm"] and (df["seconds"] > 0).all()
 
 
-def test_methods_bench_times_every_method(fmnist_dir):
-    df = bench.methods_time("smoke", methods=("none", "sn", "wgan-gp"), updates=1, rounds=2, n_dis=2,
-                            data_dir=fmnist_dir, device="cpu")
-    assert len(df) == 6 and set(df["method"]) == {"none", "sn", "wgan-gp"}
+def test_methods_bench_times_every_method_and_a_joint_d_twin_but_bns(fmnist_dir):
+    df = bench.methods_time("smoke", methods=("wgan-gp", "bn"), updates=1, rounds=2, n_dis=2,
+                            data_dir=fmnist_dir, device="cpu", joint_d=True)
+    assert len(df) == 6 and set(df["method"]) == {"wgan-gp", "bn", "wgan-gp+joint"}
     assert (df["seconds_per_100_g_updates"] > 0).all() and df["device"][0].startswith("CPU")
 
 
-def test_methods_bench_times_a_joint_d_twin_of_each_method_but_bn(fmnist_dir, tmp_path, capsys):
-    from snlab.__main__ import main
-    out = tmp_path / "methods.csv"
-    assert main(["bench", "methods", "--preset", "smoke", "--methods", "none", "bn", "--joint-d", "--updates", "1",
-                 "--rounds", "2", "--device", "cpu", "--data-dir", str(fmnist_dir), "--out", str(out)]) == 0
-    assert set(pd.read_csv(out)["method"]) == {"none", "bn", "none+joint"}
-    assert "median joint / two calls" in capsys.readouterr().out
+def test_methods_table_takes_medians_of_per_round_ratios():
+    times = {"none": [10, 20, 30], "sn": [12, 22, 45], "sn+joint": [6, 22, 90]}
+    df = pd.DataFrame([{"round": r, "method": m, "seconds_per_100_g_updates": t[r]}
+                       for m, t in times.items() for r in range(3)])
+    table = bench.methods_table(df)
+    assert table.loc["sn", "median s / 100 G updates"] == 22
+    assert table.loc["sn", "median ratio to none"] == pytest.approx(1.2)  # of 1.2, 1.1, 1.5
+    assert table.loc["sn", "median joint / two calls"] == 1.0  # of 0.5, 1.0, 2.0
+    assert pd.isna(table.loc["none", "median joint / two calls"])
 
 
 def test_sweep_bench_times_both_ways_of_running_a_sweep(fmnist_dir):

@@ -184,3 +184,11 @@ def test_claims_markdown_lists_every_claim_with_its_gate(tmp_path):
     assert readme.startswith("intro\n") and readme.endswith(f"{end}\nafter\n") and "old rows" not in readme
     assert "| **C1** (Fig 9) SN keeps σ(W̄) of every D layer close to 1 during training. | reproduced |" in readme
     assert "| **C5** (H100) (Fig 10)" in readme and "| **T7** (Table 7)" in readme
+
+
+def test_every_claim_names_the_notebook_that_tests_it():
+    """``claims.NOTEBOOK`` is how make reproduce marks the claims of a notebook with no stored runs."""
+    from pathlib import Path
+    notebooks = Path(claims.__file__).resolve().parent.parent / "notebooks"
+    assert set(claims.NOTEBOOK) == set(claims.CLAIMS)
+    assert all((notebooks / f"{nb}.ipynb").exists() for nb in claims.NOTEBOOK.values())

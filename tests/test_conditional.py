@@ -111,7 +111,7 @@ def test_imagenet_run_without_data_says_where_to_put_it(tmp_path):
 
 def test_figure_runs_use_the_named_configs_at_the_paper_preset():
     from snlab import experiments
-    imagenet = experiments.conditional_runs("paper", "imagenet", head="concat")
+    imagenet = experiments.conditional_runs("paper", "imagenet", seeds=[0], head="concat")
     assert [c.method for c in imagenet] == ["sn", "orthonormal"]
     assert all(c.conditional == "concat" and c.iterations == 450_000 and c.lr_decay_start == 400_000 for c in imagenet)
     stl = experiments.resnet_rows("paper", "stl10", seeds=[0])

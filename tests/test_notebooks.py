@@ -64,12 +64,16 @@ def test_fig10_times_the_device_and_replots_its_stored_timing(tmp_path, fmnist_d
     _run("fig10_timing.ipynb", tmp_path, **common, methods=["none", "sn"], updates=1, rounds=1,
          data_dir=str(fmnist_dir), device="cpu")
     assert (tmp_path / "fig" / "fig10.png").stat().st_size > 1000
-    measured = pd.read_csv(cpu_timings)
+    measured = pd.read_csv(tmp_path / "fig" / "fig10_timing.csv")
     assert measured["device"][0].startswith("CPU") and set(measured["method"]) == {"none", "sn"}
+    assert not cpu_timings.exists()  # a smoke-preset timing of 2 methods never replaces the stored one
+    measured.to_csv(cpu_timings, index=False)
     (tmp_path / "fig" / "fig10.png").unlink()
     _run("fig10_timing.ipynb", tmp_path, **common, train=False)  # make reproduce: the stored rows, nothing timed
     assert (tmp_path / "fig" / "fig10.png").stat().st_size > 1000
     assert pd.read_csv(tmp_path / "fig" / "fig10_timing.csv").equals(measured)
+    with pytest.raises(papermill.PapermillExecutionError, match="holds a timing at preset 'smoke', not 'cpu'"):
+        _run("fig10_timing.ipynb", tmp_path, **{**common, "preset": "cpu"}, train=False)
 
 
 def test_fig09_logs_and_plots_operator_norms(tmp_path, fmnist_eval_dir):
@@ -97,12 +101,13 @@ def test_convergence_study_gates_its_runs_and_plots_them(tmp_path, fmnist_eval_d
 
 def test_reproduce_without_training_reads_the_store_and_says_what_it_lacks(tmp_path, fmnist_eval_dir):
     """Without ``train`` (make reproduce's default) nothing trains: fig09 plots the one of its two runs that is
-    stored; fig04, none of whose runs is stored, leaves no stale figure, only why, and marks C4 not testable."""
+    stored (the second seed's, so the figure cannot lean on the first); fig04, none of whose runs is stored,
+    leaves no stale figure, only why, and marks C4 not measured."""
     from snlab import experiments, sweep
     from snlab.reproduce import QUICKSTART, notebooks, reproduce
 
     store = tmp_path / "store"
-    sweep.run_sweep(experiments.sigma_runs("smoke", seeds=[0], data_dir=str(fmnist_eval_dir)), store, workers=0,
+    sweep.run_sweep(experiments.sigma_runs("smoke", seeds=[1], data_dir=str(fmnist_eval_dir)), store, workers=0,
                     tensorboard=False, log=lambda _: None)
     before = sorted(p.name for p in store.iterdir())
     common = {"preset": "smoke", "store": str(store), "data_dir": str(fmnist_eval_dir)}
@@ -111,6 +116,7 @@ def test_reproduce_without_training_reads_the_store_and_says_what_it_lacks(tmp_p
     assert json.loads((tmp_path / "fig09" / "metrics.json").read_text())["runs"] == \
         {"reused": 1, "resumed": 0, "trained": 0, "missing": 1}
     assert (tmp_path / "fig09" / "fig09.png").stat().st_size > 1000
+    assert "2 seeds asked, 1 stored (1)" in json.loads((tmp_path / "fig09" / "metrics.json").read_text())["caption"]
     stale = tmp_path / "fig04" / "fig04.png"
     stale.parent.mkdir()
     stale.write_bytes(b"a figure of runs no longer stored")
@@ -119,7 +125,8 @@ def test_reproduce_without_training_reads_the_store_and_says_what_it_lacks(tmp_p
     why = (stale.parent / "NOT_MEASURED.md").read_text()
     assert "runs are not complete in" in why and "make reproduce TRAIN=1 ONLY=fig04_final_width" in why
     claim, = json.loads((stale.parent / "metrics.json").read_text())["claims"]
-    assert claim["id"] == "C4" and claim["verdict"].startswith("not testable at this scale: none of its runs")
+    assert claim["id"] == "C4" and claim["verdict"].startswith("not measured: no runs in results/")
+    assert "runs are not complete in" in claim["gate"]
     assert any(line.startswith("fig04_final_width: no figure:") for line in lines)
     assert QUICKSTART not in [p.stem for p in notebooks(train=False)]
     assert [p.stem for p in notebooks(["00"], train=False)] == [QUICKSTART]

@@ -76,6 +76,10 @@ def test_export_copies_finished_runs_as_compact_records_and_leaves_unfinished_on
     assert "0 exported to" in (out := capsys.readouterr().out) and "2 there already, 1 unfinished left out" in out
     with pytest.raises(ValueError, match="killed-before-it-finished is not finished"):
         store.export(killed, dest)
+    copy = sorted(dest.iterdir())[0]
+    (copy / "status.json").unlink()  # a copy left partial is replaced, never counted as there already
+    assert store.export(trained / copy.name, dest) == copy and store.run_status(copy) == "complete"
+    assert sorted(p.name for p in dest.iterdir()) == sorted(p.name for p in trained.iterdir() if p != killed)
 
 
 def test_committed_records_are_complete_and_compact():

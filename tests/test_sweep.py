@@ -375,14 +375,29 @@ def test_a_longer_run_continues_a_shorter_one_and_leaves_the_same_record(fmnist_
     assert store.shorter_run(decayed, tmp_path / "store") is None  # a decay schedule depends on the length
 
 
-def test_price_of_missing_runs_uses_the_store_rate_of_their_own_architecture(smoke_store):
-    """Training left is priced per architecture from the store's complete runs (here: standard CNNs only),
-    so a ResNet is never priced at a standard CNN's rate."""
-    standard = experiments.ndis_sweep("smoke", seeds=[0], n_dis=[1, 2], methods=["sn"])
-    left = sweep.todo(standard, smoke_store)
-    rate = sweep.seconds_per_update(smoke_store, "standard")
-    assert rate > 0 and pd.isna(sweep.seconds_per_update(smoke_store, "resnet"))
-    hours = (left["g_updates"] + left["d_updates"]).sum() * rate / 3600
-    assert sweep.price(left, smoke_store).startswith(f"≈ {hours:.1f} core-hours")
-    resnet = sweep.todo(experiments.resnet_rows("smoke", seeds=[0]), smoke_store)
-    assert sweep.price(resnet, smoke_store).endswith("resnet runs not priced: none complete in the store")
+def _timed_run(store: Path, cfg: snlab.TrainConfig, steps: int, seconds: float) -> None:
+    """A complete run record in ``store`` that trained ``steps`` G updates in ``seconds``."""
+    run = store / f"{cfg.method}-{cfg.arch}"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps(dataclasses.asdict(cfg)))
+    pd.DataFrame({"step": [steps], "loss_d": [1.0], "loss_g": [1.0], "seconds": [seconds]}).to_csv(
+        run / "history.csv", index=False)
+    (run / "status.json").write_text(json.dumps({"status": "complete"}))
+
+
+def test_price_of_missing_runs_uses_the_store_rate_of_their_method_then_architecture(tmp_path):
+    """Stored: SN at 0.1 s and WN at 0.2 s per network update (standard CNN, n_dis 1). 36,000 G updates
+    (72,000 network updates) of SN cost 2 h at SN's rate, of clipping 3 h at the architecture's median
+    (0.15 s), and a ResNet, with no stored run of its kind, is not priced rather than priced as a CNN."""
+    base = dict(preset="cpu", setting="C", iterations=36_000)
+    _timed_run(tmp_path, snlab.TrainConfig(method="sn", **base), 100, 100 * 2 * 0.1)
+    _timed_run(tmp_path, snlab.TrainConfig(method="wn", **base), 100, 100 * 2 * 0.2)
+    assert sweep.seconds_per_update(tmp_path, "standard") == pytest.approx(0.15)
+    assert pd.isna(sweep.seconds_per_update(tmp_path, "resnet"))
+    missing = [snlab.TrainConfig(method=m, **base) for m in ("sn", "clip")]
+    left = sweep.todo(missing, tmp_path / "elsewhere")
+    assert sweep.price(left, tmp_path) == "≈ 5.0 core-hours at the store's median rate (evaluations not counted)"
+    left = sweep.todo(missing + experiments.resnet_rows("cpu", seeds=[0], methods=["sn"]), tmp_path / "elsewhere")
+    assert sweep.price(left, tmp_path) == ("≈ 5.0 core-hours at the store's median rate (evaluations not counted); "
+                                           "resnet runs not priced: none complete in the store")
+    assert sweep.price(left[left["arch"] == "resnet"], tmp_path) == "resnet runs not priced: none complete in the store"

@@ -396,7 +396,7 @@ def test_your_callbacks_see_every_update_after_snlabs_own(fmnist_dir, tmp_path):
 def test_joint_d_step_computes_the_two_calls_loss(method, arch, fmnist_dir, tmp_path):
     """Without SN, real and fake through D in one call give the loss of two calls (same inputs, same D), to
     float rounding: a batch of both changes only the convolutions' shapes. The ResNet case is conditional
-    (labels concatenated with their images)."""
+    (real and fake labels concatenated like their images)."""
     from snlab.train import Trainer
     extra = dict(arch="resnet", conditional="projection") if arch == "resnet" else {}
     losses_ = []
@@ -407,8 +407,8 @@ def test_joint_d_step_computes_the_two_calls_loss(method, arch, fmnist_dir, tmp_
 
 
 def test_joint_d_step_makes_one_power_iteration_per_d_update(fmnist_dir, tmp_path):
-    """SN updates u once per D forward call in training; one D step makes two calls, or one with joint_d
-    (Algorithm 1). u after a step is D's u after that many forward calls from the same start."""
+    """SN updates u once per D forward call in training; a D step without a penalty makes two calls, or one
+    with joint_d. u after a step is D's u after that many forward calls from the same start."""
     from snlab.train import Trainer
 
     def us(D):
