@@ -174,7 +174,8 @@ def test_stored_reads_without_training(fmnist_dir, tmp_path):
 
 def test_experiment_definitions_follow_the_paper():
     grid = experiments.settings_grid("cpu")
-    assert len(grid) == 8 * 6 and {c.method for c in grid} == set(experiments.SETTINGS_METHODS)
+    assert len(grid) == 8 * 6 * 3 and {c.method for c in grid} == set(experiments.SETTINGS_METHODS)
+    assert {c.seed for c in grid} == {0, 1, 2}  # the laptop protocol: 3 seeds per point
     assert all(c.iterations == experiments.SWEEP_ITERATIONS["cpu"] for c in grid)
     # IS/FID along the way (up to 16 times, on logged steps): the gate needs an FID by half the run
     assert all(c.iterations % c.eval_every == 0 and c.eval_every <= c.iterations // 2 for c in grid)
