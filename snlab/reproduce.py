@@ -87,6 +87,7 @@ def _execute(path: Path, params: dict, declared: dict, train: bool, stream: bool
     out_dir = params.get("out_dir") or ast.literal_eval(declared["out_dir"]["default"])
     out = (NOTEBOOKS / out_dir).resolve() if not Path(out_dir).is_absolute() else Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    (out / "NOT_MEASURED.md").unlink(missing_ok=True)  # from a call when none of its runs was stored
     start = time.perf_counter()
     log(f"{path.stem}: starting -> {out}")
     try:

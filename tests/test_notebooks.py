@@ -112,7 +112,10 @@ def test_reproduce_without_training_reads_the_store_and_says_what_it_lacks(tmp_p
     before = sorted(p.name for p in store.iterdir())
     common = {"preset": "smoke", "store": str(store), "data_dir": str(fmnist_eval_dir)}
     lines = []
+    (tmp_path / "fig09").mkdir()
+    (tmp_path / "fig09" / "NOT_MEASURED.md").write_text("left by a call when none of its runs was stored")
     reproduce(["fig09"], {**common, "seeds": [0, 1], "out_dir": str(tmp_path / "fig09")}, log=lines.append)
+    assert not (tmp_path / "fig09" / "NOT_MEASURED.md").exists()
     assert json.loads((tmp_path / "fig09" / "metrics.json").read_text())["runs"] == \
         {"reused": 1, "resumed": 0, "trained": 0, "missing": 1}
     assert (tmp_path / "fig09" / "fig09.png").stat().st_size > 1000
