@@ -53,15 +53,17 @@ def test_appendix_tables_spot_checks():
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 
 
-def test_export_copies_finished_runs_as_compact_records_and_leaves_unfinished_ones(tmp_path, fmnist_eval_dir, capsys):
+def test_export_copies_finished_runs_as_compact_records_and_leaves_unfinished_ones(tmp_path, smoke_store,
+                                                                                  fmnist_eval_dir, capsys):
     import shutil
 
     from snlab import experiments, sweep
     from snlab.__main__ import main
 
     trained, dest = tmp_path / "store", tmp_path / "results"
-    configs = experiments.sigma_runs("smoke", seeds=[0, 1], data_dir=str(fmnist_eval_dir))
-    sweep.run_sweep(configs, trained, workers=0, tensorboard=False, log=lambda _: None)
+    shutil.copytree(smoke_store, trained)  # WN and SN at setting D, 2 G updates each
+    configs = experiments.settings_grid("smoke", seeds=[0], methods=["wn", "sn"], settings=["D"],
+                                        data_dir=str(fmnist_eval_dir))
     killed = trained / "killed-before-it-finished"
     killed.mkdir()
     shutil.copy2(next(trained.glob("*/config.json")), killed / "config.json")
@@ -69,7 +71,7 @@ def test_export_copies_finished_runs_as_compact_records_and_leaves_unfinished_on
     assert "2 exported to" in capsys.readouterr().out
     for run in dest.iterdir():  # what test_committed_records_are_complete_and_compact asks of results/
         files = sorted(p.relative_to(run).as_posix() for p in run.rglob("*") if p.is_file())
-        assert files == ["config.json", "history.csv", "samples/step_0000004.png", "spectra.csv", "status.json"]
+        assert files == ["config.json", "history.csv", "samples/step_0000002.png", "spectra.csv", "status.json"]
     assert sweep.stored(configs, dest).equals(sweep.stored(configs, trained))  # the notebooks read the same rows
     assert sweep.run_sweep(configs, dest, train=False).counts() == {"reused": 2, "resumed": 0, "trained": 0}
     assert main(["export", str(trained), "--to", str(dest)]) == 0
