@@ -4,9 +4,9 @@
 parameters a notebook declares are passed to it; a name no notebook declares is refused. Without
 ``--train`` each notebook reads the runs complete in its store (the committed ``results/``) and trains
 nothing: a notebook none of whose runs is stored leaves no figure, only the reason and the price of its
-training (``sweep.NotInStore``), and its claims are marked not testable. With ``--train`` the missing
-runs are trained first; runs a notebook shares with others are trained once. Parameters are checked before anything
-runs: a name no notebook declares, or a value of another kind than the notebook's default
+training (``sweep.NotInStore``), and its claims are marked not measured. With ``--train`` the missing
+runs are trained first; runs a notebook shares with others are trained once. Parameters are checked
+before anything runs: a name no notebook declares, or a value of another kind than the notebook's default
 (an int where it has a list, text where it has a number), is refused with the notebook, the parameter and its
 default; the values themselves are then checked by the library the notebook calls. Each notebook that trains leaves
 ``metrics.json`` in its folder (runs reused / resumed / trained, claim records); ``write_claims``

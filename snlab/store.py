@@ -122,8 +122,9 @@ RECORD_FILES = ("config.json", "status.json", "history.csv", "spectra.csv")
 def export(run_dir: str | Path, dest: str | Path) -> Path | None:
     """Copy a finished run's compact record (``RECORD_FILES`` it has, and ``latest_samples``) to
     ``dest/<run name>`` and return that folder; None when ``dest`` has it already. The copy is assembled
-    beside it and renamed into place, so a killed export leaves no half record. A partial run is refused:
-    its record would be read as final."""
+    under ``dest/.export/`` and renamed into place, so a killed export leaves no half record where a run
+    is read; a partial copy already there is replaced. A partial run is refused: its record would be read
+    as final."""
     run_dir, out = Path(run_dir), Path(dest) / Path(run_dir).name
     if run_status(run_dir) == "partial":
         raise ValueError(f"{run_dir} is not finished (no status.json): resume it before exporting it")

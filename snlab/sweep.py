@@ -76,14 +76,14 @@ def todo(configs: list[TrainConfig], store: str | Path) -> pd.DataFrame:
 def price(left: pd.DataFrame, store: str | Path) -> str:
     """What training ``todo``'s rows ``left`` costs, in core-hours at the median rate of the store's complete
     runs of the same architecture and method (of the architecture when the method has none;
-    ``seconds_per_update``; evaluations not counted), e.g. "≈ 3.7 core-hours at the store's median rate
+    ``update_rates``; evaluations not counted), e.g. "≈ 3.7 core-hours at the store's median rate
     (evaluations not counted)"; runs of an architecture the store has no run of are named as not priced
     and left out of the hours."""
-    hours, unpriced = 0.0, []
+    rates, hours, unpriced = update_rates(store), 0.0, []
     for (arch, method), rows in left.groupby(["arch", "method"]):
-        rate = seconds_per_update(store, arch, method)
+        rate = _median_rate(rates, arch, method)
         if math.isnan(rate):
-            rate = seconds_per_update(store, arch)
+            rate = _median_rate(rates, arch)
         if math.isnan(rate):  # nothing to time it by
             unpriced.append(arch)
         else:
@@ -96,16 +96,28 @@ def price(left: pd.DataFrame, store: str | Path) -> str:
     return "; ".join(parts)
 
 
-def seconds_per_update(store: str | Path, arch: str | None = None, method: str | None = None) -> float:
-    """Median training seconds per network update (one G or one D step: seconds / (G updates × (1 + n_dis)))
-    over the store's complete runs (of ``arch`` and ``method`` when given), for planning; NaN when none is
-    complete. One process per core."""
+def update_rates(store: str | Path) -> pd.DataFrame:
+    """Training seconds per network update (one G or one D step: seconds / (G updates × (1 + n_dis))) of
+    each complete run in ``store``: columns arch, method, rate. One process per core."""
     final = last_rows(collect(store))
+    if final.empty:  # no run at all: not even the columns
+        return pd.DataFrame(columns=["arch", "method", "rate"])
     final = final[final["status"] == "complete"]
+    return pd.DataFrame({"arch": final["arch"], "method": final["method"],
+                         "rate": final["seconds"] / (final["step"] * (1 + final["n_dis"]))})
+
+
+def _median_rate(rates: pd.DataFrame, arch: str | None = None, method: str | None = None) -> float:
     for column, value in (("arch", arch), ("method", method)):
-        if value is not None and len(final):
-            final = final[final[column] == value]
-    return float((final["seconds"] / (final["step"] * (1 + final["n_dis"]))).median()) if len(final) else float("nan")
+        if value is not None:
+            rates = rates[rates[column] == value]
+    return float(rates["rate"].median()) if len(rates) else float("nan")
+
+
+def seconds_per_update(store: str | Path, arch: str | None = None, method: str | None = None) -> float:
+    """The median of ``update_rates`` over the store's complete runs (of ``arch`` and ``method`` when
+    given), for planning; NaN when none is complete."""
+    return _median_rate(update_rates(store), arch, method)
 
 
 @dataclass

@@ -402,3 +402,8 @@ def test_price_of_missing_runs_uses_the_store_rate_of_their_method_then_architec
     assert sweep.price(left, tmp_path) == ("≈ 5.0 core-hours at the store's median rate (evaluations not counted); "
                                            "resnet runs not priced: none complete in the store")
     assert sweep.price(left[left["arch"] == "resnet"], tmp_path) == "resnet runs not priced: none complete in the store"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert pd.isna(sweep.seconds_per_update(empty))
+    with pytest.raises(sweep.NotInStore, match="2 of 2 runs are not complete in .*standard runs not priced"):
+        sweep.run_sweep(missing, empty, train=False)
