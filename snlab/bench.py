@@ -189,7 +189,7 @@ def methods_time(preset: str = "cpu", dataset: str = "fashion_mnist", methods=TI
 
     variants = {m: {} for m in methods}
     if joint_d:
-        variants |= {m + JOINT: {"joint_d": True} for m in methods if get_method(m).features != "bn"}
+        variants |= {m + JOINT: {"joint_d": True} for m in methods if not get_method(m).batch_statistics}
     trainers = {v: Trainer(TrainConfig(preset=preset, dataset=dataset, method=v.removesuffix(JOINT), setting="A",
                                        n_dis=n_dis, eval_every=0, data_dir=data_dir, device=device, progress=False,
                                        speedup=speedup, **fields))

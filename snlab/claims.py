@@ -63,7 +63,7 @@ def _record(cid: str, rule: str, measured: str, seeds: str, verdict: str, gate: 
 def unmeasured(notebook: str, verdict: str, why: str) -> list[dict]:
     """A "not measured: ``verdict``" record per claim ``notebook`` tests (``NOTEBOOK``), its runs not
     stored; ``why`` (their count and price) shown as its gate."""
-    return [{**_record(cid, "—", "—", "—", f"not measured: {verdict}", Gate(True, "", why)), "seeds": "0 runs"}
+    return [_record(cid, "—", "—", "0 runs", f"not measured: {verdict}", Gate(True, "", why))
             for cid, nb in NOTEBOOK.items() if nb == notebook]
 
 

@@ -188,7 +188,7 @@ class TrainConfig:
             raise ValueError(f"unknown device {self.device!r}; valid: auto, cpu, cuda, cuda:N")
         if self.speedup not in ("auto", *SPEEDUPS):
             raise ValueError(f"unknown speedup {self.speedup!r}; valid: auto, {', '.join(SPEEDUPS)}")
-        if self.joint_d and method.features == "bn":
+        if self.joint_d and method.batch_statistics:
             raise ValueError(f"joint_d would mix real and fake in {self.method}'s batch statistics; valid with every "
                              "method whose D has no batch normalization (not bn)")
         from snlab.metrics.evaluation import EXTRACTORS

@@ -61,6 +61,11 @@ class Method:
     d_penalty: Penalty | None = None
     after_d_step: Hook | None = None
 
+    @property
+    def batch_statistics(self) -> bool:
+        """Whether D normalizes with batch statistics (BN), so a batch mixing real and fake changes D(x)."""
+        return self.features == "bn"
+
 
 _ALL = (
     Method("none", "Unnormalized", "#000000"),
