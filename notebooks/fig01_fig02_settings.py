@@ -42,12 +42,11 @@ from snlab import claims, experiments, gate, plots, sweep
 methods, settings = list(methods or experiments.SETTINGS_METHODS), list(settings or experiments.TABLE1)
 configs = experiments.settings_grid(preset, dataset, seeds, iterations, methods, settings, data_dir=data_dir,
                                      device=device)
-caption = experiments.describe(configs)
-caption
 
 # %%
 result = sweep.run_sweep(configs, store, workers, train=train)
 final = result.final
+caption = experiments.describe(configs, result.table)
 IS, FID = plots.metric_column(final, "IS"), plots.metric_column(final, "FID")
 final.pivot_table(index="method", columns="setting", values=FID).round(1)
 
@@ -62,6 +61,6 @@ phases, testable = gate.assess(result.table, configs, ["method", "setting"],
                                reference="setting in ['A', 'B', 'C'] or method == 'sn'")
 final.to_csv(f"{out_dir}/results.csv", index=False)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
-claim = claims.c2_settings(final, FID, f"{len(seeds)} per point ({caption})", testable)
+claim = claims.c2_settings(final, FID, f"per point ({caption})", testable)
 claims.record(out_dir, [claim], runs=result.counts(), caption=caption)
 claim

@@ -49,16 +49,16 @@ from snlab.config import build_run_models
 methods, settings = list(methods or experiments.SPECTRA_METHODS), list(settings or experiments.TABLE1)
 configs = experiments.settings_grid(preset, dataset, seeds, iterations, methods, settings, data_dir=data_dir,
                                      device=device)
-caption = experiments.describe(configs)
 if common_setting not in settings:
     raise ValueError(f"common_setting {common_setting!r} is not among the grid's settings: {', '.join(settings)}")
 
 # %%
 result = sweep.run_sweep(configs, store, workers, train=train)
 final = result.final
+caption = experiments.describe(configs, result.table)
 IS = plots.metric_column(final, "IS")
-best = tables.best_runs(final, IS, by=("method",)).loc[methods]
-best[["setting", IS, "seeds"]]
+best = tables.best_runs(final, IS, by=("method",)).reindex([m for m in methods if m in set(final["method"])])
+best[["setting", IS, "seeds"]]  # a method with no complete run stored has no row
 
 
 # %%
@@ -67,7 +67,7 @@ def spectra(rows: pd.DataFrame) -> pd.DataFrame:
     frames = [snlab.store.spectra(Path(store, r.run)).assign(method=r.method, seed=r.seed,
                                                              label=f"{r.method} ({r.setting})")
               for r in rows.itertuples()]
-    table = pd.concat(frames)
+    table = pd.concat(frames) if frames else pd.DataFrame(columns=["layer"])
     return table[table["layer"].str.startswith("conv")]
 
 
@@ -81,6 +81,9 @@ at_init = at_init[at_init["layer"].str.startswith("conv")]
 for name, table, what in (("fig03", at_best, "each method at its best-IS setting"),
                           (f"fig03_setting_{common_setting}", at_common, f"every method at setting {common_setting}"),
                           ("fig03_init", at_init, "at initialization, before any update")):
+    if table.empty:  # no run stored there: no figure, and none left from an earlier call
+        Path(out_dir, f"{name}.png").unlink(missing_ok=True)
+        continue
     fig = plots.singular_value_spectra(table, title=f"Squared singular values, {what} — {caption}")
     plots.save(fig, f"{out_dir}/{name}.png")
 
@@ -88,7 +91,7 @@ for name, table, what in (("fig03", at_best, "each method at its best-IS setting
 ranks = spectral.relative_stable_rank(at_best, by=("method", "seed", "layer")).rename("rank").reset_index()
 phases, testable = gate.assess(result.table[result.table["run"].isin(best_rows["run"])], configs, ["method"])
 init_ranks = spectral.relative_stable_rank(at_init, by=("method", "layer")).groupby("method").mean().round(3)
-claim = claims.c3_spectra(ranks, f"{len(seeds)} per method ({caption})", testable)
+claim = claims.c3_spectra(ranks, f"per method ({caption})", testable)
 claims.record(out_dir, [claim], runs=result.counts(), best_setting=best["setting"].to_dict(), caption=caption,
               init_rank=init_ranks.to_dict())
 claim

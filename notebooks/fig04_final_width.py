@@ -36,12 +36,11 @@ out_dir = "../figures/fig04_final_width"
 from snlab import claims, experiments, gate, plots, sweep
 
 configs = experiments.final_width_sweep(preset, dataset, seeds, iterations, widths, data_dir=data_dir, device=device)
-caption = f"setting C · {experiments.describe(configs)}"
-caption
 
 # %%
 result = sweep.run_sweep(configs, store, workers, train=train)
 final = result.final
+caption = f"setting C · {experiments.describe(configs, result.table)}"
 IS = plots.metric_column(final, "IS")
 final.pivot_table(index="final_width", columns="method", values=IS, aggfunc=["mean", "std"]).round(3)
 
@@ -53,6 +52,6 @@ plots.save(fig, f"{out_dir}/fig04.png")
 phases, testable = gate.assess(result.table, configs, ["method", "final_width"])
 final.to_csv(f"{out_dir}/results.csv", index=False)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
-claim = claims.c4_width(final, IS, f"{len(seeds)} per point ({caption})", testable)
+claim = claims.c4_width(final, IS, f"per point ({caption})", testable)
 claims.record(out_dir, [claim], runs=result.counts(), caption=caption)
 claim

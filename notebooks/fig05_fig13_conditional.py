@@ -50,14 +50,13 @@ configs = experiments.conditional_runs(preset, dataset, seeds, iterations, metho
                                        device=device)
 data.load_dataset(dataset, data_dir=data_dir)  # a missing dataset fails here, saying where to put it
 first = configs[0]
-caption = (f"conditional ResNet, {head} D, hinge, n_dis {first.n_dis}, "
-           f"G batch {first.g_batch_size or first.batch_size} · "
-           f"{experiments.describe(configs)}")
-caption
 
 # %%
 result = sweep.run_sweep(configs, store, workers, train=train)
 table = result.table
+caption = (f"conditional ResNet, {head} D, hinge, n_dis {first.n_dis}, "
+           f"G batch {first.g_batch_size or first.batch_size} · {experiments.describe(configs, table)}")
+caption
 # Training-time intra-FID needs 50 samples per class (ImageNet at the paper preset: run intra_class_fid after).
 metrics = [m for m in ("IS", "FID", "intraFID") if any(c.startswith(f"{m}_") for c in table.columns)]
 fig = plots.metric_curves(table, caption, metrics=metrics, hue="method")
@@ -83,6 +82,6 @@ plots.save(fig, f"{out_dir}/samples_{head}.png", dpi=100)
 # %%
 phases, testable = gate.assess(table, configs, ["method"])
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
-claim = claims.c8_conditional(table, columns[0], f"{len(seeds)} per method ({caption})", testable)
+claim = claims.c8_conditional(table, columns[0], f"per method ({caption})", testable)
 claims.record(out_dir, [claim], runs=result.counts(), caption=caption, final=ours.to_dict())
 claim

@@ -43,11 +43,11 @@ from snlab.methods import METHOD_SPECS
 methods, settings = list(methods or experiments.SETTINGS_METHODS), list(settings or experiments.TABLE1)
 configs = experiments.settings_grid(preset, dataset, [seed], iterations, methods, settings, data_dir=data_dir,
                                      device=device)
-caption = experiments.describe(configs)
 
 # %%
 result = sweep.run_sweep(configs, store, workers, train=train)
 final = result.final
+caption = experiments.describe(configs, result.table)
 images = {}
 for _, row in final.iterrows():
     images[(METHOD_SPECS[row["method"]].label, f"setting {row['setting']}")] = snlab.store.latest_samples(

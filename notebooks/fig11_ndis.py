@@ -36,12 +36,11 @@ out_dir = "../figures/fig11_ndis"
 from snlab import claims, experiments, gate, plots, sweep
 
 configs = experiments.ndis_sweep(preset, dataset, seeds, iterations, n_dis, data_dir=data_dir, device=device)
-caption = f"setting D's Adam · {experiments.describe(configs)}"
-caption
 
 # %%
 result = sweep.run_sweep(configs, store, workers, train=train)
 final = result.final
+caption = f"setting D's Adam · {experiments.describe(configs, result.table)}"
 IS = plots.metric_column(final, "IS")
 final.pivot_table(index="n_dis", columns="method", values=IS, aggfunc=["mean", "std"]).round(3)
 
@@ -54,6 +53,6 @@ plots.save(fig, f"{out_dir}/fig11.png")
 phases, testable = gate.assess(result.table, configs, ["method", "n_dis"], reference="method == 'sn' or n_dis == 1")
 final.to_csv(f"{out_dir}/results.csv", index=False)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
-claim = claims.c6_ndis(final, IS, f"{len(seeds)} per point ({caption})", testable)
+claim = claims.c6_ndis(final, IS, f"per point ({caption})", testable)
 claims.record(out_dir, [claim], runs=result.counts(), caption=caption)
 claim

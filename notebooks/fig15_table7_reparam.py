@@ -44,13 +44,13 @@ configs = experiments.reparam_runs(preset, dataset, seeds, iterations, data_dir=
 resnet = preset == "paper" if resnet is None else resnet
 resnet_configs = experiments.reparam_runs(preset, dataset, seeds, iterations, ["wgan-gp", "sn-gamma"], arch="resnet",
                                           data_dir=data_dir, device=device) if resnet else []
-resnet_caption = (f"WGAN-GP with SN-GAN's ResNet (Table 4), not Gulrajani's · {experiments.describe(resnet_configs)}"
-                  if resnet else "not run")
-resnet_caption
 
 # %%
 result = sweep.run_sweep(configs + resnet_configs, store, workers, train=train)
 table = result.table[result.table["arch"] == "standard"]
+resnet_caption = ("WGAN-GP with SN-GAN's ResNet (Table 4), not Gulrajani's · "
+                  f"{experiments.describe(resnet_configs, result.table[result.table['arch'] == 'resnet'])}"
+                  if resnet else "not run")
 caption = f"WGAN-GP, setting A · {experiments.describe(configs, table)}"
 fig = plots.heldout_curves(table, title=caption)
 plots.save(fig, f"{out_dir}/fig15.png")

@@ -53,12 +53,14 @@ standard = (experiments.settings_grid(preset, dataset, seeds, iterations, method
 resnet = experiments.resnet_rows(preset, dataset, resnet_seeds, iterations, data_dir=data_dir, device=device) \
     if resnet_seeds else []
 configs = standard + resnet
-caption = experiments.describe(standard)
-resnet_caption = f"hinge, G batch {resnet[0].g_batch_size} · {experiments.describe(resnet)}" if resnet else "not run"
 
 # %%
 result = sweep.run_sweep(configs, store, workers, train=train)
 final = result.final
+held = {arch: result.table[result.table["arch"] == arch] for arch in ("standard", "resnet")}
+caption = experiments.describe(standard, held["standard"])
+resnet_caption = (f"hinge, G batch {resnet[0].g_batch_size} · {experiments.describe(resnet, held['resnet'])}"
+                  if resnet else "not run")
 IS, FID = plots.metric_column(final, "IS"), plots.metric_column(final, "FID")
 real = training_metrics(data.load_dataset(dataset, "train", data_dir), dataset, "auto", configs[0].eval_samples,
                         seed=0, data_dir=data_dir)
@@ -78,6 +80,6 @@ Path(out_dir, "table2.md").write_text(header + table.round(2).fillna("").to_mark
 standard_runs = result.table[result.table["arch"] == "standard"]
 phases, testable = gate.assess(standard_runs, standard, ["method", "loss", "setting"],
                                reference="setting in ['A', 'B', 'C'] or method == 'sn'")
-claim = claims.t2_ranks(table, IS, FID, f"{len(seeds)} per point ({caption})", testable)
+claim = claims.t2_ranks(table, IS, FID, f"per point ({caption})", testable)
 claims.record(out_dir, [claim], runs=result.counts(), caption=caption, resnet_caption=resnet_caption, real=real)
 claim

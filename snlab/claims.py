@@ -72,7 +72,7 @@ def _missing(cid: str, rule: str, have, need, seeds: str, gate: Gate) -> dict | 
     lacking = sorted(set(need) - set(have))
     if not lacking:
         return None
-    return {**_record(cid, rule, f"not run: {', '.join(lacking)}", seeds, "not measured", gate),
+    return {**_record(cid, rule, f"no run of {', '.join(lacking)}", seeds, "not measured", gate),
             "verdict": "not measured"}
 
 

@@ -193,6 +193,6 @@ def describe(configs: list[TrainConfig], stored=None) -> str:
     held = sorted(set(stored["seed"])) if stored is not None else seeds
     count = f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}"
     if held != seeds:
-        count += f" asked, {len(held)} stored ({', '.join(map(str, held))})"
+        count += f" asked, {len(held)} stored" + (f" ({', '.join(map(str, held))})" if held else "")
     return (f"{first.dataset} · preset {first.preset} · {first.iterations} G updates · batch {first.batch_size} · "
             + count)

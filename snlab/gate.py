@@ -118,18 +118,22 @@ class Gate:
 
 
 def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: float | None = None,
-          extra: list[tuple[bool, str]] = (), need: str = "settled") -> Gate:
+          extra: list[tuple[bool, str]] = (), need: str = "settled", asked=None) -> Gate:
     """The gate for runs ``phases`` (``run_phases``) compared at the points ``by`` (e.g. ["method",
     "setting"]); ``reference``: a boolean mask over ``phases`` marking the runs the paper shows learning
     (default: every run); ``extra``: further (condition met, its description) pairs the claim needs.
     ``need``: the phase most seeds of every reference point must reach: "settled" for a claim that
     compares how well runs train; "learning" (learned: FID below ``LEARNED`` of the untrained G's, settled
-    or not) for a claim about what a method does to D while it trains (C1: σ(W̄) stays 1 while W moves)."""
+    or not) for a claim about what a method does to D while it trains (C1: σ(W̄) stays 1 while W moves).
+    ``asked``: the points the claim compares (tuples of ``by`` values); one with no run in ``phases`` (none
+    stored) closes the gate, since a comparison without it is not the claim's."""
     if need not in NEEDS:
         raise ValueError(f"unknown need {need!r}; valid: {', '.join(NEEDS)}")
     by = list(by)
     if phases.empty:
         return Gate(False, "no runs", "no runs")
+    held = set(phases[by].itertuples(index=False, name=None))
+    absent = sorted(set(asked or held) - held, key=str)
     reference = pd.Series(True, index=phases.index) if reference is None else pd.Series(reference, index=phases.index)
     seeds = phases.groupby(by)["seed"].nunique()
     ref = phases[reference]
@@ -143,12 +147,16 @@ def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: fl
     threshold = LEARNED * untrained_fid if untrained_fid else np.nan
     rule = f"final FID ≤ {threshold:.0f}{scale}" + (f", and ≤ {SETTLED:.0%} change over the last doubling"
                                                   if need == "settled" else "")
-    numbers = (f"seeds per point: {seeds.min()}–{seeds.max()} (need ≥ {MIN_SEEDS}); reference points with most "
+    numbers = (f"points with runs: {len(held)}/{len(held) + len(absent)}; "
+               f"seeds per point: {seeds.min()}–{seeds.max()} (need ≥ {MIN_SEEDS}); reference points with most "
                f"seeds {'settled' if need == 'settled' else 'learned'}: {ok_points}/{n_points} ({rule}); runs: "
                + ", ".join(f"{counts.get(p, 0)} {p}" for p in reversed(PHASES))
                + f", {int(phases['collapsed'].sum())} collapsed (IS < {COLLAPSED_IS})"
                + "".join(f"; {text}" for _, text in extra))
     why = []
+    if absent:
+        why.append(f"{len(absent)} of {len(held) + len(absent)} points have no run: "
+                   + ", ".join("/".join(map(str, point)) for point in absent))
     if n_points == 0:
         why.append("no reference points: nothing the paper shows learning was run")
     elif seeds.min() < MIN_SEEDS:
@@ -186,15 +194,16 @@ def _untrained_fid(config_json: str, data_dir: str | None, fid: str) -> float:
 def assess(table: pd.DataFrame, configs, by, reference=None, extra=(), need: str = "settled") -> tuple[pd.DataFrame,
                                                                                                      Gate]:
     """``run_phases`` of a sweep's ``table`` (``results.collect`` rows) and the ``check`` of them at the
-    points ``by``; ``reference``: a ``DataFrame.query`` string selecting the reference runs (default: all);
-    ``need`` as ``check``'s."""
+    points ``by``, each point of ``configs`` asked for; ``reference``: a ``DataFrame.query`` string selecting
+    the reference runs (default: all); ``need`` as ``check``'s."""
     from snlab.plots import metric_column
 
     fid, is_ = metric_column(table, "FID"), metric_column(table, "IS")
     scale = untrained_fid(configs, fid)
     phases = run_phases(table, fid, is_, scale)
     mask = phases.eval(reference) if reference else None
-    return phases, check(phases, by, mask, scale, extra, need)
+    asked = {tuple(getattr(c, b) for b in by) for c in configs}
+    return phases, check(phases, by, mask, scale, extra, need, asked)
 
 
 def not_run(reason: str) -> Gate:

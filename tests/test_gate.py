@@ -94,3 +94,12 @@ def test_a_claim_about_training_dynamics_needs_learned_runs_not_settled_ones():
     assert g.testable and "reference points with most seeds learned: 1/1 (final FID ≤ 300" in g.numbers
     early = gate.check(_grid(settled_seeds=1), ["method", "setting"], untrained_fid=UNTRAINED, need="learning")
     assert not early.testable and "2 of 2 reference points have not learned" in early.why
+
+
+def test_a_point_asked_for_but_not_stored_closes_the_gate():
+    """Settled runs at C and D cannot test a claim that compares C, D and E: E has no run to compare."""
+    phases = _grid(settled_seeds=3)
+    assert gate.check(phases, ["method", "setting"], asked={("sn", "C"), ("sn", "D")}).testable
+    g = gate.check(phases, ["method", "setting"], asked={("sn", "C"), ("sn", "D"), ("sn", "E")})
+    assert not g.testable and g.why == "1 of 3 points have no run: sn/E"
+    assert g.numbers.startswith("points with runs: 2/3; ")

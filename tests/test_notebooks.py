@@ -135,6 +135,25 @@ def test_reproduce_without_training_reads_the_store_and_says_what_it_lacks(tmp_p
     assert [p.stem for p in notebooks(["00"], train=False)] == [QUICKSTART]
 
 
+def test_fig03_plots_the_methods_stored_and_says_which_are_not(tmp_path, smoke_store, fmnist_eval_dir):
+    """Without training, a store holding WN and SN at setting D (not clip, not setting A) gives Fig 3 of
+    those two, a caption that counts what is stored, and C3 not measured for want of clip."""
+    out = tmp_path / "fig03"
+    (out / "fig03_setting_A.png").parent.mkdir()
+    (out / "fig03_setting_A.png").write_bytes(b"a figure of runs no longer stored")
+    _run("fig03_singular_values.ipynb", tmp_path, preset="smoke", methods=["clip", "wn", "sn"], settings=["A", "D"],
+         seeds=[0, 1], common_setting="A", store=str(smoke_store), train=False, data_dir=str(fmnist_eval_dir),
+         out_dir=str(out))
+    assert (out / "fig03.png").stat().st_size > 1000 and (out / "fig03_init.png").stat().st_size > 1000
+    assert not (out / "fig03_setting_A.png").exists()  # nothing stored at A
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["best_setting"] == {"wn": "D", "sn": "D"}
+    assert metrics["caption"].endswith("2 seeds asked, 1 stored (0)")
+    claim, = metrics["claims"]
+    assert claim["measured"] == "no run of clip" and claim["verdict"] == "not measured"
+    assert claim["gate"].startswith("points with runs: 2/3; ")
+
+
 def test_reproduce_runs_the_chosen_notebooks_with_declared_parameters_only(tmp_path):
     from snlab.reproduce import reproduce
 
