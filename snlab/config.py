@@ -142,8 +142,13 @@ class TrainConfig:
     #: Fields that must be > 0, and fields that must be ≥ 0, when set.
     POSITIVE = ("width", "final_width", "lr", "clip_value")
     NON_NEGATIVE = ("gp_lambda", "ortho_coef", "lr_decay_start", "seed")
+    #: Switches: True or False only (joint_d=1 would otherwise train the same run under another key).
+    FLAGS = ("log_operator_norms", "log_heldout_loss", "joint_d", "progress", "tensorboard")
 
     def _check_numbers(self) -> None:
+        for name in self.FLAGS:
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         for name in self.WHOLE:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):

@@ -216,6 +216,7 @@ def test_nan_loss_is_recorded_as_diverged(fmnist_dir, tmp_path, monkeypatch):
     ("lr", 0, r"lr must be > 0"),
     ("beta2", 1.0, r"beta2 must be in \[0, 1\)"),
     ("ortho_coef", "0.1", "ortho_coef must be a number"),
+    ("joint_d", 1, "joint_d must be True or False, got 1"),
 ])
 def test_bad_config_values(field, value, match):
     with pytest.raises(ValueError, match=match):
