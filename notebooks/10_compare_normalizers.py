@@ -17,8 +17,9 @@
 # # Compare normalizers on stored runs
 # Pick methods, a setting (with its n_dis) and a D layer: sample grids, σ(W̄) of that layer over
 # training, its squared singular values, and FID across settings. Everything is read from the run
-# store written by `fig01_fig02_settings` (and `fig11_ndis` for n_dis ≠ the setting's); moving a
-# widget never trains. With `interactive = False` (papermill) the static figure for `methods`,
+# store written by `fig01_fig02_settings` (then `fig11_ndis`, then the convergence study, where the
+# earlier has no run of a method at a setting and n_dis; each sample grid says its run's length);
+# moving a widget never trains. With `interactive = False` (papermill) the static figure for `methods`,
 # `setting` and `layer` is written to `out_dir`.
 
 # %% tags=["parameters"]
@@ -27,7 +28,7 @@ dataset = "fashion_mnist"
 seed = 0
 iterations = None
 methods = ["wn", "sn"]
-setting = "D"
+setting = "C"
 layer = "conv6"
 interactive = True
 store = "../results"
@@ -37,11 +38,12 @@ out_dir = "../figures/10_compare_normalizers"
 from snlab import compare, experiments, plots, sweep
 from snlab.settings import get_setting
 
-table = compare.stored_runs(experiments.settings_grid(preset, dataset, [seed], iterations),
-                            experiments.ndis_sweep(preset, dataset, [seed], iterations), store)
+table = compare.stored_runs([experiments.settings_grid(preset, dataset, [seed], iterations),
+                             experiments.ndis_sweep(preset, dataset, [seed], iterations),
+                             experiments.convergence_runs(preset, dataset, [seed], iterations)], store)
 if table.empty:
     raise sweep.NotInStore(f"no stored runs for preset {preset!r}, dataset {dataset!r} in {store}: run "
-                            "`make reproduce TRAIN=1 ONLY=fig01` (and fig11) first")
+                            "`make reproduce TRAIN=1 ONLY=fig01` (and fig11, convergence) first")
 choices = compare.options(table)
 unknown = sorted(set(methods) - set(choices["methods"])) + ([layer] if layer not in choices["layers"] else [])
 if unknown:

@@ -26,13 +26,19 @@ def _spectra(run_dir: str) -> pd.DataFrame:
     return spectra(run_dir)
 
 
-def stored_runs(grid, ndis, store: str | Path) -> pd.DataFrame:
-    """The stored runs of the A–F ``grid`` plus those of the ``ndis`` sweep at an n_dis other than their
-    setting's (the rest would duplicate grid cells with another run length); nothing is trained."""
+def stored_runs(sweeps, store: str | Path) -> pd.DataFrame:
+    """The stored runs of ``sweeps`` (lists of ``TrainConfig``), in order of preference: a run is left out
+    when an earlier sweep has a stored run of its method, setting and n_dis (e.g. the A–F grid's, then the
+    convergence study's at another run length); nothing is trained."""
     from snlab.sweep import stored
 
-    return pd.concat([stored(grid, store), stored([c for c in ndis if c.n_dis != SETTINGS[c.setting].n_dis], store)],
-                     ignore_index=True)
+    tables, held = [], set()
+    for configs in sweeps:
+        table = stored(configs, store)
+        cell = list(zip(table["method"], table["setting"], table["n_dis"]))
+        tables.append(table[[c not in held for c in cell]])
+        held |= set(cell)
+    return pd.concat(tables, ignore_index=True)
 
 
 def options(table: pd.DataFrame) -> dict:
@@ -58,7 +64,8 @@ def figure(table: pd.DataFrame, store: str | Path, methods, setting: str, n_dis:
         if samples := latest_samples(Path(store, name)):
             ax.imshow(mpimg.imread(samples), cmap="gray")
         ax.set_axis_off()
-        ax.set_title(label_of[name], fontsize=9)
+        ax.set_title(f"{label_of[name]} · {int(runs.loc[runs['run'] == name, 'step'].max()):,} G updates",
+                     fontsize=9)
     ax = fig.add_subplot(grid[1, 0])
     sns.lineplot(runs.assign(method=runs["method"].map(labels)), x="step", y=f"sigma_{layer}", hue="method",
                  palette=palette, ax=ax)
@@ -75,7 +82,7 @@ def figure(table: pd.DataFrame, store: str | Path, methods, setting: str, n_dis:
     fid = metric_column(final, "FID")
     sns.barplot(final.assign(method=final["method"].map(labels)), x="setting", y=fid, hue="method",
                 order=sorted(final["setting"].unique()), palette=palette, errorbar=None, ax=ax, legend=False)
-    ax.set(yscale="log", ylabel=metric_label(fid), xlabel="setting (all stored)")
+    ax.set(yscale="log", ylabel=metric_label(fid), xlabel="setting (all stored; run lengths may differ)")
     fig.suptitle(f"setting {setting}, n_dis = {n_dis}", fontsize=10)
     fig.tight_layout()
     return fig

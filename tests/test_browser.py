@@ -227,13 +227,14 @@ def _png(src: str) -> bytes:
 
 
 def test_compare_normalizers_widget_redraws_in_jupyterlab(lab, page, shoot, request, tmp_path):
-    """The comparison notebook on stored smoke runs (``--compare-store DIR``: that store's cpu-preset runs):
+    """The comparison notebook on stored smoke runs (``--compare-store DIR``: that store's cpu-preset runs at setting C):
     Run All Cells without an error, then another layer in the widget's dropdown draws another image (its
     PNG bytes differ), still without an error."""
     store = request.config.getoption("compare_store")
-    store, preset = (Path(store).resolve(), "cpu") if store else (request.getfixturevalue("smoke_store"), "smoke")
+    store, preset, setting = ((Path(store).resolve(), "cpu", "C") if store else
+                              (request.getfixturevalue("smoke_store"), "smoke", "D"))
     _open(page, lab, "10_compare_normalizers.ipynb", preset=preset, store=str(store), interactive=True,
-          methods=["wn", "sn"], setting="D", layer="conv6", out_dir=str(tmp_path / "figures"))
+          methods=["wn", "sn"], setting=setting, layer="conv6", out_dir=str(tmp_path / "figures"))
     _run_all(page, tmp_path)
     image = page.locator(WIDGET_IMAGE)
     expect(image, "the widget shows no image after Run All Cells").to_have_count(1, timeout=REDRAW_S * 1000)

@@ -245,7 +245,7 @@ def _widget_redraws_from_the_store(store, monkeypatch):
 
     calls, real = [], compare.figure
     monkeypatch.setattr(compare, "figure", lambda *a: calls.append(a[2:]) or real(*a))
-    table = compare.stored_runs(experiments.settings_grid("smoke"), experiments.ndis_sweep("smoke"), store)
+    table = compare.stored_runs([experiments.settings_grid("smoke"), experiments.ndis_sweep("smoke")], store)
     ui = compare.widget(table, store, ["wn", "sn"], "D", "conv6")
     methods, condition, layer = ui.children[:3]
     assert set(methods.options) == {"clip", "wn", "sn"}
@@ -257,6 +257,16 @@ def _widget_redraws_from_the_store(store, monkeypatch):
     assert calls == [(["wn", "sn"], "D", 5, "conv6"), (["wn", "sn"], "D", 5, "fc"), (["wn", "sn"], "D", 2, "fc"),
                      (["clip"], "D", 2, "fc")]
     assert sorted(p.name for p in store.iterdir()) == before
+
+
+def test_the_comparison_takes_each_cell_from_the_first_sweep_that_stored_it(smoke_store):
+    """SN at D from the first sweep, WN at D from the second, and SN not twice: one run per cell."""
+    from snlab import compare, experiments
+
+    first, both = (experiments.settings_grid("smoke", seeds=[0], methods=m, settings=["D"]) for m in (["sn"], ["wn", "sn"]))
+    table = compare.stored_runs([first, both], smoke_store)
+    assert table.groupby("method")["run"].nunique().to_dict() == {"sn": 1, "wn": 1}
+    assert len(table) == len(compare.stored_runs([both], smoke_store))
 
 
 def test_quickstart_run_directory_is_keyed_by_its_parameters(tmp_path, fmnist_dir):
