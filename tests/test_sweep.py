@@ -93,7 +93,7 @@ def test_killing_a_sweep_kills_its_workers_and_a_rerun_resumes(fmnist_dir, tmp_p
     """SIGKILL the sweep's parent while its two workers train: within seconds neither worker is left, and
     the next call resumes their runs from their checkpoints."""
     store = tmp_path / "store"
-    args = [sys.executable, "-m", "snlab", "sweep", "fig04", "--preset", "smoke", "--iterations", "200", "--seeds",
+    args = [sys.executable, "-m", "snlab", "sweep", "fig04", "--preset", "smoke", "--iterations", "60", "--seeds",
             "0", "--store", str(store), "--workers", "2", "--data-dir", str(fmnist_dir)]
     parent = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline, locks = time.time() + 120, {}
@@ -108,10 +108,10 @@ def test_killing_a_sweep_kills_its_workers_and_a_rerun_resumes(fmnist_dir, tmp_p
     while time.time() < deadline and any(_alive(pid) for pid in locks.values()):
         time.sleep(0.2)
     assert not any(_alive(pid) for pid in locks.values()), f"workers {locks} outlived the killed sweep"
-    configs = [c for c in experiments.final_width_sweep("smoke", seeds=[0], iterations=200, data_dir=str(fmnist_dir))
+    configs = [c for c in experiments.final_width_sweep("smoke", seeds=[0], iterations=60, data_dir=str(fmnist_dir))
                if default_run_dir(c, store).name in locks]
     result = sweep.run_sweep(configs, store, workers=0, log=lambda _: None, tensorboard=False)
-    assert result.resumed == 2 and (result.final["step"] == 200).all()
+    assert result.resumed == 2 and (result.final["step"] == 60).all()
 
 
 def _alive(pid: int) -> bool:
