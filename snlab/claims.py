@@ -61,9 +61,9 @@ def _record(cid: str, rule: str, measured: str, seeds: str, verdict: str, gate: 
 
 
 def unmeasured(notebook: str, verdict: str, why: str) -> list[dict]:
-    """A "not measured: ``verdict``" record per claim ``notebook`` tests (``NOTEBOOK``), its runs not
-    stored; ``why`` (their count and price) shown as its gate."""
-    return [_record(cid, "—", "—", "0 runs", f"not measured: {verdict}", Gate(True, "", why))
+    """A record with ``verdict`` per claim ``notebook`` tests (``NOTEBOOK``), its runs not stored; ``why``
+    (their count and price) shown as its gate."""
+    return [_record(cid, "—", "—", "0 runs", verdict, Gate(True, "", why))
             for cid, nb in NOTEBOOK.items() if nb == notebook]
 
 

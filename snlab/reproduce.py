@@ -110,10 +110,12 @@ def _execute(path: Path, params: dict, declared: dict, train: bool, stream: bool
 def not_in_store(notebook: str, out: Path, why: str, trains: bool = True) -> None:
     """``notebook`` found none of its runs in its store: its folder ``out`` keeps only the executed notebook,
     a ``NOT_MEASURED.md`` with ``why`` and what trains them (``trains``: the notebook does, with ``train``;
-    otherwise ``why`` names the notebooks that do), and a ``metrics.json`` marking its claims not measured.
-    Everything else there goes, the paper-only tables too: figures of runs no longer stored would not show
+    otherwise ``why`` names the notebooks that do), and a ``metrics.json`` marking its claims not measured, or
+    not testable at this scale with the GPU command when ``why`` says they cost more than
+    ``sweep.SENSIBLE_CORE_HOURS`` (``sweep.NOT_SENSIBLE``). Everything else there goes, the paper-only tables too: figures of runs no longer stored would not show
     what the store holds."""
-    from snlab.claims import record, unmeasured
+    from snlab.claims import UNTESTABLE, record, unmeasured
+    from snlab.sweep import NOT_SENSIBLE
 
     for f in out.iterdir():
         if f.is_file() and f.suffix != ".ipynb":
@@ -123,8 +125,11 @@ def not_in_store(notebook: str, out: Path, why: str, trains: bool = True) -> Non
            f"`make reproduce PRESET=paper TRAIN=1 ONLY={notebook}` with the paper's dataset in SET "
            f'(e.g. `SET="dataset=cifar10"`)' if trains else "it trains nothing itself")
     (out / "NOT_MEASURED.md").write_text(f"# {notebook}: no figure\n\n{why}.\n\n{how}.\n")
-    record(out, unmeasured(notebook, f"no runs in results/ (`figures/{notebook}/NOT_MEASURED.md`)", why),
-           runs=None)
+    costly = next((part for part in why.split("; ") if part.startswith(NOT_SENSIBLE)), None)
+    verdict = (f"{UNTESTABLE}: {costly}; on a GPU: `make reproduce PRESET=paper TRAIN=1 ONLY={notebook} "
+               f'SET="dataset=cifar10"`' if costly else
+               f"not measured: no runs in results/ (`figures/{notebook}/NOT_MEASURED.md`)")
+    record(out, unmeasured(notebook, verdict, why), runs=None)
 
 
 def _kind_ok(value, default) -> bool:

@@ -73,12 +73,30 @@ def todo(configs: list[TrainConfig], store: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: Core-hours of training a figure may cost at the ``cpu`` preset: a night (12 h) of a 2-core laptop. A figure
+#: none of whose runs is stored and whose price is higher is not tested at this scale, but on a GPU.
+SENSIBLE_CORE_HOURS = 24.0
+#: How ``from_store`` begins that reason in ``NotInStore``'s message (``reproduce`` finds it there: the
+#: exception crosses papermill's kernel boundary as text).
+NOT_SENSIBLE = "too costly for 2 CPU cores"
+
+
 def price(left: pd.DataFrame, store: str | Path) -> str:
     """What training ``todo``'s rows ``left`` costs, in core-hours at the median rate of the store's complete
     runs of the same architecture and method (of the architecture when the method has none;
     ``update_rates``; evaluations not counted), e.g. "≈ 3.7 core-hours at the store's median rate
     (evaluations not counted)"; runs of an architecture the store has no run of are named as not priced
     and left out of the hours."""
+    hours, unpriced = core_hours(left, store)
+    parts = [] if len(unpriced) == left["arch"].nunique() > 0 else \
+        [f"≈ {hours:.1f} core-hours at the store's median rate (evaluations not counted)"]
+    if unpriced:
+        parts.append(f"{', '.join(unpriced)} runs not priced: none complete in the store")
+    return "; ".join(parts)
+
+
+def core_hours(left: pd.DataFrame, store: str | Path) -> tuple[float, list[str]]:
+    """``price``'s numbers: core-hours of training ``left``, and the architectures it could not price."""
     rates, hours, unpriced = update_rates(store), 0.0, []
     for (arch, method), rows in left.groupby(["arch", "method"]):
         rate = _median_rate(rates, arch, method)
@@ -88,12 +106,7 @@ def price(left: pd.DataFrame, store: str | Path) -> str:
             unpriced.append(arch)
         else:
             hours += (rows["g_updates"] + rows["d_updates"]).sum() * rate / 3600
-    unpriced = sorted(set(unpriced))
-    parts = [] if len(unpriced) == left["arch"].nunique() > 0 else \
-        [f"≈ {hours:.1f} core-hours at the store's median rate (evaluations not counted)"]
-    if unpriced:
-        parts.append(f"{', '.join(unpriced)} runs not priced: none complete in the store")
-    return "; ".join(parts)
+    return hours, sorted(set(unpriced))
 
 
 def update_rates(store: str | Path) -> pd.DataFrame:
@@ -170,7 +183,11 @@ def from_store(configs: list[TrainConfig], store: str | Path, log=print) -> Swee
         what = (f"{(~done).sum()} of {len(left)} runs are not complete in {store}: "
                 f"{left.loc[~done, 'g_updates'].sum():,} G updates to train, {price(left[~done], store)}")
         if not done.any():
-            raise NotInStore(f"{what}; train=True trains them")
+            hours = core_hours(left[~done], store)[0]
+            costly = (f"; {NOT_SENSIBLE}: ≈ {hours:.0f} core-hours of training, more than a night of a 2-core "
+                      f"laptop ({SENSIBLE_CORE_HOURS:.0f})" if configs[0].preset == "cpu"
+                      and hours > SENSIBLE_CORE_HOURS else "")
+            raise NotInStore(f"{what}{costly}; train=True trains them")
         log(f"{what}; left out")
     table = stored(configs, store)
     return SweepResult(table[table["run"].isin(left.loc[done, "run"])].reset_index(drop=True), int(done.sum()),
