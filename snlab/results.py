@@ -1,6 +1,7 @@
 """A store of run directories (``runs/`` by default) read back as one tidy table for plotting."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -9,8 +10,9 @@ import pandas as pd
 from snlab.store import run_status
 
 #: Config fields copied onto every history row (the config's ``lr`` as ``base_lr``: history has the current lr).
+#: A field a record predates reads as its ``TrainConfig`` default (``joint_d``: False).
 CONFIG_COLUMNS = ("dataset", "method", "setting", "loss", "preset", "arch", "conditional", "iterations", "n_dis",
-                  "base_lr", "beta1", "beta2", "batch_size", "width", "final_width", "seed")
+                  "base_lr", "beta1", "beta2", "batch_size", "width", "final_width", "seed", "joint_d")
 
 
 def collect(store: str | Path = "runs") -> pd.DataFrame:
@@ -20,6 +22,9 @@ def collect(store: str | Path = "runs") -> pd.DataFrame:
     Directories without ``config.json`` or ``history.csv`` are skipped; a run without ``status.json``
     is "partial".
     """
+    from snlab.config import TrainConfig
+
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
     frames = []
     for config in sorted(Path(store).glob("*/config.json")):
         run = config.parent
@@ -28,7 +33,8 @@ def collect(store: str | Path = "runs") -> pd.DataFrame:
         if not history.exists():
             continue
         cfg["base_lr"] = cfg.get("lr")
-        meta = {"run": run.name, **{k: cfg.get(k) for k in CONFIG_COLUMNS}, "status": run_status(run)}
+        meta = {"run": run.name, **{k: cfg.get(k, defaults.get(k)) for k in CONFIG_COLUMNS},
+                "status": run_status(run)}
         frames.append(pd.read_csv(history).assign(**meta))
     if not frames:
         return pd.DataFrame(columns=["run", *CONFIG_COLUMNS, "status", "step"])

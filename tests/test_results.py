@@ -41,6 +41,17 @@ def test_collect_keeps_the_logged_lr_under_decay(fmnist_dir, tmp_path):
     assert df["lr"].is_monotonic_decreasing and df["lr"].nunique() == 4 and (df["base_lr"] == 2e-4).all()
 
 
+def test_collect_shows_joint_d_and_reads_it_false_in_a_record_older_than_the_field(fmnist_dir, tmp_path):
+    for joint in (False, True):
+        snlab.train(snlab.TrainConfig(preset="smoke", joint_d=joint, data_dir=str(fmnist_dir), progress=False,
+                                      out_dir=str(tmp_path / str(joint))))
+    older = json.loads((tmp_path / "False" / "config.json").read_text())
+    del older["joint_d"]
+    (tmp_path / "False" / "config.json").write_text(json.dumps(older))
+    assert results.last_rows(results.collect(tmp_path)).set_index("run")["joint_d"].to_dict() == \
+        {"False": False, "True": True}
+
+
 def test_collect_on_an_empty_store(tmp_path):
     assert results.collect(tmp_path).empty
 
