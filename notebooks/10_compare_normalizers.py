@@ -50,6 +50,9 @@ if unknown:
     raise ValueError(f"not in the stored runs: {', '.join(unknown)}; methods: {', '.join(choices['methods'])}; "
                      f"layers: {', '.join(choices['layers'])}")
 n_dis = get_setting(setting).n_dis
+if not ((table["setting"] == setting) & (table["n_dis"] == n_dis) & table["method"].isin(methods)).any():
+    raise sweep.NotInStore(f"no stored run of {', '.join(methods)} at setting {setting} (n_dis {n_dis}) in {store}; "
+                           f"stored: {', '.join(f'{s} (n_dis {n})' for s, n in choices['conditions'])}")
 
 # %%
 fig = compare.figure(table, store, methods, setting, n_dis, layer)

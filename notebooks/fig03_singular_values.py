@@ -57,8 +57,9 @@ result = sweep.run_sweep(configs, store, workers, train=train)
 final = result.final
 caption = experiments.describe(configs, result.table)
 IS = plots.metric_column(final, "IS")
-best = tables.best_runs(final, IS, by=("method",)).reindex([m for m in methods if m in set(final["method"])])
-best[["setting", IS, "seeds"]]  # a method with no complete run stored has no row
+best = tables.best_runs(final, IS, by=("method",))
+best = best.loc[[m for m in methods if m in best.index]]
+best[["setting", IS, "seeds"]]  # a method none of whose runs is stored, or all diverged, has no row
 
 
 # %%
@@ -88,8 +89,10 @@ for name, table, what in (("fig03", at_best, "each method at its best-IS setting
     plots.save(fig, f"{out_dir}/{name}.png")
 
 # %%
-ranks = spectral.relative_stable_rank(at_best, by=("method", "seed", "layer")).rename("rank").reset_index()
-phases, testable = gate.assess(result.table[result.table["run"].isin(best_rows["run"])], configs, ["method"])
+ranks = (spectral.relative_stable_rank(at_best, by=("method", "seed", "layer")).rename("rank").reset_index()
+         if not at_best.empty else pd.DataFrame(columns=["method", "seed", "layer", "rank"]))
+judged = result.table["run"].isin(best_rows["run"]) | ~result.table["method"].isin(best.index)  # diverged: counted
+phases, testable = gate.assess(result.table[judged], configs, ["method"])
 init_ranks = spectral.relative_stable_rank(at_init, by=("method", "layer")).groupby("method").mean().round(3)
 claim = claims.c3_spectra(ranks, f"per method ({caption})", testable)
 claims.record(out_dir, [claim], runs=result.counts(), best_setting=best["setting"].to_dict(), caption=caption,

@@ -37,6 +37,7 @@ data_dir = None
 out_dir = "../figures/fig15_table7_reparam"
 
 # %%
+from pathlib import Path
 
 from snlab import claims, experiments, gate, plots, sweep, tables
 
@@ -52,11 +53,14 @@ resnet_caption = ("WGAN-GP with SN-GAN's ResNet (Table 4), not Gulrajani's · "
                   f"{experiments.describe(resnet_configs, result.table[result.table['arch'] == 'resnet'])}"
                   if resnet else "not run")
 caption = f"WGAN-GP, setting A · {experiments.describe(configs, table)}"
-fig = plots.heldout_curves(table, title=caption)
-plots.save(fig, f"{out_dir}/fig15.png")
+curves = {"fig15": (table, caption)}
 if resnet:
-    fig = plots.heldout_curves(result.table[result.table["arch"] == "resnet"], title=resnet_caption)
-    plots.save(fig, f"{out_dir}/fig15_resnet.png")
+    curves["fig15_resnet"] = (result.table[result.table["arch"] == "resnet"], resnet_caption)
+for name, (runs, title) in curves.items():
+    if runs.empty:  # none stored: no figure, and none left from an earlier call
+        Path(out_dir, f"{name}.png").unlink(missing_ok=True)
+        continue
+    plots.save(plots.heldout_curves(runs, title=title), f"{out_dir}/{name}.png")
 
 # %%
 final = result.final

@@ -27,9 +27,10 @@ def _spectra(run_dir: str) -> pd.DataFrame:
 
 
 def stored_runs(sweeps, store: str | Path) -> pd.DataFrame:
-    """The stored runs of ``sweeps`` (lists of ``TrainConfig``), in order of preference: a run is left out
-    when an earlier sweep has a stored run of its method, setting and n_dis (e.g. the A–F grid's, then the
-    convergence study's at another run length); nothing is trained."""
+    """The stored runs of ``sweeps`` (lists of ``TrainConfig``), complete or partial, in order of preference:
+    a run is left out when an earlier sweep has a stored run of its method, setting and n_dis (e.g. the A–F
+    grid's, then the convergence study's at another run length), so each such cell's runs (one per seed)
+    come from one sweep; nothing is trained."""
     from snlab.sweep import stored
 
     tables, held = [], set()

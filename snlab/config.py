@@ -143,7 +143,8 @@ class TrainConfig:
     POSITIVE = ("width", "final_width", "lr", "clip_value")
     NON_NEGATIVE = ("gp_lambda", "ortho_coef", "lr_decay_start", "seed")
     #: Switches: True or False only (joint_d=1 would otherwise train the same run under another key).
-    FLAGS = ("log_operator_norms", "log_heldout_loss", "joint_d", "progress", "tensorboard")
+    FLAGS = ("lr_decay", "gradient_penalty", "log_operator_norms", "log_heldout_loss", "joint_d", "progress",
+             "tensorboard")
 
     def _check_numbers(self) -> None:
         for name in self.FLAGS:

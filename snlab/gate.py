@@ -17,7 +17,7 @@ Each run gets a phase from its evaluations (``run_phases``):
 A run whose final IS is below ``COLLAPSED_IS`` is also counted as collapsed (an untrained G scores 1.0).
 
 A set of runs can test a claim (``check``) when every point it compares (e.g. a method at a setting)
-has at least ``MIN_SEEDS`` seeds, and every *reference* point (one the paper shows learning, e.g. SN at
+has runs stored, at least ``MIN_SEEDS`` seeds of them, and every *reference* point (one the paper shows learning, e.g. SN at
 every setting) has a majority of its non-diverged seeds settled. Any extra condition a claim needs
 (e.g. passes over the data before overfitting can show) is checked alongside. A run that the paper
 shows learning, that trained that long and still did not learn, is then a finding, not a reason to
@@ -125,38 +125,26 @@ def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: fl
     ``need``: the phase most seeds of every reference point must reach: "settled" for a claim that
     compares how well runs train; "learning" (learned: FID below ``LEARNED`` of the untrained G's, settled
     or not) for a claim about what a method does to D while it trains (C1: σ(W̄) stays 1 while W moves).
-    ``asked``: the points the claim compares (tuples of ``by`` values); one with no run in ``phases`` (none
-    stored) closes the gate, since a comparison without it is not the claim's."""
+    ``asked``: the points the claim compares (tuples of ``by`` values; default: those with runs); one with
+    no run in ``phases`` (none stored) closes the gate, since a comparison without it is not the claim's."""
     if need not in NEEDS:
         raise ValueError(f"unknown need {need!r}; valid: {', '.join(NEEDS)}")
     by = list(by)
     if phases.empty:
         return Gate(False, "no runs", "no runs")
     held = set(phases[by].itertuples(index=False, name=None))
-    absent = sorted(set(asked or held) - held, key=str)
+    asked = set(asked or held)
+    absent = sorted(asked - held, key=str)
     reference = pd.Series(True, index=phases.index) if reference is None else pd.Series(reference, index=phases.index)
     seeds = phases.groupby(by)["seed"].nunique()
     ref = phases[reference]
-    ok_points, n_points = 0, 0
-    for _, g in ref.groupby(by):
-        n_points += 1
-        alive = g[g["phase"] != "diverged"]
-        ok_points += len(alive) == 0 or alive["phase"].isin(NEEDS[need]).mean() > 0.5
-    counts = phases["phase"].value_counts()
-    scale = f" = {LEARNED:.2g} × untrained {untrained_fid:.0f}" if untrained_fid else ""
+    points = [len(alive) == 0 or alive["phase"].isin(NEEDS[need]).mean() > 0.5
+              for _, g in ref.groupby(by) for alive in [g[g["phase"] != "diverged"]]]
+    ok_points, n_points = sum(points), len(points)
     threshold = LEARNED * untrained_fid if untrained_fid else np.nan
-    rule = f"final FID ≤ {threshold:.0f}{scale}" + (f", and ≤ {SETTLED:.0%} change over the last doubling"
-                                                  if need == "settled" else "")
-    numbers = (f"points with runs: {len(held)}/{len(held) + len(absent)}; "
-               f"seeds per point: {seeds.min()}–{seeds.max()} (need ≥ {MIN_SEEDS}); reference points with most "
-               f"seeds {'settled' if need == 'settled' else 'learned'}: {ok_points}/{n_points} ({rule}); runs: "
-               + ", ".join(f"{counts.get(p, 0)} {p}" for p in reversed(PHASES))
-               + f", {int(phases['collapsed'].sum())} collapsed (IS < {COLLAPSED_IS})"
-               + "".join(f"; {text}" for _, text in extra))
-    why = []
-    if absent:
-        why.append(f"{len(absent)} of {len(held) + len(absent)} points have no run: "
-                   + ", ".join("/".join(map(str, point)) for point in absent))
+    what = "settled" if need == "settled" else "learned"
+    why = [f"{len(absent)} of {len(asked)} points have no run: " + ", ".join("/".join(map(str, p)) for p in absent)
+           ] if absent else []
     if n_points == 0:
         why.append("no reference points: nothing the paper shows learning was run")
     elif seeds.min() < MIN_SEEDS:
@@ -167,11 +155,28 @@ def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: fl
         stuck = f"{early} of their runs still above FID {threshold:.0f}" + (
             f", {learning} below it but still improving by more than {SETTLED:.0%} per doubling"
             if need == "settled" else "")
-        why.append(f"{n_points - ok_points} of {n_points} reference points have not "
-                   f"{'settled' if need == 'settled' else 'learned'} at {int(phases['final_step'].max())} G updates "
-                   f"({stuck})")
+        why.append(f"{n_points - ok_points} of {n_points} reference points have not {what} at "
+                   f"{int(phases['final_step'].max())} G updates ({stuck})")
     why += [f"not met: {text}" for met, text in extra if not met]
+    numbers = (f"points with runs: {len(asked) - len(absent)}/{len(asked)}; seeds per point: {seeds.min()}–"
+               f"{seeds.max()} (need ≥ {MIN_SEEDS}); reference points with most seeds {what}: {ok_points}/{n_points} "
+               f"({_rule(need, untrained_fid)}); {_counts(phases)}" + "".join(f"; {text}" for _, text in extra))
     return Gate(not why, "; ".join(why), numbers)
+
+
+def _rule(need: str, untrained_fid: float | None) -> str:
+    """The phase rule ``check`` applies, in words with its numbers."""
+    scale = f" = {LEARNED:.2g} × untrained {untrained_fid:.0f}" if untrained_fid else ""
+    threshold = LEARNED * untrained_fid if untrained_fid else np.nan
+    return f"final FID ≤ {threshold:.0f}{scale}" + (f", and ≤ {SETTLED:.0%} change over the last doubling"
+                                                  if need == "settled" else "")
+
+
+def _counts(phases: pd.DataFrame) -> str:
+    """Runs per phase and collapsed, e.g. "runs: 2 settled, 0 learning, 2 early, 0 diverged, 0 collapsed …"."""
+    counts = phases["phase"].value_counts()
+    return ("runs: " + ", ".join(f"{counts.get(p, 0)} {p}" for p in reversed(PHASES))
+            + f", {int(phases['collapsed'].sum())} collapsed (IS < {COLLAPSED_IS})")
 
 
 def untrained_fid(configs, fid: str) -> float:
@@ -201,7 +206,7 @@ def assess(table: pd.DataFrame, configs, by, reference=None, extra=(), need: str
     fid, is_ = metric_column(table, "FID"), metric_column(table, "IS")
     scale = untrained_fid(configs, fid)
     phases = run_phases(table, fid, is_, scale)
-    mask = phases.eval(reference) if reference else None
+    mask = phases.eval(reference) if reference and not phases.empty else None
     asked = {tuple(getattr(c, b) for b in by) for c in configs}
     return phases, check(phases, by, mask, scale, extra, need, asked)
 

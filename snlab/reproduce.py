@@ -120,14 +120,16 @@ def not_in_store(notebook: str, out: Path, why: str, trains: bool = True) -> Non
     for f in out.iterdir():
         if f.is_file() and f.suffix != ".ipynb":
             f.unlink()
-    how = (f"`make reproduce TRAIN=1 ONLY={notebook}` trains them at the preset's protocol "
-           f"(`python -m snlab sweep <name> --status` prices it); at the paper's scale on a GPU: "
-           f"`make reproduce PRESET=paper TRAIN=1 ONLY={notebook}` with the paper's dataset in SET "
-           f'(e.g. `SET="dataset=cifar10"`)' if trains else "it trains nothing itself")
-    (out / "NOT_MEASURED.md").write_text(f"# {notebook}: no figure\n\n{why}.\n\n{how}.\n")
+    gpu = (f"`make reproduce PRESET=paper TRAIN=1 ONLY={notebook}` with the paper's dataset in SET "
+           f'(e.g. `SET="dataset=cifar10"`)')
     costly = next((part for part in why.split("; ") if part.startswith(NOT_SENSIBLE)), None)
-    verdict = (f"{UNTESTABLE}: {costly}; on a GPU: `make reproduce PRESET=paper TRAIN=1 ONLY={notebook} "
-               f'SET="dataset=cifar10"`' if costly else
+    here = (f"`make reproduce TRAIN=1 ONLY={notebook}` trains them at the preset's protocol "
+            f"(`python -m snlab sweep <name> --status` prices it)")
+    how = ((f"On a GPU: {gpu}. Here, at that price: {here}" if costly else
+            f"{here[0].upper()}{here[1:]}; at the paper's scale on a GPU: {gpu}") if trains
+           else "It trains nothing itself")
+    (out / "NOT_MEASURED.md").write_text(f"# {notebook}: no figure\n\n{why}.\n\n{how}.\n")
+    verdict = (f"{UNTESTABLE}: {costly}; on a GPU: {gpu}" if costly else
                f"not measured: no runs in results/ (`figures/{notebook}/NOT_MEASURED.md`)")
     record(out, unmeasured(notebook, verdict, why), runs=None)
 

@@ -87,7 +87,11 @@ def price(left: pd.DataFrame, store: str | Path) -> str:
     ``update_rates``; evaluations not counted), e.g. "≈ 3.7 core-hours at the store's median rate
     (evaluations not counted)"; runs of an architecture the store has no run of are named as not priced
     and left out of the hours."""
-    hours, unpriced = core_hours(left, store)
+    return _price_text(*core_hours(left, store), left)
+
+
+def _price_text(hours: float, unpriced: list[str], left: pd.DataFrame) -> str:
+    """``price``'s words for ``core_hours``'s numbers of ``left``."""
     parts = [] if len(unpriced) == left["arch"].nunique() > 0 else \
         [f"≈ {hours:.1f} core-hours at the store's median rate (evaluations not counted)"]
     if unpriced:
@@ -96,7 +100,8 @@ def price(left: pd.DataFrame, store: str | Path) -> str:
 
 
 def core_hours(left: pd.DataFrame, store: str | Path) -> tuple[float, list[str]]:
-    """``price``'s numbers: core-hours of training ``left``, and the architectures it could not price."""
+    """``price``'s numbers: core-hours of training ``left``, and the architectures it could not price (their
+    runs count for nothing in the hours)."""
     rates, hours, unpriced = update_rates(store), 0.0, []
     for (arch, method), rows in left.groupby(["arch", "method"]):
         rate = _median_rate(rates, arch, method)
@@ -180,11 +185,12 @@ def from_store(configs: list[TrainConfig], store: str | Path, log=print) -> Swee
     left = todo(configs, store)  # one row per run directory
     done = left["state"] == "done"
     if not done.all():
+        hours, unpriced = core_hours(left[~done], store)
         what = (f"{(~done).sum()} of {len(left)} runs are not complete in {store}: "
-                f"{left.loc[~done, 'g_updates'].sum():,} G updates to train, {price(left[~done], store)}")
+                f"{left.loc[~done, 'g_updates'].sum():,} G updates to train, "
+                f"{_price_text(hours, unpriced, left[~done])}")
         if not done.any():
-            hours = core_hours(left[~done], store)[0]
-            costly = (f"; {NOT_SENSIBLE}: ≈ {hours:.0f} core-hours of training, more than a night of a 2-core "
+            costly = (f"; {NOT_SENSIBLE}: ≈ {hours:.1f} core-hours of training, more than a night of a 2-core "
                       f"laptop ({SENSIBLE_CORE_HOURS:.0f})" if configs[0].preset == "cpu"
                       and hours > SENSIBLE_CORE_HOURS else "")
             raise NotInStore(f"{what}{costly}; train=True trains them")

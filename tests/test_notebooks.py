@@ -259,14 +259,20 @@ def _widget_redraws_from_the_store(store, monkeypatch):
     assert sorted(p.name for p in store.iterdir()) == before
 
 
-def test_the_comparison_takes_each_cell_from_the_first_sweep_that_stored_it(smoke_store):
-    """SN at D from the first sweep, WN at D from the second, and SN not twice: one run per cell."""
-    from snlab import compare, experiments
+def test_the_comparison_takes_each_cell_from_the_first_sweep_that_stored_it(fmnist_dir, tmp_path):
+    """SN at D stored at 2 and at 4 G updates: the first sweep's 2-update run is shown, not both; WN at D,
+    which only the second sweep has, comes from it."""
+    from snlab import compare, experiments, sweep
+    from snlab.results import last_rows
 
-    first, both = (experiments.settings_grid("smoke", seeds=[0], methods=m, settings=["D"]) for m in (["sn"], ["wn", "sn"]))
-    table = compare.stored_runs([first, both], smoke_store)
-    assert table.groupby("method")["run"].nunique().to_dict() == {"sn": 1, "wn": 1}
-    assert len(table) == len(compare.stored_runs([both], smoke_store))
+    def at(iterations, methods):
+        return experiments.settings_grid("smoke", seeds=[0], iterations=iterations, methods=methods, settings=["D"],
+                                         data_dir=str(fmnist_dir))
+
+    first, second = at(2, ["sn"]), at(4, ["wn", "sn"])
+    sweep.run_sweep(first + second, tmp_path, workers=0, tensorboard=False, log=lambda _: None)
+    table = last_rows(compare.stored_runs([first, second], tmp_path)).set_index("method")
+    assert table["step"].to_dict() == {"sn": 2, "wn": 4}
 
 
 def test_quickstart_run_directory_is_keyed_by_its_parameters(tmp_path, fmnist_dir):

@@ -412,21 +412,24 @@ def test_price_of_missing_runs_uses_the_store_rate_of_their_method_then_architec
 def test_a_sweep_too_costly_for_2_cores_is_not_testable_here_and_names_the_gpu_command(tmp_path):
     """With SN stored at 0.1 s per network update, 13 missing SN runs of 36,000 G updates cost 26 core-hours,
     more than ``SENSIBLE_CORE_HOURS`` (24): the notebook's claims read not testable at this scale, with the
-    GPU command. 12 runs (24 core-hours) are within it: not measured, to be trained here."""
+    GPU command first. 11 runs (22 core-hours) are within it: not measured, to be trained here."""
     from snlab.reproduce import not_in_store
 
     base = dict(preset="cpu", setting="C", iterations=36_000, method="sn")
     _timed_run(tmp_path / "store", snlab.TrainConfig(**base), 100, 100 * 2 * 0.1)
     missing = [snlab.TrainConfig(**base, seed=s) for s in range(1, 14)]
     verdicts = {}
-    for n in (12, 13):
+    for n in (11, 13):
         with pytest.raises(sweep.NotInStore) as e:
             sweep.run_sweep(missing[:n], tmp_path / "store", train=False)
         out = tmp_path / f"fig04-{n}"
         out.mkdir()
         not_in_store("fig04_final_width", out, str(e.value))
         verdicts[n] = json.loads((out / "metrics.json").read_text())["claims"][0]["verdict"]
-    assert verdicts[12] == "not measured: no runs in results/ (`figures/fig04_final_width/NOT_MEASURED.md`)"
-    assert verdicts[13] == (f"not testable at this scale: {sweep.NOT_SENSIBLE}: ≈ 26 core-hours of training, more "
-                            "than a night of a 2-core laptop (24); on a GPU: `make reproduce PRESET=paper TRAIN=1 "
-                            'ONLY=fig04_final_width SET="dataset=cifar10"`')
+    assert verdicts[11] == "not measured: no runs in results/ (`figures/fig04_final_width/NOT_MEASURED.md`)"
+    assert verdicts[13] == (f"not testable at this scale: {sweep.NOT_SENSIBLE}: ≈ 26.0 core-hours of training, "
+                            "more than a night of a 2-core laptop (24); on a GPU: `make reproduce PRESET=paper "
+                            "TRAIN=1 ONLY=fig04_final_width` with the paper's dataset in SET (e.g. "
+                            '`SET="dataset=cifar10"`)')
+    assert (tmp_path / "fig04-13" / "NOT_MEASURED.md").read_text().splitlines()[4].startswith(
+        "On a GPU: `make reproduce PRESET=paper TRAIN=1 ONLY=fig04_final_width`")
