@@ -17,8 +17,8 @@ Each run gets a phase from its evaluations (``run_phases``):
 A run whose final IS is below ``COLLAPSED_IS`` is also counted as collapsed (an untrained G scores 1.0).
 
 A set of runs can test a claim (``check``) when every point it compares (e.g. a method at a setting)
-has runs stored, at least ``MIN_SEEDS`` seeds of them, and every *reference* point (one the paper shows learning, e.g. SN at
-every setting) has a majority of its non-diverged seeds settled. Any extra condition a claim needs
+has runs stored, at least ``MIN_SEEDS`` seeds of them, and every *reference* point (one the paper shows
+learning, e.g. SN at every setting) has a majority of its non-diverged seeds settled. Any extra condition a claim needs
 (e.g. passes over the data before overfitting can show) is checked alongside. A run that the paper
 shows learning, that trained that long and still did not learn, is then a finding, not a reason to
 discard anything.

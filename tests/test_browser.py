@@ -227,8 +227,8 @@ def _png(src: str) -> bytes:
 
 
 def test_compare_normalizers_widget_redraws_in_jupyterlab(lab, page, shoot, request, tmp_path):
-    """The comparison notebook on stored smoke runs (``--compare-store DIR``: that store's cpu-preset runs at setting C):
-    Run All Cells without an error, then another layer in the widget's dropdown draws another image (its
+    """The comparison notebook on stored smoke runs (``--compare-store DIR``: that store's cpu-preset runs at
+    setting C): Run All Cells without an error, then another layer in the widget's dropdown draws another image (its
     PNG bytes differ), still without an error."""
     store = request.config.getoption("compare_store")
     store, preset, setting = ((Path(store).resolve(), "cpu", "C") if store else
