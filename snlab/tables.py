@@ -51,7 +51,7 @@ def table2_comparison(final: pd.DataFrame, real: dict, is_col: str, fid_col: str
                      **{f"paper {m} {d}": theirs.loc[row].get((m, d))
                         for m in ("IS", "FID") for d in ("cifar10", "stl10")}})
     table = pd.DataFrame(rows).set_index("row")
-    table["our seeds"] = [None if pd.isna(v) else int(v) for v in table["our seeds"]]  # printed 3, not 3.0
+    table["our seeds"] = _counts(table["our seeds"])
     return table
 
 
@@ -72,7 +72,15 @@ def table7(final: pd.DataFrame, is_col: str, fid_col: str) -> pd.DataFrame:
                           f"our {fid_col}": ours[fid_col].mean(), "our seeds": ours.size(),
                           "our diverged": ours["diverged"].sum()})
     table.index = [TABLE7_ROWS[i] for i in table.index]
-    return table.join(pd.DataFrame(paper.TABLE7, index=PAPER_COLUMNS).T, how="right")
+    table = table.join(pd.DataFrame(paper.TABLE7, index=PAPER_COLUMNS).T, how="right")
+    for count in ("our seeds", "our diverged"):
+        table[count] = _counts(table[count])
+    return table
+
+
+def _counts(column: pd.Series) -> pd.Series:
+    """A count column as Python ints, None where a row was not run (printed 2, not 2.0)."""
+    return pd.Series([None if pd.isna(v) else int(v) for v in column], index=column.index, dtype=object)
 
 
 def table8() -> pd.DataFrame:

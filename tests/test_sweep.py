@@ -227,7 +227,7 @@ def test_table2_comparison_puts_our_best_setting_beside_the_paper():
                            "IS_x": [6.0, 8.0], "FID_x": [12, 10], "run": ["r0", "r1"]})
     t = tables.table2_comparison(pd.concat([final.assign(arch="standard"), resnet]), {}, "IS_x", "FID_x")
     row = t.loc["SN-GANs, hinge", ["our seeds", "our IS_x", "our IS_x sd", "our FID_x"]]
-    assert row.tolist() == [2, 7.0, 2 ** 0.5, 11]
+    assert row.tolist() == [2, 7.0, 2 ** 0.5, 11] and type(row["our seeds"]) is int  # printed 2, not 2.0
     assert t.loc["SN-GANs, hinge Eq.(17)", "our IS_x"] == 5.0  # the standard CNN's hinge row is not the ResNet's
     assert pd.isna(t.loc["SN-GANs (2x updates)", "our IS_x"])
     assert t.loc["SN-GANs", "paper IS cifar10"] == 7.42 and t.loc["SN-GANs", "paper FID stl10"] == 53.1
