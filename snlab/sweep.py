@@ -59,8 +59,8 @@ def state(cfg: TrainConfig, store: str | Path) -> str:
 
 def todo(configs: list[TrainConfig], store: str | Path) -> pd.DataFrame:
     """What a sweep still has to train, training nothing: one row per run (run, method, setting, seed, arch,
-    ``state``: done / partial / missing, ``g_updates`` left: a partial run's from its last logged step,
-    ``d_updates``: those × n_dis)."""
+    gradient_penalty, ``state``: done / partial / missing, ``g_updates`` left: a partial run's from its last
+    logged step, ``d_updates``: those × n_dis)."""
     rows = []
     for cfg in {default_run_dir(c, store): c for c in configs}.values():
         run, s = default_run_dir(cfg, store), state(cfg, store)
@@ -69,7 +69,8 @@ def todo(configs: list[TrainConfig], store: str | Path) -> pd.DataFrame:
             done = int(pd.read_csv(run / "history.csv", usecols=["step"])["step"].max())
         left = 0 if s == "done" else cfg.iterations - done
         rows.append({"run": run.name, "method": cfg.method, "setting": cfg.setting, "seed": cfg.seed,
-                     "arch": cfg.arch, "state": s, "g_updates": left, "d_updates": left * cfg.n_dis})
+                     "arch": cfg.arch, "gradient_penalty": cfg.gradient_penalty, "state": s, "g_updates": left,
+                     "d_updates": left * cfg.n_dis})
     return pd.DataFrame(rows)
 
 
@@ -83,8 +84,9 @@ NOT_SENSIBLE = "too costly for 2 CPU cores"
 
 def price(left: pd.DataFrame, store: str | Path) -> str:
     """What training ``todo``'s rows ``left`` costs, in core-hours at the median rate of the store's complete
-    runs of the same architecture and method (of the architecture when the method has none;
-    ``update_rates``; evaluations not counted), e.g. "≈ 3.7 core-hours at the store's median rate
+    runs of the same architecture, method and gradient penalty (with none of that method: of the
+    architecture with the same gradient penalty, then of the architecture; ``update_rates``; evaluations
+    not counted), e.g. "≈ 3.7 core-hours at the store's median rate
     (evaluations not counted)"; runs of an architecture the store has no run of are named as not priced
     and left out of the hours."""
     return _price_text(*core_hours(left, store), left)
@@ -103,10 +105,12 @@ def core_hours(left: pd.DataFrame, store: str | Path) -> tuple[float, list[str]]
     """``price``'s numbers: core-hours of training ``left``, and the architectures it could not price (their
     runs count for nothing in the hours)."""
     rates, hours, unpriced = update_rates(store), 0.0, []
-    for (arch, method), rows in left.groupby(["arch", "method"]):
-        rate = _median_rate(rates, arch, method)
+    for (arch, method, gp), rows in left.groupby(["arch", "method", "gradient_penalty"]):
+        rate = _median_rate(rates, arch=arch, method=method, gradient_penalty=gp)
+        if math.isnan(rate):  # a gradient penalty doubles D's backward: never priced at the other kind's rate
+            rate = _median_rate(rates, arch=arch, gradient_penalty=gp)
         if math.isnan(rate):
-            rate = _median_rate(rates, arch)
+            rate = _median_rate(rates, arch=arch)
         if math.isnan(rate):  # nothing to time it by
             unpriced.append(arch)
         else:
@@ -116,17 +120,19 @@ def core_hours(left: pd.DataFrame, store: str | Path) -> tuple[float, list[str]]
 
 def update_rates(store: str | Path) -> pd.DataFrame:
     """Training seconds per network update (one G or one D step: seconds / (G updates × (1 + n_dis))) of
-    each complete run in ``store``: columns arch, method, rate. One process per core."""
+    each complete run in ``store``: columns arch, method, gradient_penalty, rate. One process per core."""
     final = last_rows(collect(store))
     if final.empty:  # no run at all: not even the columns
-        return pd.DataFrame(columns=["arch", "method", "rate"])
+        return pd.DataFrame(columns=["arch", "method", "gradient_penalty", "rate"])
     final = final[final["status"] == "complete"]
     return pd.DataFrame({"arch": final["arch"], "method": final["method"],
+                         "gradient_penalty": final["gradient_penalty"],
                          "rate": final["seconds"] / (final["step"] * (1 + final["n_dis"]))})
 
 
-def _median_rate(rates: pd.DataFrame, arch: str | None = None, method: str | None = None) -> float:
-    for column, value in (("arch", arch), ("method", method)):
+def _median_rate(rates: pd.DataFrame, **where) -> float:
+    """The median rate of the ``rates`` rows whose columns equal ``where``'s values (None: any)."""
+    for column, value in where.items():
         if value is not None:
             rates = rates[rates[column] == value]
     return float(rates["rate"].median()) if len(rates) else float("nan")
@@ -135,7 +141,7 @@ def _median_rate(rates: pd.DataFrame, arch: str | None = None, method: str | Non
 def seconds_per_update(store: str | Path, arch: str | None = None, method: str | None = None) -> float:
     """The median of ``update_rates`` over the store's complete runs (of ``arch`` and ``method`` when
     given), for planning; NaN when none is complete."""
-    return _median_rate(update_rates(store), arch, method)
+    return _median_rate(update_rates(store), arch=arch, method=method)
 
 
 @dataclass

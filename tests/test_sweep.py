@@ -387,13 +387,19 @@ def _timed_run(store: Path, cfg: snlab.TrainConfig, steps: int, seconds: float) 
 
 
 def test_price_of_missing_runs_uses_the_store_rate_of_their_method_then_architecture(tmp_path):
-    """Stored: SN at 0.1 s and WN at 0.2 s per network update (standard CNN, n_dis 1). 36,000 G updates
-    (72,000 network updates) of SN cost 2 h at SN's rate, of clipping 3 h at the architecture's median
-    (0.15 s), and a ResNet, with no stored run of its kind, is not priced rather than priced as a CNN."""
+    """Stored: SN at 0.1 s and WN at 0.2 s per network update (standard CNN, n_dis 1), and WN with a gradient
+    penalty at 1.0 s. 36,000 G updates (72,000 network updates) of SN cost 2 h at SN's rate, of clipping 3 h
+    at the median of the architecture's runs without a penalty (0.15 s: the penalized run's rate is another
+    kind's), and a ResNet, with no stored run of its kind, is not priced rather than priced as a CNN."""
     base = dict(preset="cpu", setting="C", iterations=36_000)
     _timed_run(tmp_path, snlab.TrainConfig(method="sn", **base), 100, 100 * 2 * 0.1)
     _timed_run(tmp_path, snlab.TrainConfig(method="wn", **base), 100, 100 * 2 * 0.2)
-    assert sweep.seconds_per_update(tmp_path, "standard") == pytest.approx(0.15)
+    _timed_run(tmp_path / "gp", snlab.TrainConfig(method="wn", gradient_penalty=True, **base), 100, 100 * 2 * 1.0)
+    for run in (tmp_path / "gp").iterdir():
+        run.rename(tmp_path / f"{run.name}-gp")
+    assert sweep.seconds_per_update(tmp_path, "standard") == pytest.approx(0.2)  # all three runs'
+    assert sweep.price(sweep.todo([snlab.TrainConfig(method="wn", **base)], tmp_path / "elsewhere"), tmp_path) == \
+        "≈ 4.0 core-hours at the store's median rate (evaluations not counted)"  # WN's, not WN-GP's
     assert pd.isna(sweep.seconds_per_update(tmp_path, "resnet"))
     missing = [snlab.TrainConfig(method=m, **base) for m in ("sn", "clip")]
     left = sweep.todo(missing, tmp_path / "elsewhere")
