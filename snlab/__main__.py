@@ -70,7 +70,7 @@ def _sweep_parser(sub) -> None:
 
 
 def _sweep(args: dict) -> None:
-    from snlab import experiments, sweep
+    from snlab import experiments, prices, sweep
     kwargs = {k: args[k] for k in ("preset", "dataset", "iterations")}
     if args["seeds"] is not None:
         kwargs["seeds"] = args["seeds"]
@@ -83,7 +83,7 @@ def _sweep(args: dict) -> None:
         counts = left["state"].value_counts()
         print(f"{args['store']}: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "partial", "missing"))
               + f"; left: {left['g_updates'].sum():,} G updates, {left['d_updates'].sum():,} D updates"
-              + f" ({sweep.price(left, args['store'])})")
+              + f" ({prices.price(left, args['store'])})")
         for row in left[left["state"] != "done"].itertuples():
             print(f"  {row.state:8} {row.run}  ({row.g_updates:,} G updates left)")
         return

@@ -112,10 +112,10 @@ def not_in_store(notebook: str, out: Path, why: str, trains: bool = True) -> Non
     a ``NOT_MEASURED.md`` with ``why`` and what trains them (``trains``: the notebook does, with ``train``;
     otherwise ``why`` names the notebooks that do), and a ``metrics.json`` marking its claims not measured, or
     not testable at this scale with the GPU command when ``why`` says they cost more than
-    ``sweep.SENSIBLE_CORE_HOURS`` (``sweep.NOT_SENSIBLE``). Everything else there goes, the paper-only
+    ``prices.SENSIBLE_CORE_HOURS`` (``prices.NOT_SENSIBLE``). Everything else there goes, the paper-only
     tables too: figures of runs no longer stored would not show what the store holds."""
     from snlab.claims import UNTESTABLE, record, unmeasured
-    from snlab.sweep import NOT_SENSIBLE
+    from snlab.prices import NOT_SENSIBLE
 
     for f in out.iterdir():
         if f.is_file() and f.suffix != ".ipynb":

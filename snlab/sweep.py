@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import math
 import os
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
@@ -25,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
+from snlab import prices
 from snlab.config import TrainConfig
 from snlab.files import Busy, atomic_write_text, exclusive, held
 from snlab.results import collect, last_rows
@@ -74,76 +74,6 @@ def todo(configs: list[TrainConfig], store: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-#: Core-hours of training a figure may cost at the ``cpu`` preset: a night (12 h) of a 2-core laptop. A figure
-#: none of whose runs is stored and whose price is higher is not tested at this scale, but on a GPU.
-SENSIBLE_CORE_HOURS = 24.0
-#: How ``from_store`` begins that reason in ``NotInStore``'s message (``reproduce`` finds it there: the
-#: exception crosses papermill's kernel boundary as text).
-NOT_SENSIBLE = "too costly for 2 CPU cores"
-
-
-def price(left: pd.DataFrame, store: str | Path) -> str:
-    """What training ``todo``'s rows ``left`` costs, in core-hours at the median rate of the store's complete
-    runs of the same architecture, method and gradient penalty (with none of that method: of the
-    architecture with the same gradient penalty, then of the architecture; ``update_rates``; evaluations
-    not counted), e.g. "≈ 3.7 core-hours at the store's median rate
-    (evaluations not counted)"; runs of an architecture the store has no run of are named as not priced
-    and left out of the hours."""
-    return _price_text(*core_hours(left, store), left)
-
-
-def _price_text(hours: float, unpriced: list[str], left: pd.DataFrame) -> str:
-    """``price``'s words for ``core_hours``'s numbers of ``left``."""
-    parts = [] if len(unpriced) == left["arch"].nunique() > 0 else \
-        [f"≈ {hours:.1f} core-hours at the store's median rate (evaluations not counted)"]
-    if unpriced:
-        parts.append(f"{', '.join(unpriced)} runs not priced: none complete in the store")
-    return "; ".join(parts)
-
-
-def core_hours(left: pd.DataFrame, store: str | Path) -> tuple[float, list[str]]:
-    """``price``'s numbers: core-hours of training ``left``, and the architectures it could not price (their
-    runs count for nothing in the hours)."""
-    rates, hours, unpriced = update_rates(store), 0.0, []
-    for (arch, method, gp), rows in left.groupby(["arch", "method", "gradient_penalty"]):
-        rate = _median_rate(rates, arch=arch, method=method, gradient_penalty=gp)
-        if math.isnan(rate):  # a gradient penalty doubles D's backward: never priced at the other kind's rate
-            rate = _median_rate(rates, arch=arch, gradient_penalty=gp)
-        if math.isnan(rate):
-            rate = _median_rate(rates, arch=arch)
-        if math.isnan(rate):  # nothing to time it by
-            unpriced.append(arch)
-        else:
-            hours += (rows["g_updates"] + rows["d_updates"]).sum() * rate / 3600
-    return hours, sorted(set(unpriced))
-
-
-def update_rates(store: str | Path) -> pd.DataFrame:
-    """Training seconds per network update (one G or one D step: seconds / (G updates × (1 + n_dis))) of
-    each complete run in ``store``: columns arch, method, gradient_penalty, rate. One process per core."""
-    final = last_rows(collect(store))
-    if final.empty:  # no run at all: not even the columns
-        return pd.DataFrame(columns=["arch", "method", "gradient_penalty", "rate"])
-    final = final[final["status"] == "complete"]
-    return pd.DataFrame({"arch": final["arch"], "method": final["method"],
-                         "gradient_penalty": final["gradient_penalty"],
-                         "rate": final["seconds"] / (final["step"] * (1 + final["n_dis"]))})
-
-
-def _median_rate(rates: pd.DataFrame, **where) -> float:
-    """The median rate of the ``rates`` rows whose columns equal ``where``'s values (None: any)."""
-    for column, value in where.items():
-        if value is not None:
-            rates = rates[rates[column] == value]
-    return float(rates["rate"].median()) if len(rates) else float("nan")
-
-
-def seconds_per_update(store: str | Path, arch: str | None = None, method: str | None = None) -> float:
-    """The median of ``update_rates`` over the store's complete runs (of ``arch`` and ``method`` when
-    given), for planning; NaN when none is complete."""
-    return _median_rate(update_rates(store), arch=arch, method=method)
-
-
 @dataclass
 class SweepResult:
     """``table``: ``results.collect`` rows of the sweep's runs (one per run × logged step);
@@ -191,15 +121,12 @@ def from_store(configs: list[TrainConfig], store: str | Path, log=print) -> Swee
     left = todo(configs, store)  # one row per run directory
     done = left["state"] == "done"
     if not done.all():
-        hours, unpriced = core_hours(left[~done], store)
+        hours, unpriced = prices.core_hours(left[~done], store)
         what = (f"{(~done).sum()} of {len(left)} runs are not complete in {store}: "
                 f"{left.loc[~done, 'g_updates'].sum():,} G updates to train, "
-                f"{_price_text(hours, unpriced, left[~done])}")
+                f"{prices.price_text(hours, unpriced, left[~done])}")
         if not done.any():
-            costly = (f"; {NOT_SENSIBLE}: ≈ {hours:.1f} core-hours of training, more than a night of a 2-core "
-                      f"laptop ({SENSIBLE_CORE_HOURS:.0f})" if configs[0].preset == "cpu"
-                      and hours > SENSIBLE_CORE_HOURS else "")
-            raise NotInStore(f"{what}{costly}; train=True trains them")
+            raise NotInStore(f"{what}{prices.too_costly(configs[0].preset, hours)}; train=True trains them")
         log(f"{what}; left out")
     table = stored(configs, store)
     return SweepResult(table[table["run"].isin(left.loc[done, "run"])].reset_index(drop=True), int(done.sum()),

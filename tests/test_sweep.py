@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import snlab
-from snlab import experiments, store, sweep, tables
+from snlab import experiments, prices, store, sweep, tables
 from snlab.store import default_run_dir
 from snlab.train import load_run
 
@@ -397,20 +397,21 @@ def test_price_of_missing_runs_uses_the_store_rate_of_their_method_then_architec
     _timed_run(tmp_path / "gp", snlab.TrainConfig(method="wn", gradient_penalty=True, **base), 100, 100 * 2 * 1.0)
     for run in (tmp_path / "gp").iterdir():
         run.rename(tmp_path / f"{run.name}-gp")
-    assert sweep.seconds_per_update(tmp_path, "standard") == pytest.approx(0.2)  # all three runs'
-    assert sweep.price(sweep.todo([snlab.TrainConfig(method="wn", **base)], tmp_path / "elsewhere"), tmp_path) == \
+    assert prices.seconds_per_update(tmp_path, "standard") == pytest.approx(0.2)  # all three runs'
+    assert prices.price(sweep.todo([snlab.TrainConfig(method="wn", **base)], tmp_path / "elsewhere"), tmp_path) == \
         "≈ 4.0 core-hours at the store's median rate (evaluations not counted)"  # WN's, not WN-GP's
-    assert pd.isna(sweep.seconds_per_update(tmp_path, "resnet"))
+    assert pd.isna(prices.seconds_per_update(tmp_path, "resnet"))
     missing = [snlab.TrainConfig(method=m, **base) for m in ("sn", "clip")]
     left = sweep.todo(missing, tmp_path / "elsewhere")
-    assert sweep.price(left, tmp_path) == "≈ 5.0 core-hours at the store's median rate (evaluations not counted)"
+    assert prices.price(left, tmp_path) == "≈ 5.0 core-hours at the store's median rate (evaluations not counted)"
     left = sweep.todo(missing + experiments.resnet_rows("cpu", seeds=[0], methods=["sn"]), tmp_path / "elsewhere")
-    assert sweep.price(left, tmp_path) == ("≈ 5.0 core-hours at the store's median rate (evaluations not counted); "
-                                           "resnet runs not priced: none complete in the store")
-    assert sweep.price(left[left["arch"] == "resnet"], tmp_path) == "resnet runs not priced: none complete in the store"
+    unpriced = "resnet runs not priced: none complete in the store"
+    assert prices.price(left, tmp_path) == \
+        f"≈ 5.0 core-hours at the store's median rate (evaluations not counted); {unpriced}"
+    assert prices.price(left[left["arch"] == "resnet"], tmp_path) == unpriced
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert pd.isna(sweep.seconds_per_update(empty))
+    assert pd.isna(prices.seconds_per_update(empty))
     with pytest.raises(sweep.NotInStore, match="2 of 2 runs are not complete in .*standard runs not priced"):
         sweep.run_sweep(missing, empty, train=False)
 
@@ -433,7 +434,7 @@ def test_a_sweep_too_costly_for_2_cores_is_not_testable_here_and_names_the_gpu_c
         not_in_store("fig04_final_width", out, str(e.value))
         verdicts[n] = json.loads((out / "metrics.json").read_text())["claims"][0]["verdict"]
     assert verdicts[11] == "not measured: no runs in results/ (`figures/fig04_final_width/NOT_MEASURED.md`)"
-    assert verdicts[13] == (f"not testable at this scale: {sweep.NOT_SENSIBLE}: ≈ 26.0 core-hours of training, "
+    assert verdicts[13] == (f"not testable at this scale: {prices.NOT_SENSIBLE}: ≈ 26.0 core-hours of training, "
                             "more than a night of a 2-core laptop (24); on a GPU: `make reproduce PRESET=paper "
                             "TRAIN=1 ONLY=fig04_final_width` with the paper's dataset in SET (e.g. "
                             '`SET="dataset=cifar10"`)')
