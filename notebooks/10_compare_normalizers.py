@@ -50,12 +50,13 @@ if unknown:
     raise ValueError(f"not in the stored runs: {', '.join(unknown)}; methods: {', '.join(choices['methods'])}; "
                      f"layers: {', '.join(choices['layers'])}")
 n_dis = get_setting(setting).n_dis
-if not ((table["setting"] == setting) & (table["n_dis"] == n_dis) & table["method"].isin(methods)).any():
-    raise sweep.NotInStore(f"no stored run of {', '.join(methods)} at setting {setting} (n_dis {n_dis}) in {store}; "
-                           f"stored: {', '.join(f'{s} (n_dis {n})' for s, n in choices['conditions'])}")
 
 # %%
-fig = compare.figure(table, store, methods, setting, n_dis, layer)
+try:
+    fig = compare.figure(table, store, methods, setting, n_dis, layer)
+except ValueError as e:  # no stored run of these methods there: no figure (make reproduce says why)
+    raise sweep.NotInStore(f"{e} in {store}; stored: "
+                           f"{', '.join(f'{s} (n_dis {n})' for s, n in choices['conditions'])}") from e
 plots.save(fig, f"{out_dir}/compare_{setting}_{layer}.png", dpi=90)
 
 # %% [markdown]

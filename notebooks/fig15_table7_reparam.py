@@ -48,14 +48,13 @@ resnet_configs = experiments.reparam_runs(preset, dataset, seeds, iterations, ["
 
 # %%
 result = sweep.run_sweep(configs + resnet_configs, store, workers, train=train)
-table = result.table[result.table["arch"] == "standard"]
+table, resnet_table = (result.table[result.table["arch"] == arch] for arch in ("standard", "resnet"))
 resnet_caption = ("WGAN-GP with SN-GAN's ResNet (Table 4), not Gulrajani's · "
-                  f"{experiments.describe(resnet_configs, result.table[result.table['arch'] == 'resnet'])}"
-                  if resnet else "not run")
+                  f"{experiments.describe(resnet_configs, resnet_table)}" if resnet else "not run")
 caption = f"WGAN-GP, setting A · {experiments.describe(configs, table)}"
 curves = {"fig15": (table, caption)}
 if resnet:
-    curves["fig15_resnet"] = (result.table[result.table["arch"] == "resnet"], resnet_caption)
+    curves["fig15_resnet"] = (resnet_table, resnet_caption)
 for name, (runs, title) in curves.items():
     if runs.empty:  # none stored: no figure, and none left from an earlier call
         Path(out_dir, f"{name}.png").unlink(missing_ok=True)

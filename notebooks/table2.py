@@ -77,8 +77,7 @@ header = (f"Table 2. Ours: {caption}; best setting by IS per method; ResNet rows
 Path(out_dir).mkdir(parents=True, exist_ok=True)
 table.to_csv(f"{out_dir}/table2.csv")
 Path(out_dir, "table2.md").write_text(header + table.round(2).fillna("").to_markdown() + "\n")
-standard_runs = result.table[result.table["arch"] == "standard"]
-phases, testable = gate.assess(standard_runs, standard, ["method", "loss", "setting"],
+phases, testable = gate.assess(held["standard"], standard, ["method", "loss", "setting"],
                                reference="setting in ['A', 'B', 'C'] or method == 'sn'")
 claim = claims.t2_ranks(table, IS, FID, f"per point ({caption})", testable)
 claims.record(out_dir, [claim], runs=result.counts(), caption=caption, resnet_caption=resnet_caption, real=real)

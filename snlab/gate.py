@@ -160,14 +160,15 @@ def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: fl
     why += [f"not met: {text}" for met, text in extra if not met]
     numbers = (f"points with runs: {len(asked) - len(absent)}/{len(asked)}; seeds per point: {seeds.min()}–"
                f"{seeds.max()} (need ≥ {MIN_SEEDS}); reference points with most seeds {what}: {ok_points}/{n_points} "
-               f"({_rule(need, untrained_fid)}); {_counts(phases)}" + "".join(f"; {text}" for _, text in extra))
+               f"({_rule(need, untrained_fid, threshold)}); {_counts(phases)}"
+               + "".join(f"; {text}" for _, text in extra))
     return Gate(not why, "; ".join(why), numbers)
 
 
-def _rule(need: str, untrained_fid: float | None) -> str:
-    """The phase rule ``check`` applies, in words with its numbers."""
+def _rule(need: str, untrained_fid: float | None, threshold: float) -> str:
+    """The phase rule ``check`` applies (``threshold``: ``LEARNED`` × ``untrained_fid``), in words with its
+    numbers."""
     scale = f" = {LEARNED:.2g} × untrained {untrained_fid:.0f}" if untrained_fid else ""
-    threshold = LEARNED * untrained_fid if untrained_fid else np.nan
     return f"final FID ≤ {threshold:.0f}{scale}" + (f", and ≤ {SETTLED:.0%} change over the last doubling"
                                                   if need == "settled" else "")
 
