@@ -11,7 +11,6 @@ loss, the loop then stops, and ``Samples`` and ``Checkpoints`` skip that step (t
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -35,21 +34,21 @@ class History:
         self.tb = tb
 
     def on_start(self, t) -> None:
-        self.clock = time.perf_counter()
+        self.clock = t.clock()
 
     def on_step(self, t) -> None:
         t.logged = t.step % t.cfg.log_every == 0 or t.step == t.cfg.iterations
         if not t.logged:
             return
         finite = bool(torch.isfinite(t.window).all())  # waits for the GPU: its work counts as training
-        t.seconds += time.perf_counter() - self.clock
+        t.seconds += t.clock() - self.clock
         loss_d, loss_g = (t.window / t.count).tolist()
         t.window.zero_()
         t.count = 0
         t.rows.append(self.row(t, loss_d, loss_g, with_sigmas=finite))
         if self.tb:
             self.tb.row(t.rows[-1])
-        self.clock = time.perf_counter()
+        self.clock = t.clock()
         if not finite:
             t.status = "diverged"
 

@@ -101,8 +101,9 @@ def dataset_info(name: str) -> DatasetInfo:
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 images in [0, 255] → float32 in [−1, 1] (x / 127.5 − 1, as chainer-gan-lib)."""
-    return images.float().div_(127.5).sub_(1.0)
+    """uint8 images in [0, 255] → floats in [−1, 1] (x / 127.5 − 1, as chainer-gan-lib), of torch's default
+    dtype: float32, unless a caller (a float64 test) sets another."""
+    return images.to(torch.get_default_dtype()).div_(127.5).sub_(1.0)
 
 
 def to_device(x: torch.Tensor, device: str | torch.device) -> torch.Tensor:

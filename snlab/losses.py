@@ -39,15 +39,22 @@ def get_loss(name: str) -> Loss:
 
 
 def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                     generator: torch.Generator | None = None, eps: torch.Tensor | None = None) -> torch.Tensor:
+                     generator: torch.Generator | None = None, eps: torch.Tensor | None = None,
+                     functional: bool = False) -> torch.Tensor:
     """E[(‖∇ₓ D(x̂)‖₂ − 1)²] at x̂ = εx + (1−ε)x̃, one ε ~ U[0, 1] per sample (Gulrajani et al.; docs/paper.md §3).
 
     Returns the penalty *without* λ; the caller multiplies. ``real`` and ``fake`` have shape (B, ...).
-    ``eps`` (B,): ε given, on ``real``'s device; None draws it from ``generator``.
+    ``eps`` (B,): ε given, on ``real``'s device; None draws it from ``generator``. ``functional``: ∇ₓ by
+    ``torch.func.grad`` instead of ``torch.autograd.grad``, so the penalty also works under ``torch.func.vmap``
+    (packed runs, ``snlab.pack``); the same gradient either way.
     """
     if eps is None:
         eps = to_device(torch.rand(real.shape[0], generator=generator), real.device)
     eps = eps.view(-1, *([1] * (real.dim() - 1)))
-    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    x_hat = eps * real + (1 - eps) * fake
+    if functional:
+        grad = torch.func.grad(lambda x: critic(x).sum())(x_hat)
+    else:
+        x_hat.requires_grad_(True)
+        (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
     return (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()

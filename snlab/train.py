@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -221,21 +222,37 @@ class Trainer:
         After every G update (and its D updates) each callback's ``on_step`` runs, in order (default:
         ``callbacks.default_callbacks``: history rows, samples, TensorBoard, checkpoints, progress); a
         callback that finds the run diverged sets ``self.status`` and the loop stops."""
+        self.begin(run_dir, callbacks)
+        try:
+            while not self.done:
+                self._set_lr()
+                self.advance(self.iteration())
+        finally:  # writers closed, bars ended, also when a step or a callback raises
+            self._trigger("on_end")
+        return self.status
+
+    def begin(self, run_dir: Path, callbacks: list | None = None) -> None:
+        """``fit``'s start: the run directory, the loss window, the callbacks (``on_start``)."""
         self.run_dir, self.status = run_dir, "complete"
         self.window, self.count = torch.zeros(2, device=self.device), 0  # D, G loss summed since the last row
         self.logged = False  # whether this step wrote a history row (set by ``callbacks.History``)
         self.callbacks = default_callbacks(self.cfg, run_dir) if callbacks is None else callbacks
         self._trigger("on_start")
-        try:
-            while self.step < self.cfg.iterations and self.status != "diverged":
-                self._set_lr()
-                self.window += self.iteration()
-                self.count += 1
-                self.step += 1
-                self._trigger("on_step")
-        finally:  # writers closed, bars ended, also when a step or a callback raises
-            self._trigger("on_end")
-        return self.status
+
+    @property
+    def done(self) -> bool:
+        return self.step >= self.cfg.iterations or self.status == "diverged"
+
+    def advance(self, losses: torch.Tensor) -> None:
+        """Count one finished iteration (its (2,) losses, ``iteration``'s) and run the callbacks' ``on_step``."""
+        self.window += losses
+        self.count += 1
+        self.step += 1
+        self._trigger("on_step")
+
+    def clock(self) -> float:
+        """Seconds on the clock ``callbacks.History`` reads training time from (a pack keeps its own)."""
+        return time.perf_counter()
 
     def _trigger(self, event: str) -> None:
         for callback in self.callbacks:
@@ -314,6 +331,13 @@ def train(cfg: TrainConfig, G: torch.nn.Module | None = None, D: torch.nn.Module
 
 
 def _train_locked(cfg: TrainConfig, run_dir: Path, models=None, callbacks=()) -> TrainResult:
+    trainer = prepare(cfg, run_dir, models)
+    return finish(trainer, trainer.fit(run_dir, default_callbacks(cfg, run_dir) + list(callbacks)))
+
+
+def prepare(cfg: TrainConfig, run_dir: Path, models=None) -> Trainer:
+    """The ``Trainer`` of the run ``cfg`` in ``run_dir`` (whose lock the caller holds), resumed from its
+    checkpoint when there is one and ``cfg.resume``; the directory marked in progress, its config written."""
     ckpt = run_dir / "checkpoint.pt"
     trainer = Trainer(cfg, models)
     if ckpt.exists():
@@ -339,10 +363,15 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, models=None, callbacks=()) ->
             trainer.rows = [r for r in rows if r["step"] <= trainer.step]
     (run_dir / "status.json").unlink(missing_ok=True)  # the run is in progress again
     atomic_write_text(cfg.to_json(), run_dir / "config.json")
-    status = trainer.fit(run_dir, default_callbacks(cfg, run_dir) + list(callbacks))
+    return trainer
+
+
+def finish(trainer: Trainer, status: str, **facts) -> TrainResult:
+    """Write how ``trainer``'s run ended (``status.json``, with ``facts``; a complete run's ``spectra.csv``)."""
+    run_dir, cfg = trainer.run_dir, trainer.cfg
     if status == "complete":  # D's final spectra travel with the run's compact record (``results.spectra``)
         atomic_write_text(normalized_spectra(trainer.D).to_csv(index=False), run_dir / "spectra.csv")
     atomic_write_text(json.dumps({"status": status, "step": trainer.step, "seconds": round(trainer.seconds, 3),
-                                  "device": str(trainer.device), "speedup": trainer.speedup, "machine": machine()},
-                                 indent=2), run_dir / "status.json")
+                                  "device": str(trainer.device), "speedup": trainer.speedup, "machine": machine(),
+                                  **facts}, indent=2), run_dir / "status.json")
     return TrainResult(run_dir, pd.DataFrame(trainer.rows), trainer.G, trainer.D, cfg, status)

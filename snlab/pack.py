@@ -1,0 +1,198 @@
+"""Packed runs: K runs of one architecture and method trained as one vmapped model (``Pack``, ``train_packed``).
+
+Each run keeps its own ``Trainer``: its seed, data order and z draws (its own ``torch.Generator``), its own
+Adam (lr, β₁, β₂ may differ between the runs of a pack: settings A–F do), SN vectors, BN statistics,
+penalty, clipping, run directory, history, checkpoints and resume. Only the arithmetic is shared: at
+every G and D step the K runs' parameters and buffers are stacked along a new first dimension and one
+call of ``torch.func.vmap(torch.func.functional_call(...))`` computes the K losses; one backward puts
+each run's gradient on its own parameters (``torch.stack`` routes it back), each run's optimizer steps,
+and buffers the forward changed (SN's ũ, ṽ, σ; BN's running statistics) are copied back to each run.
+
+vmap turns a convolution of K stacked weights into one grouped convolution, which sums in another
+order than K separate calls, so a packed run equals its separate twin up to float rounding, not
+bitwise (``tests/test_pack.py`` states the tolerance). Packing is therefore not part of a run's identity,
+like ``TrainConfig.speedup``. A run that diverges stops updating; its pack-mates go on.
+
+Which runs can share a pack: ``pack_key``. Speed: ``python -m snlab bench pack`` (docs/benchmarks.md).
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import time
+from pathlib import Path
+
+import torch
+from torch.func import functional_call, vmap
+
+from snlab.callbacks import default_callbacks
+from snlab.config import TrainConfig
+from snlab.files import exclusive
+from snlab.losses import gradient_penalty
+from snlab.store import default_run_dir
+from snlab.train import Trainer, TrainResult, finish, prepare
+
+#: The fields that fix what a pack's vmapped step computes, so every run of a pack must share them; the
+#: others (seed, lr, β₁, β₂, setting, lengths, logging, evaluation, clip value, orthonormal β) are per run.
+PACK_FIELDS = ("dataset", "method", "loss", "gradient_penalty", "gp_lambda", "arch", "conditional", "batch_size",
+               "g_batch_size", "width", "final_width", "n_dis", "joint_d", "n_power_iterations", "lrelu_slope",
+               "preset", "device")
+
+
+def pack_key(cfg: TrainConfig) -> tuple:
+    """What runs packed together must share (``PACK_FIELDS``, resolved through the preset and setting)."""
+    return tuple(getattr(cfg, name) for name in PACK_FIELDS)
+
+
+class _Stacked:
+    """K modules of one structure called as one: ``__call__`` stacks their parameters (differentiably,
+    when ``grad``) and buffers, runs ``fn(call, *inputs)`` under vmap, where ``call(*args)`` is the
+    template module's forward with one run's tensors, then copies the changed buffers back."""
+
+    def __init__(self, modules: list[torch.nn.Module]):
+        self.modules = modules
+        self.template = copy.deepcopy(modules[0]).to("meta")  # its own tensors are never used
+        self.buffer_names = [name for name, _ in modules[0].named_buffers()]
+
+    def __call__(self, fn, inputs: tuple, active: list[int], grad: bool) -> torch.Tensor:
+        modules = [self.modules[k] for k in active]
+        with contextlib.nullcontext() if grad else torch.no_grad():
+            params = {name: torch.stack([dict(m.named_parameters())[name] for m in modules])
+                      for name, _ in modules[0].named_parameters()}
+        buffers = {name: torch.stack([dict(m.named_buffers())[name] for m in modules]) for name in self.buffer_names}
+
+        def one(p, b, *xs):
+            return fn(lambda *args: functional_call(self.template, (p, b), args), *xs)
+
+        dims = (0, 0, *(None if x is None else 0 for x in inputs))
+        out = vmap(one, in_dims=dims)(params, buffers, *inputs)
+        with torch.no_grad():
+            for name, stacked in buffers.items():
+                for m, value in zip(modules, stacked.unbind()):
+                    m.get_buffer(name).copy_(value)
+        return out
+
+
+def _stack(values: list) -> torch.Tensor | None:
+    return None if values[0] is None else torch.stack(values)
+
+
+def _generate(call_g, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    return call_g(z) if y is None else call_g(z, y)
+
+
+class Pack:
+    """K ``Trainer``s of runs with one ``pack_key`` (seeds, Adam settings and lengths may differ), trained
+    together: ``fit`` is ``Trainer.fit`` for all K, one vmapped G step and ``n_dis`` D steps per iteration."""
+
+    def __init__(self, trainers: list[Trainer]):
+        keys = {pack_key(t.cfg) for t in trainers}
+        if len(keys) > 1:
+            raise ValueError(f"runs packed together must agree in {', '.join(PACK_FIELDS)}; these differ: "
+                             + ", ".join(sorted({f for f, *vs in zip(PACK_FIELDS, *keys) if len(set(vs)) > 1})))
+        eager = {t.speedup for t in trainers} - {"eager"}
+        if eager:
+            raise ValueError(f"packed runs execute eagerly; speedup {sorted(eager)} cannot be packed")
+        first = trainers[0]
+        if first.method.batch_statistics and first.cfg.joint_d:  # TrainConfig refuses it already; kept local
+            raise ValueError("joint_d with BN mixes real and fake statistics")
+        self.trainers, self.cfg, self.loss, self.method = trainers, first.cfg, first.loss, first.method
+        self.G, self.D = _Stacked([t.G for t in trainers]), _Stacked([t.D for t in trainers])
+        self.seconds = [0.0] * len(trainers)
+
+    def iteration(self, active: list[int]) -> list[torch.Tensor]:
+        """One G update, then ``n_dis`` D updates, for the runs ``active`` (indices); their (D loss, G loss)."""
+        drawn = [self.trainers[k].draw() for k in active]  # each run's inputs from its own generator
+        loss_g = self.g_step(active, [d[0] for d in drawn])
+        loss_d = sum(self.d_step(active, [d[1 + i] for d in drawn]) for i in range(self.cfg.n_dis)) / self.cfg.n_dis
+        return list(torch.stack([loss_d, loss_g], dim=1))
+
+    def g_step(self, active: list[int], inputs: list[tuple]) -> torch.Tensor:
+        """``Trainer.g_step`` for every active run at once; the K losses (K,), detached."""
+        z, y = (_stack(list(x)) for x in zip(*inputs))
+        x = self.G(_generate, (z, y), active, grad=True)
+        loss_fn = self.loss.g
+
+        def score(call_d, x, y):
+            return loss_fn(call_d(x) if y is None else call_d(x, y))
+        losses = self.D(score, (x, y), active, grad=False)  # D's parameters enter as constants
+        return self._update(active, losses, [self.trainers[k].opt_g for k in active])
+
+    def d_step(self, active: list[int], inputs: list[tuple]) -> torch.Tensor:
+        """``Trainer.d_step`` for every active run at once; the K losses (K,), detached."""
+        real, y_real, z, y, eps = (_stack(list(x)) for x in zip(*inputs))
+        cfg, loss_fn = self.cfg, self.loss.d
+        with torch.no_grad():
+            fake = self.G(_generate, (z, y), active, grad=False)
+
+        def d_loss(call_d, real, y_real, fake, y, eps):
+            if cfg.joint_d:
+                both = call_d(torch.cat([real, fake])) if y is None else \
+                    call_d(torch.cat([real, fake]), torch.cat([y_real, y]))
+                loss = loss_fn(*both.split([len(real), len(fake)]))
+            else:
+                loss = loss_fn(call_d(real), call_d(fake)) if y is None else \
+                    loss_fn(call_d(real, y_real), call_d(fake, y))
+            if cfg.gradient_penalty:
+                loss = loss + cfg.gp_lambda * gradient_penalty(call_d, real, fake, eps=eps, functional=True)
+            return loss
+        losses = self.D(d_loss, (real, y_real, fake, y, eps), active, grad=True)
+        if self.method.d_penalty:  # a function of each run's own weights: added outside the vmap
+            losses = losses + torch.stack([self.method.d_penalty(self.trainers[k].D, self.trainers[k].cfg)
+                                           for k in active])
+        losses = self._update(active, losses, [self.trainers[k].opt_d for k in active])
+        if self.method.after_d_step:
+            for k in active:
+                self.method.after_d_step(self.trainers[k].D, self.trainers[k].cfg)
+        return losses
+
+    @staticmethod
+    def _update(active: list[int], losses: torch.Tensor, optimizers: list) -> torch.Tensor:
+        """Backpropagate the K independent losses at once (their sum: run k's parameters get run k's
+        gradient only) and step each run's optimizer."""
+        for opt in optimizers:
+            opt.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        for opt in optimizers:
+            opt.step()
+        return losses.detach()
+
+    def fit(self, run_dirs: list[Path], callbacks: list[list] | None = None) -> list[str]:
+        """Train every run to its ``cfg.iterations``; each run's status ("complete" or "diverged").
+
+        Each run's callbacks see its own ``Trainer`` as in ``Trainer.fit``. Its training seconds are its
+        share of the pack's: each iteration's wall time divided by the runs it updated."""
+        trainers = self.trainers
+        for k, t in enumerate(trainers):
+            t.clock = (lambda k=k: self.seconds[k])
+        try:
+            for t, run_dir, cbs in zip(trainers, run_dirs, callbacks or [None] * len(trainers)):
+                t.begin(run_dir, cbs)
+            while active := [k for k, t in enumerate(trainers) if not t.done]:
+                for k in active:
+                    trainers[k]._set_lr()
+                start = time.perf_counter()
+                losses = self.iteration(active)
+                share = (time.perf_counter() - start) / len(active)
+                for k, loss in zip(active, losses):
+                    self.seconds[k] += share
+                    trainers[k].advance(loss)
+        finally:
+            for t in trainers:
+                if hasattr(t, "callbacks"):
+                    t._trigger("on_end")
+        return [t.status for t in trainers]
+
+
+def train_packed(cfgs: list[TrainConfig], store: str | Path | None = None, callbacks=()) -> list[TrainResult]:
+    """Train (or resume) the runs ``cfgs`` as one pack into their store directories (``store``: the run
+    store, else each config's ``out_dir`` or default directory), holding every run's lock as ``train`` does."""
+    run_dirs = [Path(c.out_dir) if c.out_dir else default_run_dir(c, *([store] if store else [])) for c in cfgs]
+    with contextlib.ExitStack() as locks:
+        for run_dir in run_dirs:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            locks.enter_context(exclusive(run_dir / ".lock"))
+        trainers = [prepare(cfg, run_dir) for cfg, run_dir in zip(cfgs, run_dirs)]
+        pack = Pack(trainers)
+        statuses = pack.fit(run_dirs, [default_callbacks(c, d) + list(callbacks) for c, d in zip(cfgs, run_dirs)])
+        return [finish(t, status, packed=len(trainers)) for t, status in zip(trainers, statuses)]
