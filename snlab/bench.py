@@ -1,4 +1,4 @@
-"""Benchmarks, never timed tests: ``python -m snlab bench sn-overhead|metrics|methods|sweep|throughput``
+"""Benchmarks, never timed tests: ``python -m snlab bench sn-overhead|metrics|methods|sweep|throughput|pack``
 writes a CSV and prints a table.
 
 The machine is shared and noisy, so variants run interleaved in one process (A B C, then B C A, …),
@@ -21,7 +21,7 @@ from snlab.normalizers import weight_layers
 from snlab.settings import get_preset
 from snlab.speed import SPEEDUPS
 
-BENCHES = ("sn-overhead", "metrics", "methods", "sweep", "throughput")
+BENCHES = ("sn-overhead", "metrics", "methods", "sweep", "throughput", "pack")
 #: Throughput variants of the standard-CNN SN-GAN's training step: each ``TrainConfig.speedup``, and bf16
 #: autocast (CUDA only; not a training option: it changes the arithmetic, not just the speed).
 THROUGHPUT_VARIANTS = (*SPEEDUPS, "bf16")
@@ -43,11 +43,13 @@ def add_parser(sub) -> None:
     p.add_argument("--rounds", type=int, default=None, help="default: 30 (sn-overhead), 3 (metrics)")
     p.add_argument("--steps", type=int, default=5, help="D steps per variant per round")
     p.add_argument("--samples", type=int, default=10_000, help="metrics: generated samples")
-    p.add_argument("--updates", type=int, default=20, help="methods: G updates per method per round; "
-                   "sweep: G updates per run")
+    p.add_argument("--updates", type=int, default=None, help="methods: G updates per method per round "
+                   "(default 20); sweep: G updates per run (20); pack: G updates per run per round (2)")
     p.add_argument("--device", default="auto", help="methods, throughput: auto, cpu or cuda")
     p.add_argument("--speedup", default="auto", choices=("auto", *SPEEDUPS), help="methods: how G and D execute")
-    p.add_argument("--methods", nargs="+", default=list(TIMED_METHODS), help="methods: which to time")
+    p.add_argument("--methods", nargs="+", default=None,
+                   help=f"methods: which to time (default: {' '.join(TIMED_METHODS)}); pack: the method (default: sn)")
+    p.add_argument("--sizes", nargs="+", type=int, default=None, help="pack: pack sizes K (default: 1 2 4 8 16 48)")
     p.add_argument("--joint-d", action="store_true", help="methods: also time each method with real and fake "
                    "through D in one call (TrainConfig.joint_d; not bn), interleaved with its two-call twin")
     p.add_argument("--out", default=None, help="CSV path (default: bench/<which>.csv)")
@@ -290,15 +292,16 @@ def sweep_parallelism(preset: str = "cpu", dataset: str = "fashion_mnist", runs:
 def run(args: dict) -> None:
     out = Path(args["out"] or f"bench/{args['which']}.csv")
     args["rounds"] = args["rounds"] or {"sn-overhead": 30, "metrics": 3, "methods": 5, "sweep": 3,
-                                        "throughput": 5}[args["which"]]
+                                        "throughput": 5, "pack": 3}[args["which"]]
+    args["updates"] = args["updates"] or (2 if args["which"] == "pack" else 20)
     out.parent.mkdir(parents=True, exist_ok=True)
     header = f"{args['which']}: dataset={args['dataset']} threads={torch.get_num_threads()}"
     REPORTS[args["which"]](args, out, header)
 
 
 def _report_methods(args: dict, out: Path, header: str) -> None:
-    df = methods_time(args["preset"], args["dataset"], args["methods"], args["updates"], args["rounds"],
-                      data_dir=args["data_dir"], device=args["device"], speedup=args["speedup"],
+    df = methods_time(args["preset"], args["dataset"], args["methods"] or TIMED_METHODS, args["updates"],
+                      args["rounds"], data_dir=args["data_dir"], device=args["device"], speedup=args["speedup"],
                       joint_d=args["joint_d"])
     df.to_csv(out, index=False)
     print(f"{header} device={df['device'][0]} speedup={df['speedup'][0]} preset={args['preset']} "
@@ -370,6 +373,11 @@ def _report_sn_overhead(args: dict, out: Path, header: str) -> None:
     print(summarize(df).round(3).to_string())
 
 
+def _report_pack(args: dict, out: Path, header: str) -> None:
+    from snlab.bench_pack import report  # it imports this module's timing loop
+    report(args, out, header)
+
+
 #: Each benchmark's runner-and-printer, by ``BENCHES`` name.
 REPORTS = {"sn-overhead": _report_sn_overhead, "metrics": _report_metrics, "methods": _report_methods,
-           "sweep": _report_sweep, "throughput": _report_throughput}
+           "sweep": _report_sweep, "throughput": _report_throughput, "pack": _report_pack}

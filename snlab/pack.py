@@ -52,14 +52,16 @@ class _Stacked:
     def __init__(self, modules: list[torch.nn.Module]):
         self.modules = modules
         self.template = copy.deepcopy(modules[0]).to("meta")  # its own tensors are never used
-        self.buffer_names = [name for name, _ in modules[0].named_buffers()]
+        # Parameters and buffers are updated in place (Adam, SN's copy, BN, load_state_dict), so each module's
+        # tensors, looked up once here, stay the ones it computes with.
+        self.params = [dict(m.named_parameters()) for m in modules]
+        self.buffers = [dict(m.named_buffers()) for m in modules]
 
     def __call__(self, fn, inputs: tuple, active: list[int], grad: bool) -> torch.Tensor:
-        modules = [self.modules[k] for k in active]
+        mine = [self.params[k] for k in active]
         with contextlib.nullcontext() if grad else torch.no_grad():
-            params = {name: torch.stack([dict(m.named_parameters())[name] for m in modules])
-                      for name, _ in modules[0].named_parameters()}
-        buffers = {name: torch.stack([dict(m.named_buffers())[name] for m in modules]) for name in self.buffer_names}
+            params = {name: torch.stack([p[name] for p in mine]) for name in mine[0]}
+        buffers = {name: torch.stack([self.buffers[k][name] for k in active]) for name in self.buffers[0]}
 
         def one(p, b, *xs):
             return fn(lambda *args: functional_call(self.template, (p, b), args), *xs)
@@ -68,8 +70,8 @@ class _Stacked:
         out = vmap(one, in_dims=dims)(params, buffers, *inputs)
         with torch.no_grad():
             for name, stacked in buffers.items():
-                for m, value in zip(modules, stacked.unbind()):
-                    m.get_buffer(name).copy_(value)
+                for k, value in zip(active, stacked.unbind()):
+                    self.buffers[k][name].copy_(value)
         return out
 
 

@@ -83,3 +83,20 @@ def test_throughput_bench_reports_a_variant_that_fails(fmnist_dir, monkeypatch):
     failed = df[df["variant"] == "channels_last"]
     assert len(failed) == 1 and failed["error"].iloc[0] == "RuntimeError: not on this device"
     assert (df.loc[df["variant"] == "eager", "g_updates_per_second"] > 0).all()
+
+
+def test_pack_bench_times_each_pack_size_both_ways(fmnist_dir):
+    from snlab.bench_pack import pack_time
+    df = pack_time("smoke", sizes=(1, 2), updates=1, rounds=2, data_dir=str(fmnist_dir))
+    assert len(df) == 8 and set(df["variant"]) == {"packed", "separate"} and set(df["K"]) == {1, 2}
+    assert (df["run_updates_per_second"] > 0).all() and df["width"][0] == 0.125
+
+
+def test_pack_table_takes_medians_of_per_round_ratios():
+    from snlab.bench_pack import pack_table
+    rates = {"separate": [10, 10, 10], "packed": [5, 20, 30]}
+    df = pd.DataFrame([{"round": r, "K": 4, "variant": v, "run_updates_per_second": x[r]}
+                       for v, x in rates.items() for r in range(3)])
+    table = pack_table(df)
+    assert table.loc[4, "median packed / separate"] == 2.0  # of 0.5, 2.0, 3.0
+    assert table.loc[4, "separate run-upd/s"] == 10 and table.loc[4, "packed run-upd/s"] == 20
