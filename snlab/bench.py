@@ -39,13 +39,14 @@ def add_parser(sub) -> None:
     p.add_argument("--preset", default="cpu")
     p.add_argument("--dataset", default="fashion_mnist")
     p.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
-    p.add_argument("--width", type=float, default=None, help="default: the preset's")
-    p.add_argument("--rounds", type=int, default=None, help="default: 30 (sn-overhead), 3 (metrics)")
+    p.add_argument("--width", type=float, default=None, help="sn-overhead, pack: default: the preset's")
+    p.add_argument("--rounds", type=int, default=None,
+                   help="default: 30 (sn-overhead), 3 (metrics, sweep, pack), 5 (methods, throughput)")
     p.add_argument("--steps", type=int, default=5, help="D steps per variant per round")
     p.add_argument("--samples", type=int, default=10_000, help="metrics: generated samples")
     p.add_argument("--updates", type=int, default=None, help="methods: G updates per method per round "
                    "(default 20); sweep: G updates per run (20); pack: G updates per run per round (2)")
-    p.add_argument("--device", default="auto", help="methods, throughput: auto, cpu or cuda")
+    p.add_argument("--device", default="auto", help="methods, throughput, pack: auto, cpu or cuda")
     p.add_argument("--speedup", default="auto", choices=("auto", *SPEEDUPS), help="methods: how G and D execute")
     p.add_argument("--methods", nargs="+", default=None,
                    help=f"methods: which to time (default: {' '.join(TIMED_METHODS)}); pack: the method (default: sn)")

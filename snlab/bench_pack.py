@@ -4,7 +4,8 @@ same K runs updated one after another, interleaved in one process (``bench.inter
 A run-update is one G update of one run with its ``n_dis`` D updates; K runs making ``updates`` G updates
 each make K · ``updates`` run-updates. Each K has its own K trainers (seeds 0..K−1, one setting), timed
 packed and separately in alternation after ``bench.WARMUP_UPDATES`` warm-up updates; the reported ratio is
-the median over rounds of each round's packed / separate rate.
+the median over rounds of each round's packed / separate rate. Both run eagerly: on a GPU a lone run
+defaults to a CUDA graph (``TrainConfig.speedup``), which this baseline leaves out.
 """
 from __future__ import annotations
 
@@ -24,9 +25,10 @@ def pack_time(preset: str = "cpu", dataset: str = "fashion_mnist", sizes=PACK_SI
     from snlab.pack import Pack
     from snlab.train import Trainer
 
-    rows = []
+    if not sizes or any(not isinstance(k, int) or k < 1 for k in sizes):
+        raise ValueError(f"pack sizes must be whole numbers >= 1, got {list(sizes)!r}")
+    rows, fields = [], {} if width is None else {"width": width}
     for k in sizes:
-        fields = {} if width is None else {"width": width}
         trainers = [Trainer(TrainConfig(preset=preset, dataset=dataset, method=method, setting=setting, seed=seed,
                                         eval_every=0, data_dir=data_dir, device=device, speedup="eager",
                                         progress=False, **fields)) for seed in range(k)]
@@ -40,10 +42,9 @@ def pack_time(preset: str = "cpu", dataset: str = "fashion_mnist", sizes=PACK_SI
         cuda = trainers[0].device.type == "cuda"
         rows += [{"round": r["round"], "K": k, "variant": r["variant"],
                   "run_updates_per_second": k * updates / r["seconds"]} for r in interleaved(work, rounds, cuda)]
-        label = device_label(trainers[0].device)
-        width = trainers[0].cfg.width
-    return pd.DataFrame(rows).assign(device=label, preset=preset, dataset=dataset, method=method, setting=setting,
-                                     width=width, updates=updates)
+    first = trainers[0]
+    return pd.DataFrame(rows).assign(device=device_label(first.device), preset=preset, dataset=dataset,
+                                     method=method, setting=setting, width=first.cfg.width, updates=updates)
 
 
 def pack_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -56,11 +57,14 @@ def pack_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def report(args: dict, out, header: str) -> None:
-    method = (args["methods"] or ["sn"])[0]
+    methods = args["methods"] or ["sn"]
+    if len(methods) > 1:
+        raise ValueError(f"bench pack times one method at a time; got {' '.join(methods)}")
+    method = methods[0]
     df = pack_time(args["preset"], args["dataset"], args["sizes"] or PACK_SIZES, method, "A", args["updates"],
                    args["rounds"], args["width"], args["device"], args["data_dir"])
     df.to_csv(out, index=False)
     print(f"{header} device={df['device'][0]} preset={args['preset']} width={df['width'][0]} "
-          f"method={df['method'][0]} setting A; rounds={args['rounds']} x {args['updates']} G updates per run; "
-          f"raw rows in {out}")
+          f"method={df['method'][0]} setting A, both ways eager; rounds={args['rounds']} x {args['updates']} G updates "
+          f"per run; raw rows in {out}")
     print(pack_table(df).round(3).to_string())

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from snlab.data import to_device
 
@@ -38,22 +37,21 @@ def get_loss(name: str) -> Loss:
         raise ValueError(f"unknown loss {name!r}; valid: {', '.join(LOSSES)}") from None
 
 
-def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                     generator: torch.Generator | None = None, eps: torch.Tensor | None = None,
-                     functional: bool = False) -> torch.Tensor:
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None,
+                     eps: torch.Tensor | None = None, input_grad=None) -> torch.Tensor:
     """E[(‖∇ₓ D(x̂)‖₂ − 1)²] at x̂ = εx + (1−ε)x̃, one ε ~ U[0, 1] per sample (Gulrajani et al.; docs/paper.md §3).
 
-    Returns the penalty *without* λ; the caller multiplies. ``real`` and ``fake`` have shape (B, ...).
-    ``eps`` (B,): ε given, on ``real``'s device; None draws it from ``generator``. ``functional``: ∇ₓ by
-    ``torch.func.grad`` instead of ``torch.autograd.grad``, so the penalty also works under ``torch.func.vmap``
-    (packed runs, ``snlab.pack``); the same gradient either way.
+    Returns the penalty *without* λ; the caller multiplies. ``critic``: D, a module or callable mapping
+    (B, ...) to scores (B,); ``real`` and ``fake`` have shape (B, ...). ``eps`` (B,): ε given, on ``real``'s
+    device; None draws it from ``generator``. ``input_grad``: a function x̂ → ∇ₓ Σ D(x̂) to use instead of
+    ``torch.autograd.grad`` on ``critic`` (packed runs compute it with ``torch.func.grad``, ``snlab.pack``).
     """
     if eps is None:
         eps = to_device(torch.rand(real.shape[0], generator=generator), real.device)
     eps = eps.view(-1, *([1] * (real.dim() - 1)))
     x_hat = eps * real + (1 - eps) * fake
-    if functional:
-        grad = torch.func.grad(lambda x: critic(x).sum())(x_hat)
+    if input_grad is not None:
+        grad = input_grad(x_hat)
     else:
         x_hat.requires_grad_(True)
         (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)

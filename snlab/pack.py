@@ -1,17 +1,21 @@
 """Packed runs: K runs of one architecture and method trained as one vmapped model (``Pack``, ``train_packed``).
 
 Each run keeps its own ``Trainer``: its seed, data order and z draws (its own ``torch.Generator``), its own
-Adam (lr, β₁, β₂ may differ between the runs of a pack: settings A–F do), SN vectors, BN statistics,
-penalty, clipping, run directory, history, checkpoints and resume. Only the arithmetic is shared: at
-every G and D step the K runs' parameters and buffers are stacked along a new first dimension and one
-call of ``torch.func.vmap(torch.func.functional_call(...))`` computes the K losses; one backward puts
-each run's gradient on its own parameters (``torch.stack`` routes it back), each run's optimizer steps,
-and buffers the forward changed (SN's ũ, ṽ, σ; BN's running statistics) are copied back to each run.
+Adam (lr, β₁, β₂ may differ: settings A, D, E and F, all n_dis 5, pack together, as do B and C, n_dis 1),
+SN vectors, BN statistics, orthonormal β and clip value, run directory, history, checkpoints and resume.
+Only the arithmetic is shared: at every G and D step the K runs' parameters and buffers are stacked along
+a new first dimension and one call of ``torch.func.vmap(torch.func.functional_call(...))`` computes the K
+losses; one backward puts each run's gradient on its own parameters (``torch.stack`` routes it back),
+each run's optimizer steps, and buffers the forward changed (SN's ũ, ṽ, σ; BN's running statistics) are
+copied back to each run.
 
 vmap turns a convolution of K stacked weights into one grouped convolution, which sums in another
 order than K separate calls, so a packed run equals its separate twin up to float rounding, not
-bitwise (``tests/test_pack.py`` states the tolerance). Packing is therefore not part of a run's identity,
-like ``TrainConfig.speedup``. A run that diverges stops updating; its pack-mates go on.
+bitwise (``tests/test_pack.py`` states the tolerance; in float32 the rounding reaches Adam's sign-like first
+steps, so packed and lone runs are comparable, not equal). Packing is not part of a run's identity, like
+``TrainConfig.speedup``; a packed run is reproduced bitwise by the same pack (its checkpoints resume in
+a pack or alone). A run that diverges stops updating; its pack-mates go on. A packed run's training
+seconds are its share of the pack's: each iteration's wall time divided by the runs it updated.
 
 Which runs can share a pack: ``pack_key``. Speed: ``python -m snlab bench pack`` (docs/benchmarks.md).
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import time
 from pathlib import Path
 
@@ -29,25 +34,41 @@ from snlab.callbacks import default_callbacks
 from snlab.config import TrainConfig
 from snlab.files import exclusive
 from snlab.losses import gradient_penalty
+from snlab.speed import resolve_device
 from snlab.store import default_run_dir
-from snlab.train import Trainer, TrainResult, finish, prepare
+from snlab.train import Trainer, TrainResult, finish_run, prepare_run
 
-#: The fields that fix what a pack's vmapped step computes, so every run of a pack must share them; the
-#: others (seed, lr, β₁, β₂, setting, lengths, logging, evaluation, clip value, orthonormal β) are per run.
+#: The fields (resolved through the preset and setting) that shape a pack's vmapped step, so every run of a
+#: pack shares them; the others (seed, lr, β₁, β₂, setting, lengths, lr decay, logging, evaluation, clip
+#: value, orthonormal β) are per run.
 PACK_FIELDS = ("dataset", "method", "loss", "gradient_penalty", "gp_lambda", "arch", "conditional", "batch_size",
                "g_batch_size", "width", "final_width", "n_dis", "joint_d", "n_power_iterations", "lrelu_slope",
-               "preset", "device")
+               "device")
 
 
 def pack_key(cfg: TrainConfig) -> tuple:
-    """What runs packed together must share (``PACK_FIELDS``, resolved through the preset and setting)."""
-    return tuple(getattr(cfg, name) for name in PACK_FIELDS)
+    """What runs packed together must share: ``PACK_FIELDS``, the device resolved ("auto" → cpu or cuda)."""
+    return tuple(str(resolve_device(cfg.device)) if name == "device" else getattr(cfg, name) for name in PACK_FIELDS)
+
+
+def check_pack(cfgs: list[TrainConfig]) -> None:
+    """Refuse runs that cannot be packed together, naming the fields that differ and each run's value."""
+    if not cfgs:
+        raise ValueError("a pack needs at least one run; got none")
+    keys = [pack_key(c) for c in cfgs]
+    differ = [(name, [key[i] for key in keys]) for i, name in enumerate(PACK_FIELDS) if len({k[i] for k in keys}) > 1]
+    if differ:
+        raise ValueError("runs packed together must agree in " + ", ".join(PACK_FIELDS) + "; these differ: "
+                         + "; ".join(f"{name} ({', '.join(f'run {i}: {v!r}' for i, v in enumerate(values))})"
+                                     for name, values in differ))
 
 
 class _Stacked:
     """K modules of one structure called as one: ``__call__`` stacks their parameters (differentiably,
-    when ``grad``) and buffers, runs ``fn(call, *inputs)`` under vmap, where ``call(*args)`` is the
-    template module's forward with one run's tensors, then copies the changed buffers back."""
+    when ``grad``) and buffers, runs ``fn(call, buffers, *inputs)`` under vmap, where ``call(*args)`` is the
+    template module's forward with one run's tensors and ``buffers`` that run's buffers (``call(*args,
+    buffers=...)`` takes them as an explicit input: ``torch.func.grad`` may not mutate captured tensors,
+    and SN and BN update theirs in the forward call), then copies the changed buffers back."""
 
     def __init__(self, modules: list[torch.nn.Module]):
         self.modules = modules
@@ -64,7 +85,9 @@ class _Stacked:
         buffers = {name: torch.stack([self.buffers[k][name] for k in active]) for name in self.buffers[0]}
 
         def one(p, b, *xs):
-            return fn(lambda *args: functional_call(self.template, (p, b), args), *xs)
+            def call(*args, buffers=b):
+                return functional_call(self.template, (p, buffers), args)
+            return fn(call, b, *xs)
 
         dims = (0, 0, *(None if x is None else 0 for x in inputs))
         out = vmap(one, in_dims=dims)(params, buffers, *inputs)
@@ -79,7 +102,7 @@ def _stack(values: list) -> torch.Tensor | None:
     return None if values[0] is None else torch.stack(values)
 
 
-def _generate(call_g, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+def _generate(call_g, buffers: dict, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
     return call_g(z) if y is None else call_g(z, y)
 
 
@@ -88,16 +111,12 @@ class Pack:
     together: ``fit`` is ``Trainer.fit`` for all K, one vmapped G step and ``n_dis`` D steps per iteration."""
 
     def __init__(self, trainers: list[Trainer]):
-        keys = {pack_key(t.cfg) for t in trainers}
-        if len(keys) > 1:
-            raise ValueError(f"runs packed together must agree in {', '.join(PACK_FIELDS)}; these differ: "
-                             + ", ".join(sorted({f for f, *vs in zip(PACK_FIELDS, *keys) if len(set(vs)) > 1})))
-        eager = {t.speedup for t in trainers} - {"eager"}
-        if eager:
-            raise ValueError(f"packed runs execute eagerly; speedup {sorted(eager)} cannot be packed")
+        check_pack([t.cfg for t in trainers])
+        for i, t in enumerate(trainers):
+            if t.speedup != "eager":
+                raise ValueError(f"run {i} ({t.cfg.method}, seed {t.cfg.seed}) executes with speedup {t.speedup!r}; "
+                                 "packed runs execute eagerly: pass speedup='eager' (train_packed does)")
         first = trainers[0]
-        if first.method.batch_statistics and first.cfg.joint_d:  # TrainConfig refuses it already; kept local
-            raise ValueError("joint_d with BN mixes real and fake statistics")
         self.trainers, self.cfg, self.loss, self.method = trainers, first.cfg, first.loss, first.method
         self.G, self.D = _Stacked([t.G for t in trainers]), _Stacked([t.D for t in trainers])
         self.seconds = [0.0] * len(trainers)
@@ -115,7 +134,7 @@ class Pack:
         x = self.G(_generate, (z, y), active, grad=True)
         loss_fn = self.loss.g
 
-        def score(call_d, x, y):
+        def score(call_d, buffers, x, y):
             return loss_fn(call_d(x) if y is None else call_d(x, y))
         losses = self.D(score, (x, y), active, grad=False)  # D's parameters enter as constants
         return self._update(active, losses, [self.trainers[k].opt_g for k in active])
@@ -127,7 +146,7 @@ class Pack:
         with torch.no_grad():
             fake = self.G(_generate, (z, y), active, grad=False)
 
-        def d_loss(call_d, real, y_real, fake, y, eps):
+        def d_loss(call_d, buffers, real, y_real, fake, y, eps):
             if cfg.joint_d:
                 both = call_d(torch.cat([real, fake])) if y is None else \
                     call_d(torch.cat([real, fake]), torch.cat([y_real, y]))
@@ -136,7 +155,9 @@ class Pack:
                 loss = loss_fn(call_d(real), call_d(fake)) if y is None else \
                     loss_fn(call_d(real, y_real), call_d(fake, y))
             if cfg.gradient_penalty:
-                loss = loss + cfg.gp_lambda * gradient_penalty(call_d, real, fake, eps=eps, functional=True)
+                grad = torch.func.grad(lambda x, b: call_d(x, buffers=b).sum())
+                loss = loss + cfg.gp_lambda * gradient_penalty(call_d, real, fake, eps=eps,
+                                                               input_grad=lambda x: grad(x, buffers))
             return loss
         losses = self.D(d_loss, (real, y_real, fake, y, eps), active, grad=True)
         if self.method.d_penalty:  # a function of each run's own weights: added outside the vmap
@@ -164,12 +185,13 @@ class Pack:
 
         Each run's callbacks see its own ``Trainer`` as in ``Trainer.fit``. Its training seconds are its
         share of the pack's: each iteration's wall time divided by the runs it updated."""
-        trainers = self.trainers
+        trainers, begun = self.trainers, []
         for k, t in enumerate(trainers):
             t.clock = (lambda k=k: self.seconds[k])
         try:
-            for t, run_dir, cbs in zip(trainers, run_dirs, callbacks or [None] * len(trainers)):
+            for t, run_dir, cbs in zip(trainers, run_dirs, callbacks or [None] * len(trainers), strict=True):
                 t.begin(run_dir, cbs)
+                begun.append(t)
             while active := [k for k, t in enumerate(trainers) if not t.done]:
                 for k in active:
                     trainers[k]._set_lr()
@@ -180,21 +202,26 @@ class Pack:
                     self.seconds[k] += share
                     trainers[k].advance(loss)
         finally:
+            for t in begun:
+                t._trigger("on_end")
             for t in trainers:
-                if hasattr(t, "callbacks"):
-                    t._trigger("on_end")
+                del t.clock  # the trainer's own wall clock again
         return [t.status for t in trainers]
 
 
-def train_packed(cfgs: list[TrainConfig], store: str | Path | None = None, callbacks=()) -> list[TrainResult]:
-    """Train (or resume) the runs ``cfgs`` as one pack into their store directories (``store``: the run
-    store, else each config's ``out_dir`` or default directory), holding every run's lock as ``train`` does."""
+def train_packed(cfgs: list[TrainConfig], store: str | Path | None = None) -> list[TrainResult]:
+    """Train (or resume) the runs ``cfgs`` as one pack, each into its own directory (``out_dir``, else its key in
+    ``store``, else in ``runs/``), holding every run's lock as ``train`` does. ``speedup="auto"`` runs eagerly
+    here (packs do); the runs are checked before any directory is touched."""
+    cfgs = [dataclasses.replace(c, speedup="eager") if c.speedup == "auto" else c for c in cfgs]
+    check_pack(cfgs)
     run_dirs = [Path(c.out_dir) if c.out_dir else default_run_dir(c, *([store] if store else [])) for c in cfgs]
+    if len(set(run_dirs)) < len(run_dirs):
+        raise ValueError(f"two runs of the pack share a directory: {sorted(map(str, run_dirs))}")
     with contextlib.ExitStack() as locks:
         for run_dir in run_dirs:
             run_dir.mkdir(parents=True, exist_ok=True)
             locks.enter_context(exclusive(run_dir / ".lock"))
-        trainers = [prepare(cfg, run_dir) for cfg, run_dir in zip(cfgs, run_dirs)]
-        pack = Pack(trainers)
-        statuses = pack.fit(run_dirs, [default_callbacks(c, d) + list(callbacks) for c, d in zip(cfgs, run_dirs)])
-        return [finish(t, status, packed=len(trainers)) for t, status in zip(trainers, statuses)]
+        trainers = [prepare_run(cfg, run_dir) for cfg, run_dir in zip(cfgs, run_dirs)]
+        statuses = Pack(trainers).fit(run_dirs, [default_callbacks(c, d) for c, d in zip(cfgs, run_dirs)])
+        return [finish_run(t, status, packed=len(trainers)) for t, status in zip(trainers, statuses)]

@@ -251,7 +251,8 @@ class Trainer:
         self._trigger("on_step")
 
     def clock(self) -> float:
-        """Seconds on the clock ``callbacks.History`` reads training time from (a pack keeps its own)."""
+        """Seconds on the clock ``callbacks.History`` reads training time from: wall time here; a pack
+        (``snlab.pack.Pack.fit``) sets its own while it trains the run, its share of the pack's time."""
         return time.perf_counter()
 
     def _trigger(self, event: str) -> None:
@@ -331,11 +332,11 @@ def train(cfg: TrainConfig, G: torch.nn.Module | None = None, D: torch.nn.Module
 
 
 def _train_locked(cfg: TrainConfig, run_dir: Path, models=None, callbacks=()) -> TrainResult:
-    trainer = prepare(cfg, run_dir, models)
-    return finish(trainer, trainer.fit(run_dir, default_callbacks(cfg, run_dir) + list(callbacks)))
+    trainer = prepare_run(cfg, run_dir, models)
+    return finish_run(trainer, trainer.fit(run_dir, default_callbacks(cfg, run_dir) + list(callbacks)))
 
 
-def prepare(cfg: TrainConfig, run_dir: Path, models=None) -> Trainer:
+def prepare_run(cfg: TrainConfig, run_dir: Path, models=None) -> Trainer:
     """The ``Trainer`` of the run ``cfg`` in ``run_dir`` (whose lock the caller holds), resumed from its
     checkpoint when there is one and ``cfg.resume``; the directory marked in progress, its config written."""
     ckpt = run_dir / "checkpoint.pt"
@@ -366,7 +367,7 @@ def prepare(cfg: TrainConfig, run_dir: Path, models=None) -> Trainer:
     return trainer
 
 
-def finish(trainer: Trainer, status: str, **facts) -> TrainResult:
+def finish_run(trainer: Trainer, status: str, **facts) -> TrainResult:
     """Write how ``trainer``'s run ended (``status.json``, with ``facts``; a complete run's ``spectra.csv``)."""
     run_dir, cfg = trainer.run_dir, trainer.cfg
     if status == "complete":  # D's final spectra travel with the run's compact record (``results.spectra``)
