@@ -61,6 +61,8 @@ def _sweep_parser(sub) -> None:
     s.add_argument("--workers", type=int, default=None, help="runs at once (process, slurm)")
     s.add_argument("--threads", type=int, default=None,
                    help="torch threads (and CPUs) per run (default: cores // workers locally, else 1)")
+    s.add_argument("--pack", type=int, default=1, help="train up to this many runs of one architecture, method "
+                   "and n_dis as one vmapped model per job (snlab.pack; default 1: each alone)")
     s.add_argument("--address", default=None, help="ray: the cluster ('auto': the running one; none: local)")
     s.add_argument("--gpus-per-run", type=float, default=0.0, help="ray: GPUs per run, e.g. 0.25")
     s.add_argument("--timeout-min", type=int, default=24 * 60, help="slurm: minutes per run")
@@ -88,7 +90,7 @@ def _sweep(args: dict) -> None:
             print(f"  {row.state:8} {row.run}  ({row.g_updates:,} G updates left)")
         return
     sweep.run_sweep(configs, args["store"], args["workers"], args["threads"], executor=args["executor"],
-                    **options.get(args["executor"], {}))
+                    pack=args["pack"], **options.get(args["executor"], {}))
 
 
 def _literal(item: str) -> tuple[str, object]:

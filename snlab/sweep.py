@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from snlab import prices
 from snlab.config import TrainConfig
 from snlab.files import Busy, atomic_write_text, exclusive, held
+from snlab.pack import pack_key, train_packed
 from snlab.results import collect, last_rows
 from snlab.store import default_run_dir, extend_into, run_status, shorter_run
 from snlab.train import train
@@ -155,25 +156,39 @@ def _init_worker(threads: int, parent: int | None = None) -> None:
     torch.set_num_threads(threads)
 
 
-def _train_one(fields: dict, threads: int | None = None) -> str:
-    """Train one run (with ``threads`` torch threads when given): its status, or "busy" when another
-    process holds its directory. A failure leaves ``failed.json`` (error, traceback) in the run
-    directory, then propagates."""
+def _train_job(job: list[dict], threads: int | None = None) -> list[str]:
+    """Train one job, a run or a pack of runs (``snlab.pack``; fields of each), with ``threads`` torch
+    threads when given: each run's status, or "busy" for all when another process holds a run's
+    directory. A failure leaves ``failed.json`` (error, traceback) in each of the job's run directories,
+    then propagates."""
     if threads:
         _init_worker(threads)
-    cfg = TrainConfig(**fields)
-    failed = Path(cfg.out_dir) / "failed.json"
+    cfgs = [TrainConfig(**fields) for fields in job]
+    failed = [Path(cfg.out_dir) / "failed.json" for cfg in cfgs]
     try:
-        status = train(cfg).status
+        statuses = [train(cfgs[0]).status] if len(cfgs) == 1 else [r.status for r in train_packed(cfgs)]
     except Busy:
-        return "busy"
+        return ["busy"] * len(cfgs)
     except Exception as e:
-        failed.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(json.dumps({"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()},
-                                     indent=2), failed)
+        for path in failed:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(json.dumps({"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()},
+                                         indent=2), path)
         raise
-    failed.unlink(missing_ok=True)
-    return status
+    for path in failed:
+        path.unlink(missing_ok=True)
+    return statuses
+
+
+def _jobs(todo: list[TrainConfig], pack: int) -> list[list[TrainConfig]]:
+    """``todo`` as jobs: packs of at most ``pack`` runs that ``snlab.pack`` can train together (one
+    ``pack_key``), in the order of their first runs; ``pack`` 1: a job per run."""
+    if pack == 1:
+        return [[cfg] for cfg in todo]
+    groups: dict[tuple, list[TrainConfig]] = {}
+    for cfg in todo:
+        groups.setdefault(pack_key(cfg), []).append(cfg)
+    return [group[i:i + pack] for group in groups.values() for i in range(0, len(group), pack)]
 
 
 def default_workers(device: str = "auto") -> int:
@@ -190,44 +205,46 @@ POLL_SECONDS = 5.0
 EXECUTORS = ("serial", "process", "ray", "slurm")
 
 
-def _submit(executor: str, todo: list[TrainConfig], workers: int, threads: int, store: Path, *,
+def _submit(executor: str, jobs: list[list[TrainConfig]], workers: int, threads: int, store: Path, *,
             address: str | None = None, gpus_per_run: float = 0.0, timeout_min: int = 24 * 60,
-            slurm_cluster: str | None = None, slurm_parameters: dict | None = None) -> dict[Future, str]:
-    """One ``concurrent.futures.Future`` (→ ``_train_one``'s result) per run, keyed to its run directory.
+            slurm_cluster: str | None = None, slurm_parameters: dict | None = None) -> dict[Future, tuple]:
+    """One ``concurrent.futures.Future`` (→ ``_train_job``'s result) per job (``_jobs``: a run or a pack),
+    keyed to its run directories.
 
-    ray: one task per run on the cluster at ``address`` ("auto": the running one; None: a local
+    ray: one task per job on the cluster at ``address`` ("auto": the running one; None: a local
     instance), ``threads`` CPUs and ``gpus_per_run`` GPUs each (fractions let small GANs share one GPU).
     slurm: one submitit array job of at most ``workers`` runs at once, ``timeout_min`` minutes each
     (always set: a SLURM job without a limit is killed at the partition's), logs under
     ``<store>/slurm/``; ``slurm_cluster="local"`` runs it with submitit's local executor.
     """
-    fields = [dataclasses.asdict(cfg) for cfg in todo]
+    fields = [[dataclasses.asdict(cfg) for cfg in job] for job in jobs]
+    dirs = [tuple(cfg.out_dir for cfg in job) for job in jobs]
     if executor == "process":
-        pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=get_context("spawn"),
+        pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=get_context("spawn"),
                                    initializer=_init_worker, initargs=(threads, os.getpid()))
-        futures = {pool.submit(_train_one, f): cfg.out_dir for f, cfg in zip(fields, todo)}
+        futures = {pool.submit(_train_job, f): d for f, d in zip(fields, dirs)}
         pool.shutdown(wait=False)  # workers exit once the queued runs are done
         return futures
     if executor == "ray":
         import ray
         if not ray.is_initialized():
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
-        task = ray.remote(num_cpus=threads, num_gpus=gpus_per_run)(_train_one)
-        return {task.remote(f, threads).future(): cfg.out_dir for f, cfg in zip(fields, todo)}
+        task = ray.remote(num_cpus=threads, num_gpus=gpus_per_run)(_train_job)
+        return {task.remote(f, threads).future(): d for f, d in zip(fields, dirs)}
     import submitit  # slurm
     ex = submitit.AutoExecutor(folder=store / "slurm" / "%j", cluster=slurm_cluster)
     ex.update_parameters(timeout_min=timeout_min, cpus_per_task=threads, slurm_array_parallelism=workers,
                          **(slurm_parameters or {}))
-    jobs = ex.map_array(_train_one, fields, [threads] * len(fields))
-    waiters = ThreadPoolExecutor(len(jobs))  # a Future per job: a thread waits on each job's result
-    futures = {waiters.submit(job.result): cfg.out_dir for job, cfg in zip(jobs, todo)}
+    submitted = ex.map_array(_train_job, fields, [threads] * len(fields))
+    waiters = ThreadPoolExecutor(len(submitted))  # a Future per job: a thread waits on each job's result
+    futures = {waiters.submit(job.result): d for job, d in zip(submitted, dirs)}
     waiters.shutdown(wait=False)
     return futures
 
 
 def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: int | None = None,
               threads: int | None = None, log=print, executor: str = "process", tensorboard: bool = True,
-              accept_partial: bool = False, train: bool = True, **options) -> SweepResult:
+              accept_partial: bool = False, train: bool = True, pack: int = 1, **options) -> SweepResult:
     """Train every config not yet done into ``store`` and return the sweep's results (``train`` False:
     train nothing and return the complete runs, ``from_store``).
 
@@ -242,9 +259,14 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
     "partial" in its ``status`` column. Local workers die with the calling process (``_die_with_parent``).
     A missing run that continues a shorter complete run of the same identity in the store starts from it
     (``store.shorter_run``, ``store.extend_into``) and counts as resumed.
+    ``pack``: train up to that many runs that can share a pack (``snlab.pack.pack_key``) as one job, one
+    model under vmap (``snlab.pack``); 1 (default) trains each run alone. Not automatic: on the 2-core CPU it
+    measured at most 1.3× (docs/benchmarks.md), and on a GPU it is not measured yet.
     """
     if not train:
         return from_store(configs, store, log)
+    if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
+        raise ValueError(f"pack must be a whole number >= 1 (runs per job; 1: no packing), got {pack!r}")
     store = Path(store)
     configs = list({default_run_dir(c, store): c for c in configs}.values())  # one entry per run directory
     if executor not in EXECUTORS:
@@ -257,7 +279,8 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
     if threads is None:
         threads = max(1, (os.cpu_count() or 1) // workers) if executor == "process" and workers else 1
     serial = workers == 0 or executor == "serial"
-    failed, busy = _train_serially(todo) if serial else _train_pooled(todo, executor, workers, threads, store,
+    jobs = _jobs(todo, pack)
+    failed, busy = _train_serially(jobs) if serial else _train_pooled(jobs, executor, workers, threads, store,
                                                                      **options)
     if failed:
         raise RuntimeError(f"{len(failed)} of {len(todo)} runs failed (tracebacks in their failed.json):\n" +
@@ -299,39 +322,40 @@ def _plan(configs: list[TrainConfig], store: Path, tensorboard: bool) -> tuple[l
     return todo, reused, partial, extended
 
 
-def _train_serially(todo: list[TrainConfig]) -> tuple[dict, set]:
-    """Train ``todo`` in this process; ({run: its exception} for failed runs, busy runs)."""
+def _train_serially(jobs: list[list[TrainConfig]]) -> tuple[dict, set]:
+    """Train ``jobs`` in this process; ({run: its exception} for failed runs, busy runs)."""
     failed, busy = {}, set()
-    with tqdm(total=len(todo), desc="runs", unit="run", disable=not todo) as bar:
-        for cfg in todo:
-            bar.set_postfix(failed=len(failed), busy=len(busy), running=1)
+    with tqdm(total=sum(map(len, jobs)), desc="runs", unit="run", disable=not jobs) as bar:
+        for job in jobs:
+            bar.set_postfix(failed=len(failed), busy=len(busy), running=len(job))
             try:
-                if _train_one(dataclasses.asdict(cfg)) == "busy":
-                    busy.add(cfg.out_dir)
+                statuses = _train_job([dataclasses.asdict(cfg) for cfg in job])
+                busy |= {cfg.out_dir for cfg, status in zip(job, statuses) if status == "busy"}
             except Exception as e:  # noqa: BLE001 - reported with the run's name by run_sweep
-                failed[cfg.out_dir] = e
-            bar.update(1)
+                failed |= {cfg.out_dir: e for cfg in job}
+            bar.update(len(job))
     return failed, busy
 
 
-def _train_pooled(todo: list[TrainConfig], executor: str, workers: int, threads: int, store: Path,
+def _train_pooled(jobs: list[list[TrainConfig]], executor: str, workers: int, threads: int, store: Path,
                   **options) -> tuple[dict, set]:
-    """Train ``todo`` on ``executor`` (``_submit``), polling for progress; as ``_train_serially``."""
+    """Train ``jobs`` on ``executor`` (``_submit``), polling for progress; as ``_train_serially``."""
     failed, busy = {}, set()
-    if not todo:
+    if not jobs:
         return failed, busy
-    futures = _submit(executor, todo, workers, threads, store, **options)
+    futures = _submit(executor, jobs, workers, threads, store, **options)
     pending = set(futures)
-    with tqdm(total=len(todo), desc="runs", unit="run") as bar:
+    with tqdm(total=sum(map(len, jobs)), desc="runs", unit="run") as bar:
         while pending:
             done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
             for future in done:
+                runs = futures[future]
                 if future.exception() is not None:
-                    failed[futures[future]] = future.exception()
-                elif future.result() == "busy":
-                    busy.add(futures[future])
-                bar.update(1)
+                    failed |= {run: future.exception() for run in runs}
+                else:
+                    busy |= {run for run, status in zip(runs, future.result()) if status == "busy"}
+                bar.update(len(runs))
             # Running: a pending run whose directory lock is held (by any executor's worker, on any host).
-            running = sum(held(Path(futures[f]) / ".lock") for f in pending)
+            running = sum(held(Path(run) / ".lock") for f in pending for run in futures[f])
             bar.set_postfix(failed=len(failed), busy=len(busy), running=running)
     return failed, busy

@@ -440,3 +440,30 @@ def test_a_sweep_too_costly_for_2_cores_is_not_testable_here_and_names_the_gpu_c
                             '`SET="dataset=cifar10"`)')
     assert (tmp_path / "fig04-13" / "NOT_MEASURED.md").read_text().splitlines()[4].startswith(
         "On a GPU: `make reproduce PRESET=paper TRAIN=1 ONLY=fig04_final_width`")
+
+
+def _packable(fmnist_dir, settings=("A", "E", "C", "F")):
+    """A, E and F share n_dis 5 (one pack_key); C has n_dis 1."""
+    base = dict(preset="smoke", data_dir=str(fmnist_dir), iterations=2, eval_every=0, sample_every=0, method="sn")
+    return sweep.grid(base, setting=list(settings))
+
+
+def test_jobs_pack_runs_that_share_a_step_in_the_order_of_their_first_run(fmnist_dir):
+    a, e, c, f = _packable(fmnist_dir)
+    assert sweep._jobs([a, e, c, f], 1) == [[a], [e], [c], [f]]
+    assert sweep._jobs([a, e, c, f], 2) == [[a, e], [f], [c]]
+    assert sweep._jobs([a, e, c, f], 3) == [[a, e, f], [c]]
+
+
+def test_a_packed_sweep_stores_each_run_under_its_own_key_and_reuses_them(fmnist_dir, tmp_path):
+    configs = _packable(fmnist_dir)
+    result = sweep.run_sweep(configs, tmp_path, workers=2, pack=3, log=lambda _: None)
+    assert result.counts() == {"reused": 0, "resumed": 0, "trained": 4}
+    status = [json.loads((default_run_dir(c, tmp_path) / "status.json").read_text()) for c in configs]
+    assert [s["status"] for s in status] == ["complete"] * 4
+    assert [s.get("packed") for s in status] == [3, 3, None, 3]  # A, E, F as one pack; C alone
+    assert set(result.final["setting"]) == {"A", "C", "E", "F"} and (result.final["step"] == 2).all()
+    again = sweep.run_sweep(configs, tmp_path, pack=3, log=lambda _: None)
+    assert again.counts() == {"reused": 4, "resumed": 0, "trained": 0}
+    with pytest.raises(ValueError, match="pack must be a whole number >= 1.*got 0"):
+        sweep.run_sweep(configs, tmp_path, pack=0, log=lambda _: None)
