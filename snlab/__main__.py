@@ -61,8 +61,9 @@ def _sweep_parser(sub) -> None:
     s.add_argument("--workers", type=int, default=None, help="runs at once (process, slurm)")
     s.add_argument("--threads", type=int, default=None,
                    help="torch threads (and CPUs) per run (default: cores // workers locally, else 1)")
-    s.add_argument("--pack", type=int, default=1, help="train up to this many runs of one architecture, method "
-                   "and n_dis as one vmapped model per job (snlab.pack; default 1: each alone)")
+    s.add_argument("--pack", type=int, default=1, help="train up to this many runs that agree in "
+                   "snlab.pack.PACK_FIELDS as one vmapped model per job; --threads, --gpus-per-run and "
+                   "--timeout-min then apply to the job (default 1: each run alone)")
     s.add_argument("--address", default=None, help="ray: the cluster ('auto': the running one; none: local)")
     s.add_argument("--gpus-per-run", type=float, default=0.0, help="ray: GPUs per run, e.g. 0.25")
     s.add_argument("--timeout-min", type=int, default=24 * 60, help="slurm: minutes per run")

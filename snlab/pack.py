@@ -219,7 +219,7 @@ def train_packed(cfgs: list[TrainConfig], store: str | Path | None = None) -> li
     if len(set(run_dirs)) < len(run_dirs):
         raise ValueError(f"two runs of the pack share a directory: {sorted(map(str, run_dirs))}")
     with contextlib.ExitStack() as locks:
-        for run_dir in run_dirs:
+        for run_dir in sorted(run_dirs):  # one order for every process: two packs never wait on each other
             run_dir.mkdir(parents=True, exist_ok=True)
             locks.enter_context(exclusive(run_dir / ".lock"))
         trainers = [prepare_run(cfg, run_dir) for cfg, run_dir in zip(cfgs, run_dirs)]

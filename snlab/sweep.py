@@ -6,8 +6,9 @@ A–F grid) train it once. Runs go to worker processes with one thread each: on 
 processes are faster than one 2-thread process, while two 2-thread processes thrash.
 
 Faults: a run that raises leaves ``failed.json`` (error and traceback) in its directory and the others
-go on; a killed run resumes from its checkpoint on the next call; a run another process is training
-(its directory's lock is held, ``files.exclusive``) is left to it and counted as busy.
+go on (with ``pack``, its pack-mates fail with it); a killed run resumes from its checkpoint on the
+next call; a run another process is training (its directory's lock is held, ``files.exclusive``) is
+left to it and counted as busy.
 """
 from __future__ import annotations
 
@@ -158,17 +159,21 @@ def _init_worker(threads: int, parent: int | None = None) -> None:
 
 def _train_job(job: list[dict], threads: int | None = None) -> list[str]:
     """Train one job, a run or a pack of runs (``snlab.pack``; fields of each), with ``threads`` torch
-    threads when given: each run's status, or "busy" for all when another process holds a run's
-    directory. A failure leaves ``failed.json`` (error, traceback) in each of the job's run directories,
-    then propagates."""
+    threads when given: each run's status, "busy" for a run whose directory another process holds (its
+    pack-mates train without it). A failure leaves ``failed.json`` (error, traceback) in each of the
+    job's run directories (a pack fails as one), then propagates."""
     if threads:
         _init_worker(threads)
     cfgs = [TrainConfig(**fields) for fields in job]
     failed = [Path(cfg.out_dir) / "failed.json" for cfg in cfgs]
     try:
         statuses = [train(cfgs[0]).status] if len(cfgs) == 1 else [r.status for r in train_packed(cfgs)]
-    except Busy:
-        return ["busy"] * len(cfgs)
+    except Busy:  # another process trains a run of the job: leave it busy, train the others without it
+        free = [f for f, cfg in zip(job, cfgs) if not held(Path(cfg.out_dir) / ".lock")]
+        if not free or len(free) == len(job):
+            return ["busy"] * len(cfgs)
+        done = dict(zip((f["out_dir"] for f in free), _train_job(free)))
+        return [done.get(cfg.out_dir, "busy") for cfg in cfgs]
     except Exception as e:
         for path in failed:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,7 +187,7 @@ def _train_job(job: list[dict], threads: int | None = None) -> list[str]:
 
 def _jobs(todo: list[TrainConfig], pack: int) -> list[list[TrainConfig]]:
     """``todo`` as jobs: packs of at most ``pack`` runs that ``snlab.pack`` can train together (one
-    ``pack_key``), in the order of their first runs; ``pack`` 1: a job per run."""
+    ``pack_key``), grouped by key in the order each key first appears; ``pack`` 1: a job per run."""
     if pack == 1:
         return [[cfg] for cfg in todo]
     groups: dict[tuple, list[TrainConfig]] = {}
@@ -260,13 +265,17 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
     A missing run that continues a shorter complete run of the same identity in the store starts from it
     (``store.shorter_run``, ``store.extend_into``) and counts as resumed.
     ``pack``: train up to that many runs that can share a pack (``snlab.pack.pack_key``) as one job, one
-    model under vmap (``snlab.pack``); 1 (default) trains each run alone. Not automatic: on the 2-core CPU it
-    measured at most 1.3× (docs/benchmarks.md), and on a GPU it is not measured yet.
+    model under vmap (``snlab.pack``), eagerly; 1 (default) trains each run alone. A job's runs then share
+    its worker, threads, GPU share and SLURM time limit, and a run that raises fails its pack-mates too.
+    Not automatic: on the 2-core CPU it measured at most 1.3× (docs/benchmarks.md), on a GPU not yet.
     """
-    if not train:
-        return from_store(configs, store, log)
     if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
         raise ValueError(f"pack must be a whole number >= 1 (runs per job; 1: no packing), got {pack!r}")
+    if pack > 1 and (fast := sorted({c.speedup for c in configs} - {"auto", "eager"})):
+        raise ValueError(f"packed runs execute eagerly; speedup {', '.join(fast)} cannot be packed "
+                         "(use speedup 'auto' or 'eager', or pack=1)")
+    if not train:
+        return from_store(configs, store, log)
     store = Path(store)
     configs = list({default_run_dir(c, store): c for c in configs}.values())  # one entry per run directory
     if executor not in EXECUTORS:
@@ -276,10 +285,11 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
         log(f"{len(configs)} runs: {reused} stored, {len(partial)} to resume, {len(todo) - len(partial)} to train "
             f"into {store}")
     workers = default_workers(configs[0].device if configs else "auto") if workers is None else workers
-    if threads is None:
-        threads = max(1, (os.cpu_count() or 1) // workers) if executor == "process" and workers else 1
-    serial = workers == 0 or executor == "serial"
     jobs = _jobs(todo, pack)
+    if threads is None:  # the cores shared by the workers that will run (fewer than asked when packs are few)
+        running = min(workers, len(jobs)) if pack > 1 else workers
+        threads = max(1, (os.cpu_count() or 1) // running) if executor == "process" and running else 1
+    serial = workers == 0 or executor == "serial"
     failed, busy = _train_serially(jobs) if serial else _train_pooled(jobs, executor, workers, threads, store,
                                                                      **options)
     if failed:

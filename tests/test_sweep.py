@@ -448,7 +448,7 @@ def _packable(fmnist_dir, settings=("A", "E", "C", "F")):
     return sweep.grid(base, setting=list(settings))
 
 
-def test_jobs_pack_runs_that_share_a_step_in_the_order_of_their_first_run(fmnist_dir):
+def test_jobs_pack_runs_that_share_a_step_grouped_in_the_order_each_step_first_appears(fmnist_dir):
     a, e, c, f = _packable(fmnist_dir)
     assert sweep._jobs([a, e, c, f], 1) == [[a], [e], [c], [f]]
     assert sweep._jobs([a, e, c, f], 2) == [[a, e], [f], [c]]
@@ -467,3 +467,14 @@ def test_a_packed_sweep_stores_each_run_under_its_own_key_and_reuses_them(fmnist
     assert again.counts() == {"reused": 4, "resumed": 0, "trained": 0}
     with pytest.raises(ValueError, match="pack must be a whole number >= 1.*got 0"):
         sweep.run_sweep(configs, tmp_path, pack=0, log=lambda _: None)
+
+
+def test_a_pack_trains_around_a_run_another_process_holds(fmnist_dir, tmp_path):
+    from snlab.files import exclusive
+    configs = _packable(fmnist_dir, settings=("A", "E", "F"))
+    held_run = default_run_dir(configs[1], tmp_path)
+    held_run.mkdir(parents=True)
+    with exclusive(held_run / ".lock"):  # as if another sweep were training E
+        result = sweep.run_sweep(configs, tmp_path, workers=0, pack=3, accept_partial=True, log=lambda _: None)
+    assert (result.trained, result.busy) == (2, 1)
+    assert [store.run_status(default_run_dir(c, tmp_path)) for c in configs] == ["complete", "partial", "complete"]
