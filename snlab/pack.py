@@ -52,9 +52,13 @@ def pack_key(cfg: TrainConfig) -> tuple:
 
 
 def check_pack(cfgs: list[TrainConfig]) -> None:
-    """Refuse runs that cannot be packed together, naming the fields that differ and each run's value."""
+    """Refuse runs that cannot be packed together, naming the fields that differ and each run's value, and
+    runs asking for a speedup a pack cannot give (packs execute eagerly)."""
     if not cfgs:
         raise ValueError("a pack needs at least one run; got none")
+    fast = [f"run {i}: {c.speedup!r}" for i, c in enumerate(cfgs) if c.speedup not in ("auto", "eager")]
+    if fast:
+        raise ValueError(f"packed runs execute eagerly; speedup must be 'auto' or 'eager', got {', '.join(fast)}")
     keys = [pack_key(c) for c in cfgs]
     differ = [(name, [key[i] for key in keys]) for i, name in enumerate(PACK_FIELDS) if len({k[i] for k in keys}) > 1]
     if differ:
@@ -71,7 +75,6 @@ class _Stacked:
     and SN and BN update theirs in the forward call), then copies the changed buffers back."""
 
     def __init__(self, modules: list[torch.nn.Module]):
-        self.modules = modules
         self.template = copy.deepcopy(modules[0]).to("meta")  # its own tensors are never used
         # Parameters and buffers are updated in place (Adam, SN's copy, BN, load_state_dict), so each module's
         # tensors, looked up once here, stay the ones it computes with.
@@ -137,7 +140,7 @@ class Pack:
         def score(call_d, buffers, x, y):
             return loss_fn(call_d(x) if y is None else call_d(x, y))
         losses = self.D(score, (x, y), active, grad=False)  # D's parameters enter as constants
-        return self._update(active, losses, [self.trainers[k].opt_g for k in active])
+        return self._update(losses, [self.trainers[k].opt_g for k in active])
 
     def d_step(self, active: list[int], inputs: list[tuple]) -> torch.Tensor:
         """``Trainer.d_step`` for every active run at once; the K losses (K,), detached."""
@@ -163,14 +166,14 @@ class Pack:
         if self.method.d_penalty:  # a function of each run's own weights: added outside the vmap
             losses = losses + torch.stack([self.method.d_penalty(self.trainers[k].D, self.trainers[k].cfg)
                                            for k in active])
-        losses = self._update(active, losses, [self.trainers[k].opt_d for k in active])
+        losses = self._update(losses, [self.trainers[k].opt_d for k in active])
         if self.method.after_d_step:
             for k in active:
                 self.method.after_d_step(self.trainers[k].D, self.trainers[k].cfg)
         return losses
 
     @staticmethod
-    def _update(active: list[int], losses: torch.Tensor, optimizers: list) -> torch.Tensor:
+    def _update(losses: torch.Tensor, optimizers: list) -> torch.Tensor:
         """Backpropagate the K independent losses at once (their sum: run k's parameters get run k's
         gradient only) and step each run's optimizer."""
         for opt in optimizers:
