@@ -51,14 +51,19 @@ def pack_key(cfg: TrainConfig) -> tuple:
     return tuple(str(resolve_device(cfg.device)) if name == "device" else getattr(cfg, name) for name in PACK_FIELDS)
 
 
+def check_eager(cfgs: list[TrainConfig]) -> None:
+    """Refuse runs asking for a speedup a pack cannot give: packs execute eagerly (``TrainConfig.speedup``)."""
+    fast = [f"run {i}: {c.speedup!r}" for i, c in enumerate(cfgs) if c.speedup not in ("auto", "eager")]
+    if fast:
+        raise ValueError(f"packed runs execute eagerly; speedup must be 'auto' or 'eager', got {', '.join(fast)}")
+
+
 def check_pack(cfgs: list[TrainConfig]) -> None:
     """Refuse runs that cannot be packed together, naming the fields that differ and each run's value, and
     runs asking for a speedup a pack cannot give (packs execute eagerly)."""
     if not cfgs:
         raise ValueError("a pack needs at least one run; got none")
-    fast = [f"run {i}: {c.speedup!r}" for i, c in enumerate(cfgs) if c.speedup not in ("auto", "eager")]
-    if fast:
-        raise ValueError(f"packed runs execute eagerly; speedup must be 'auto' or 'eager', got {', '.join(fast)}")
+    check_eager(cfgs)
     keys = [pack_key(c) for c in cfgs]
     differ = [(name, [key[i] for key in keys]) for i, name in enumerate(PACK_FIELDS) if len({k[i] for k in keys}) > 1]
     if differ:

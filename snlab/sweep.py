@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from snlab import prices
 from snlab.config import TrainConfig
 from snlab.files import Busy, atomic_write_text, exclusive, held
-from snlab.pack import pack_key, train_packed
+from snlab.pack import check_eager, pack_key, train_packed
 from snlab.results import collect, last_rows
 from snlab.store import default_run_dir, extend_into, run_status, shorter_run
 from snlab.train import train
@@ -271,9 +271,8 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
     """
     if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
         raise ValueError(f"pack must be a whole number >= 1 (runs per job; 1: no packing), got {pack!r}")
-    if pack > 1 and (fast := sorted({c.speedup for c in configs} - {"auto", "eager"})):
-        raise ValueError(f"packed runs execute eagerly; speedup {', '.join(fast)} cannot be packed "
-                         "(use speedup 'auto' or 'eager', or pack=1)")
+    if pack > 1:
+        check_eager(configs)
     if not train:
         return from_store(configs, store, log)
     store = Path(store)
