@@ -1,5 +1,5 @@
-"""Benchmarks, never timed tests: ``python -m snlab bench sn-overhead|metrics|methods|sweep|throughput|pack``
-writes a CSV and prints a table.
+"""Benchmarks, never timed tests: ``python -m snlab bench NAME`` (one of ``BENCHES``) writes a CSV and prints
+a table.
 
 The machine is shared and noisy, so variants run interleaved in one process (A B C, then B C A, …),
 each round timing a few steps of every variant, and we report medians of per-round ratios.
@@ -21,7 +21,7 @@ from snlab.normalizers import weight_layers
 from snlab.settings import get_preset
 from snlab.speed import SPEEDUPS
 
-BENCHES = ("sn-overhead", "metrics", "methods", "sweep", "throughput", "pack")
+BENCHES = ("sn-overhead", "metrics", "methods", "sweep", "throughput", "pack", "pack-layers")
 #: Throughput variants of the standard-CNN SN-GAN's training step: each ``TrainConfig.speedup``, and bf16
 #: autocast (CUDA only; not a training option: it changes the arithmetic, not just the speed).
 THROUGHPUT_VARIANTS = (*SPEEDUPS, "bf16")
@@ -39,10 +39,11 @@ def add_parser(sub) -> None:
     p.add_argument("--preset", default="cpu")
     p.add_argument("--dataset", default="fashion_mnist")
     p.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
-    p.add_argument("--width", type=float, default=None, help="sn-overhead, pack: default: the preset's")
+    p.add_argument("--width", type=float, default=None, help="sn-overhead, pack, pack-layers: default: the preset's")
     p.add_argument("--rounds", type=int, default=None,
-                   help="default: 30 (sn-overhead), 3 (metrics, sweep, pack), 5 (methods, throughput)")
-    p.add_argument("--steps", type=int, default=5, help="D steps per variant per round")
+                   help="default: 30 (sn-overhead), 3 (metrics, sweep, pack), 5 (methods, throughput, pack-layers)")
+    p.add_argument("--steps", type=int, default=None, help="sn-overhead: D steps per variant per round (default 5); "
+                   "pack-layers: forward+backward calls per layout per round (3)")
     p.add_argument("--samples", type=int, default=10_000, help="metrics: generated samples")
     p.add_argument("--updates", type=int, default=None, help="methods: G updates per method per round "
                    "(default 20); sweep: G updates per run (20); pack: G updates per run per round (2)")
@@ -50,7 +51,8 @@ def add_parser(sub) -> None:
     p.add_argument("--speedup", default="auto", choices=("auto", *SPEEDUPS), help="methods: how G and D execute")
     p.add_argument("--methods", nargs="+", default=None,
                    help=f"methods: which to time (default: {' '.join(TIMED_METHODS)}); pack: the method (default: sn)")
-    p.add_argument("--sizes", nargs="+", type=int, default=None, help="pack: pack sizes K (default: 1 2 4 8 16 48)")
+    p.add_argument("--sizes", nargs="+", type=int, default=None,
+                   help="pack: pack sizes K (default: 1 2 4 8 16 48); pack-layers: (4 8 16)")
     p.add_argument("--joint-d", action="store_true", help="methods: also time each method with real and fake "
                    "through D in one call (TrainConfig.joint_d; not bn), interleaved with its two-call twin")
     p.add_argument("--out", default=None, help="CSV path (default: bench/<which>.csv)")
@@ -293,7 +295,8 @@ def sweep_parallelism(preset: str = "cpu", dataset: str = "fashion_mnist", runs:
 def run(args: dict) -> None:
     out = Path(args["out"] or f"bench/{args['which']}.csv")
     args["rounds"] = args["rounds"] or {"sn-overhead": 30, "metrics": 3, "methods": 5, "sweep": 3,
-                                        "throughput": 5, "pack": 3}[args["which"]]
+                                        "throughput": 5, "pack": 3, "pack-layers": 5}[args["which"]]
+    args["steps"] = args["steps"] or (3 if args["which"] == "pack-layers" else 5)
     args["updates"] = args["updates"] or (2 if args["which"] == "pack" else 20)
     out.parent.mkdir(parents=True, exist_ok=True)
     header = f"{args['which']}: dataset={args['dataset']} threads={torch.get_num_threads()}"
@@ -379,6 +382,12 @@ def _report_pack(args: dict, out: Path, header: str) -> None:
     report(args, out, header)
 
 
+def _report_pack_layers(args: dict, out: Path, header: str) -> None:
+    from snlab.bench_pack import report_layers
+    report_layers(args, out, header)
+
+
 #: Each benchmark's runner-and-printer, by ``BENCHES`` name.
 REPORTS = {"sn-overhead": _report_sn_overhead, "metrics": _report_metrics, "methods": _report_methods,
-           "sweep": _report_sweep, "throughput": _report_throughput, "pack": _report_pack}
+           "sweep": _report_sweep, "throughput": _report_throughput, "pack": _report_pack,
+           "pack-layers": _report_pack_layers}

@@ -6,10 +6,17 @@ each make K · ``updates`` run-updates. Each K has its own K trainers (seeds 0..
 packed and separately in alternation after ``bench.WARMUP_UPDATES`` warm-up updates; the reported ratio is
 the median over rounds of each round's packed / separate rate. Both run eagerly: on a GPU a lone run
 defaults to a CUDA graph (``TrainConfig.speedup``), which this baseline leaves out.
+
+``python -m snlab bench pack-layers``: where a pack's time could go. Each conv, transposed conv and batch
+norm of the standard CNN, K copies, forward + backward, in each of ``LAYOUTS`` (vmap is what ``snlab.pack``
+uses); the "best per layer" row bounds what a pack mixing these kernels layer by layer could gain.
 """
 from __future__ import annotations
 
 import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch.func import vmap
 
 from snlab.bench import WARMUP_UPDATES, device_label, interleaved
 
@@ -68,3 +75,125 @@ def report(args: dict, out, header: str) -> None:
           f"method={df['method'][0]} setting A, both ways eager; rounds={args['rounds']} x {args['updates']} G updates "
           f"per run; raw rows in {out}")
     print(pack_table(df).round(3).to_string())
+
+
+#: Layers whose K copies ``layer_layouts`` times each way.
+LAYOUT_LAYERS = (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.BatchNorm2d)
+#: How K runs' copies of one layer can execute: one call per run; ``torch.func.vmap`` over the K copies (what
+#: ``snlab.pack`` does); one grouped call on the runs' activations laid side by side as (B, K·C, H, W)
+#: channels (a convolution with ``groups=K``, a batch norm over K·C channels), contiguous or channels_last.
+LAYOUTS = ("separate", "vmap", "grouped", "grouped channels_last")
+
+
+def _layer_inputs(module: torch.nn.Module, x: torch.Tensor) -> list[tuple[str, torch.nn.Module, torch.Size]]:
+    """(name, layer, input shape) of each ``LAYOUT_LAYERS`` layer of ``module`` as ``module(x)`` calls it."""
+    seen = []
+    hooks = [m.register_forward_pre_hook(lambda m, args, n=n: seen.append((n, m, args[0].shape)))
+             for n, m in module.named_modules() if isinstance(m, LAYOUT_LAYERS)]
+    with torch.no_grad():
+        module(x)
+    for h in hooks:
+        h.remove()
+    return seen
+
+
+def _layer_call(layer: torch.nn.Module, groups: int = 1):
+    """``layer``'s computation as f(x, weight, bias, running_mean, running_var) with ``groups`` runs side by side."""
+    if isinstance(layer, torch.nn.BatchNorm2d):
+        return lambda x, w, b, mean, var: F.batch_norm(x, mean, var, w, b, True, layer.momentum, layer.eps)
+    op = F.conv_transpose2d if isinstance(layer, torch.nn.ConvTranspose2d) else F.conv2d
+    if op is F.conv2d:
+        return lambda x, w, b, *_: op(x, w, b, layer.stride, layer.padding, layer.dilation, groups)
+    return lambda x, w, b, *_: op(x, w, b, layer.stride, layer.padding, layer.output_padding, groups, layer.dilation)
+
+
+def _layouts(layer: torch.nn.Module, shape: torch.Size, k: int, gen: torch.Generator) -> dict:
+    """Each of ``LAYOUTS`` for K random copies of ``layer`` on inputs of ``shape``: (forward + backward of the
+    sum, output as (K, B, C, H, W) to check against "separate")."""
+    def rand(*s):
+        return torch.randn(k, *s, generator=gen)
+    x = rand(*shape).requires_grad_()
+    w = rand(*layer.weight.shape).requires_grad_()
+    b = rand(*layer.bias.shape).requires_grad_()
+    stats = (rand(shape[1]), rand(shape[1]).abs() + 1) if isinstance(layer, torch.nn.BatchNorm2d) else (None, None)
+    one, many = _layer_call(layer), _layer_call(layer, k)
+    batch, rest = shape[0], shape[1:]
+
+    def side_by_side(t: torch.Tensor, memory_format=torch.contiguous_format) -> torch.Tensor:
+        return t.detach().transpose(0, 1).reshape(batch, -1, *rest[1:]).contiguous(memory_format=memory_format)
+
+    def grouped(memory_format):
+        xg = side_by_side(x, memory_format).requires_grad_()
+        wg = w.detach().reshape(-1, *w.shape[2:]).contiguous(memory_format=memory_format
+                                                              if w.dim() == 5 else torch.contiguous_format)
+        wg, bg = wg.requires_grad_(), b.detach().reshape(-1).requires_grad_()
+        mean, var = (None, None) if stats[0] is None else (stats[0].reshape(-1).clone(), stats[1].reshape(-1).clone())
+
+        def run():
+            out = many(xg, wg, bg, mean, var)
+            out.sum().backward()
+            return out.detach().reshape(batch, k, -1, *out.shape[2:]).transpose(0, 1)
+        return run
+
+    def separate():
+        outs = [one(x[i], w[i], b[i], *(None if s is None else s[i].clone() for s in stats)) for i in range(k)]
+        torch.stack(outs).sum().backward()
+        return torch.stack(outs).detach()
+
+    def vmapped():
+        dims = (0, 0, 0, *(None if s is None else 0 for s in stats))
+        out = vmap(one, in_dims=dims)(x, w, b, *(None if s is None else s.clone() for s in stats))
+        out.sum().backward()
+        return out.detach()
+    return {"separate": separate, "vmap": vmapped, "grouped": grouped(torch.contiguous_format),
+            "grouped channels_last": grouped(torch.channels_last)}
+
+
+def layer_layouts(preset: str = "cpu", dataset: str = "fashion_mnist", sizes=(4, 8, 16), rounds: int = 5,
+                  steps: int = 3, width: float | None = None) -> pd.DataFrame:
+    """Seconds per forward + backward of K copies of each conv, transposed conv and batch norm of the standard
+    CNN's G and D (method "none": the layers' kernels, without any weight normalization), per ``LAYOUTS``
+    entry, interleaved per layer and K: rows {round, net, layer, K, layout, seconds, rel_err}, where
+    ``rel_err`` is the layout's largest output difference from "separate", relative to separate's largest
+    output (0 there: float32 rounding is ~1e-6)."""
+    from snlab.config import TrainConfig, build_run_models
+
+    cfg = TrainConfig(preset=preset, dataset=dataset, method="none", **({} if width is None else {"width": width}))
+    G, D = build_run_models(cfg)
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(cfg.batch_size, G.z_dim, generator=gen)
+    rows = []
+    for net, module, x in (("G", G, z), ("D", D, G(z).detach())):
+        for name, layer, shape in _layer_inputs(module, x):
+            for k in sizes:
+                work = _layouts(layer, shape, k, gen)
+                reference = work["separate"]()
+                scale = float(reference.abs().max())
+                errors = {n: float((f() - reference).abs().max()) / scale for n, f in work.items()}
+                timed = {n: (lambda f=f: [f() for _ in range(steps)]) for n, f in work.items()}
+                rows += [{**r, "net": net, "layer": name, "K": k, "seconds": r["seconds"] / steps,
+                          "rel_err": errors[r["variant"]]} for r in interleaved(timed, rounds)]
+    return pd.DataFrame(rows).rename(columns={"variant": "layout"})
+
+
+def layouts_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per K and layout: the layers' summed median seconds (ms), separate's sum over that sum, the same
+    for the fastest layout of each layer ("best per layer": a pack that mixed layouts layer by layer), and
+    the largest relative output error."""
+    med = df.groupby(["K", "net", "layer", "layout"])["seconds"].median().unstack("layout")
+    med["best per layer"] = med[list(LAYOUTS)].min(axis=1)
+    total = med.groupby("K").sum() * 1e3
+    out = total.stack().rename("ms, all layers").to_frame()
+    out["separate / layout"] = (total.rdiv(total["separate"], axis=0)).stack()
+    out["max rel. error"] = df.groupby(["K", "layout"])["rel_err"].max()
+    return out
+
+
+def report_layers(args: dict, out, header: str) -> None:
+    df = layer_layouts(args["preset"], args["dataset"], args["sizes"] or (4, 8, 16), args["rounds"], args["steps"],
+                       args["width"])
+    df.to_csv(out, index=False)
+    print(f"{header} device=cpu preset={args['preset']} standard CNN's G and D layers (no weight normalization); "
+          f"rounds={args['rounds']} x {args['steps']} forward+backward; raw rows in {out}")
+    formats = {"ms, all layers": "{:.1f}", "separate / layout": "{:.2f}", "max rel. error": "{:.1e}"}
+    print(layouts_table(df).to_string(formatters={k: f.format for k, f in formats.items()}))

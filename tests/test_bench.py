@@ -100,3 +100,26 @@ def test_pack_table_takes_medians_of_per_round_ratios():
     table = pack_table(df)
     assert table.loc[4, "median packed / separate"] == 2.0  # of 0.5, 2.0, 3.0
     assert table.loc[4, "separate run-upd/s"] == 10 and table.loc[4, "packed run-upd/s"] == 20
+
+
+def test_pack_layers_bench_times_every_layout_of_every_layer_and_checks_it_against_per_run_calls():
+    from snlab.bench_pack import LAYOUTS, layer_layouts
+    df = layer_layouts("smoke", sizes=(3,), rounds=1, steps=1)
+    layers = df.groupby("net")["layer"].nunique()
+    assert layers["G"] == 8 and layers["D"] == 7  # G: 3 deconvs, 4 BNs, 1 conv; D: 7 convs (fc is not a layout layer)
+    assert set(df["layout"]) == set(LAYOUTS) and (df["seconds"] > 0).all()
+    assert (df["rel_err"] < 1e-5).all() and (df.loc[df["layout"] == "separate", "rel_err"] == 0).all()
+
+
+def test_layouts_table_sums_each_layouts_median_layer_times_and_takes_the_best_per_layer():
+    from snlab.bench_pack import layouts_table
+    seconds = {("a", "separate"): [4, 4, 4], ("a", "vmap"): [2, 3, 9], ("a", "grouped"): [8, 8, 8],
+               ("a", "grouped channels_last"): [8, 8, 8], ("b", "separate"): [6, 6, 6], ("b", "vmap"): [6, 6, 6],
+               ("b", "grouped"): [1, 1, 1], ("b", "grouped channels_last"): [7, 7, 7]}
+    df = pd.DataFrame([{"round": r, "K": 2, "net": "D", "layer": layer, "layout": layout, "seconds": s[r] / 1e3,
+                        "rel_err": 0.0} for (layer, layout), s in seconds.items() for r in range(3)])
+    table = layouts_table(df).loc[2]
+    assert table.loc["separate", "ms, all layers"] == pytest.approx(10)
+    assert table.loc["vmap", "ms, all layers"] == pytest.approx(9)  # medians 3 + 6
+    assert table.loc["best per layer", "ms, all layers"] == pytest.approx(4)  # 3 (vmap) + 1 (grouped)
+    assert table.loc["best per layer", "separate / layout"] == pytest.approx(2.5)
