@@ -109,7 +109,8 @@ def _layer_call(layer: torch.nn.Module, groups: int = 1):
 
 def _layouts(layer: torch.nn.Module, shape: torch.Size, k: int, gen: torch.Generator) -> dict:
     """Each of ``LAYOUTS`` for K random copies of ``layer`` on inputs of ``shape``: (forward + backward of the
-    sum, output as (K, B, C, H, W) to check against "separate")."""
+    output's sum returning the output, the output as (K, B, C, H, W) to check against "separate"). Batch
+    norms update their running statistics in place, as in training."""
     def rand(*s):
         return torch.randn(k, *s, generator=gen)
     x = rand(*shape).requires_grad_()
@@ -117,36 +118,37 @@ def _layouts(layer: torch.nn.Module, shape: torch.Size, k: int, gen: torch.Gener
     b = rand(*layer.bias.shape).requires_grad_()
     stats = (rand(shape[1]), rand(shape[1]).abs() + 1) if isinstance(layer, torch.nn.BatchNorm2d) else (None, None)
     one, many = _layer_call(layer), _layer_call(layer, k)
-    batch, rest = shape[0], shape[1:]
-
-    def side_by_side(t: torch.Tensor, memory_format=torch.contiguous_format) -> torch.Tensor:
-        return t.detach().transpose(0, 1).reshape(batch, -1, *rest[1:]).contiguous(memory_format=memory_format)
-
-    def grouped(memory_format):
-        xg = side_by_side(x, memory_format).requires_grad_()
-        wg = w.detach().reshape(-1, *w.shape[2:]).contiguous(memory_format=memory_format
-                                                              if w.dim() == 5 else torch.contiguous_format)
-        wg, bg = wg.requires_grad_(), b.detach().reshape(-1).requires_grad_()
-        mean, var = (None, None) if stats[0] is None else (stats[0].reshape(-1).clone(), stats[1].reshape(-1).clone())
-
-        def run():
-            out = many(xg, wg, bg, mean, var)
-            out.sum().backward()
-            return out.detach().reshape(batch, k, -1, *out.shape[2:]).transpose(0, 1)
-        return run
+    batch = shape[0]
 
     def separate():
-        outs = [one(x[i], w[i], b[i], *(None if s is None else s[i].clone() for s in stats)) for i in range(k)]
-        torch.stack(outs).sum().backward()
-        return torch.stack(outs).detach()
+        outs = []
+        for i in range(k):
+            outs.append(one(x[i], w[i], b[i], *(None if s is None else s[i] for s in stats)))
+            outs[-1].sum().backward()
+        return outs
 
     def vmapped():
-        dims = (0, 0, 0, *(None if s is None else 0 for s in stats))
-        out = vmap(one, in_dims=dims)(x, w, b, *(None if s is None else s.clone() for s in stats))
+        out = vmap(one, in_dims=(0, 0, 0, *(None if s is None else 0 for s in stats)))(x, w, b, *stats)
         out.sum().backward()
-        return out.detach()
-    return {"separate": separate, "vmap": vmapped, "grouped": grouped(torch.contiguous_format),
-            "grouped channels_last": grouped(torch.channels_last)}
+        return out
+
+    def grouped(memory_format):
+        xg = x.detach().transpose(0, 1).reshape(batch, -1, *shape[2:]).contiguous(memory_format=memory_format)
+        wg = w.detach().reshape(-1, *w.shape[2:])
+        wg = wg.contiguous(memory_format=memory_format) if wg.dim() == 4 else wg
+        leaves = xg.requires_grad_(), wg.requires_grad_(), b.detach().reshape(-1).requires_grad_()
+
+        def run():
+            out = many(*leaves, *(None if s is None else s.view(-1) for s in stats))
+            out.sum().backward()
+            return out
+        return run
+
+    def side_by_side(out):
+        return out.reshape(batch, k, -1, *out.shape[2:]).transpose(0, 1)
+    return {"separate": (separate, torch.stack), "vmap": (vmapped, lambda out: out),
+            "grouped": (grouped(torch.contiguous_format), side_by_side),
+            "grouped channels_last": (grouped(torch.channels_last), side_by_side)}
 
 
 def layer_layouts(preset: str = "cpu", dataset: str = "fashion_mnist", sizes=(4, 8, 16), rounds: int = 5,
@@ -167,10 +169,10 @@ def layer_layouts(preset: str = "cpu", dataset: str = "fashion_mnist", sizes=(4,
         for name, layer, shape in _layer_inputs(module, x):
             for k in sizes:
                 work = _layouts(layer, shape, k, gen)
-                reference = work["separate"]()
-                scale = float(reference.abs().max())
-                errors = {n: float((f() - reference).abs().max()) / scale for n, f in work.items()}
-                timed = {n: (lambda f=f: [f() for _ in range(steps)]) for n, f in work.items()}
+                outputs = {n: as_runs(f()).detach() for n, (f, as_runs) in work.items()}
+                scale = float(outputs["separate"].abs().max())
+                errors = {n: float((out - outputs["separate"]).abs().max()) / scale for n, out in outputs.items()}
+                timed = {n: (lambda f=f: [f() for _ in range(steps)]) for n, (f, _) in work.items()}
                 rows += [{**r, "net": net, "layer": name, "K": k, "seconds": r["seconds"] / steps,
                           "rel_err": errors[r["variant"]]} for r in interleaved(timed, rounds)]
     return pd.DataFrame(rows).rename(columns={"variant": "layout"})
