@@ -3,9 +3,9 @@ same K runs updated one after another, interleaved in one process (``bench.inter
 
 A run-update is one G update of one run with its ``n_dis`` D updates; K runs making ``updates`` G updates
 each make K · ``updates`` run-updates. Each K has its own K trainers (seeds 0..K−1, one setting), timed
-packed and separately in alternation after ``bench.WARMUP_UPDATES`` warm-up updates; the reported ratio is
-the median over rounds of each round's packed / separate rate. Both run eagerly: on a GPU a lone run
-defaults to a CUDA graph (``TrainConfig.speedup``), which this baseline leaves out.
+packed, and a copy of them separately, in alternation after ``bench.WARMUP_UPDATES`` warm-up updates;
+the reported ratio is the median over rounds of each round's packed / separate rate, both eager. On a
+GPU, where a lone run defaults to a CUDA graph (``TrainConfig.speedup``), both are also timed graphed.
 
 ``python -m snlab bench pack-layers``: where a pack's time could go. Each conv, transposed conv and batch
 norm of the standard CNN, K copies, forward + backward, in each of ``LAYOUTS`` (vmap is what ``snlab.pack``
@@ -27,40 +27,53 @@ PACK_SIZES = (1, 2, 4, 8, 16, 48)
 def pack_time(preset: str = "cpu", dataset: str = "fashion_mnist", sizes=PACK_SIZES, method: str = "sn",
               setting: str = "A", updates: int = 2, rounds: int = 3, width: float | None = None,
               device: str = "cpu", data_dir=None) -> pd.DataFrame:
-    """Rows {round, K, variant ("packed" / "separate"), run_updates_per_second}, one per K, variant and round."""
+    """Rows {round, K, variant, run_updates_per_second}, one per K, variant and round. Variants: "packed" and
+    "separate", eager; on a GPU also "packed graphs" (the pack's iteration as one CUDA graph) and "separate
+    graphs" (each lone run's iteration as its graph, what a lone run does by default there)."""
     from snlab.config import TrainConfig
     from snlab.pack import Pack
+    from snlab.speed import resolve_device
     from snlab.train import Trainer
 
     if not sizes or any(not isinstance(k, int) or k < 1 for k in sizes):
         raise ValueError(f"pack sizes must be whole numbers >= 1, got {list(sizes)!r}")
+    cuda = resolve_device(device).type == "cuda"
+    speedups = {"": "eager", " graphs": "cudagraphs"} if cuda else {"": "eager"}
     rows, fields = [], {} if width is None else {"width": width}
     for k in sizes:
-        trainers = [Trainer(TrainConfig(preset=preset, dataset=dataset, method=method, setting=setting, seed=seed,
-                                        eval_every=0, data_dir=data_dir, device=device, speedup="eager",
-                                        progress=False, **fields)) for seed in range(k)]
-        pack, everyone = Pack(trainers), list(range(k))
-        for _ in range(WARMUP_UPDATES):
-            pack.iteration(everyone)
-            for t in trainers:
-                t.iteration()
-        work = {"packed": lambda: [pack.iteration(everyone) for _ in range(updates)],
-                "separate": lambda: [t.iteration() for _ in range(updates) for t in trainers]}
-        cuda = trainers[0].device.type == "cuda"
+        work = {}
+        for suffix, speedup in speedups.items():
+            # the pack's runs and the lone runs are distinct trainers: two CUDA graphs never share parameters
+            packed, alone = ([Trainer(TrainConfig(preset=preset, dataset=dataset, method=method, setting=setting,
+                                                  seed=seed, eval_every=0, data_dir=data_dir, device=device,
+                                                  speedup=speedup, progress=False, **fields)) for seed in range(k)]
+                             for _ in range(2))
+            pack, everyone = Pack(packed), list(range(k))
+            for _ in range(WARMUP_UPDATES):  # on a GPU: the graphs' warm-up, capture and a replay
+                pack.iteration(everyone)
+                for t in alone:
+                    t.iteration()
+            work["packed" + suffix] = lambda pack=pack, everyone=everyone: [pack.iteration(everyone)
+                                                                            for _ in range(updates)]
+            work["separate" + suffix] = lambda alone=alone: [t.iteration() for _ in range(updates) for t in alone]
         rows += [{"round": r["round"], "K": k, "variant": r["variant"],
                   "run_updates_per_second": k * updates / r["seconds"]} for r in interleaved(work, rounds, cuda)]
-    first = trainers[0]
+    first = alone[0]
     return pd.DataFrame(rows).assign(device=device_label(first.device), preset=preset, dataset=dataset,
                                      method=method, setting=setting, width=first.cfg.width, updates=updates)
 
 
 def pack_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Per K: the median run-updates per second of each variant and the median of per-round packed / separate."""
+    """Per K: the median run-updates per second of each variant and the median of per-round packed / separate
+    (and, on a GPU, of packed graphs / separate graphs and of packed graphs / separate eager runs)."""
     wide = df.pivot_table(index=["K", "round"], columns="variant", values="run_updates_per_second")
-    ratio = (wide["packed"] / wide["separate"]).groupby("K").median()
     rates = wide.groupby("K").median()
-    return pd.DataFrame({"separate run-upd/s": rates["separate"], "packed run-upd/s": rates["packed"],
-                         "median packed / separate": ratio})
+    table = pd.DataFrame({f"{v} run-upd/s": rates[v] for v in wide.columns})
+    pairs = [("packed", "separate"), ("packed graphs", "separate graphs"), ("packed graphs", "separate")]
+    for a, b in pairs:
+        if a in wide and b in wide:
+            table[f"median {a} / {b}"] = (wide[a] / wide[b]).groupby("K").median()
+    return table
 
 
 def report(args: dict, out, header: str) -> None:
@@ -72,7 +85,7 @@ def report(args: dict, out, header: str) -> None:
                    args["rounds"], args["width"], args["device"], args["data_dir"])
     df.to_csv(out, index=False)
     print(f"{header} device={df['device'][0]} preset={args['preset']} width={df['width'][0]} "
-          f"method={df['method'][0]} setting A, both ways eager; rounds={args['rounds']} x {args['updates']} G updates "
+          f"method={df['method'][0]} setting A; rounds={args['rounds']} x {args['updates']} G updates "
           f"per run; raw rows in {out}")
     print(pack_table(df).round(3).to_string())
 

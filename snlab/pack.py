@@ -17,6 +17,11 @@ steps, so packed and lone runs are comparable, not equal). Packing is not part o
 a pack or alone). A run that diverges stops updating; its pack-mates go on. A packed run's training
 seconds are its share of the pack's: each iteration's wall time divided by the runs it updated.
 
+A pack executes eagerly, or with speedup "cudagraphs" as one CUDA graph: the whole packed iteration (the
+K runs' G step, D steps and Adam steps) captured once and replayed (``snlab.cudagraph``), made anew when a
+run finishes or diverges. Without a GPU the same static-input path runs eagerly (tested bitwise equal to
+the eager pack); on a GPU it is not measured yet.
+
 Which runs can share a pack: ``pack_key``. Speed: ``python -m snlab bench pack`` (docs/benchmarks.md).
 """
 from __future__ import annotations
@@ -32,6 +37,7 @@ from torch.func import functional_call, vmap
 
 from snlab.callbacks import default_callbacks
 from snlab.config import TrainConfig
+from snlab.cudagraph import GraphedIteration
 from snlab.files import exclusive
 from snlab.losses import gradient_penalty
 from snlab.speed import resolve_device
@@ -51,19 +57,28 @@ def pack_key(cfg: TrainConfig) -> tuple:
     return tuple(str(resolve_device(cfg.device)) if name == "device" else getattr(cfg, name) for name in PACK_FIELDS)
 
 
-def check_eager(cfgs: list[TrainConfig]) -> None:
-    """Refuse runs asking for a speedup a pack cannot give: packs execute eagerly (``TrainConfig.speedup``)."""
-    fast = [f"run {i}: {c.speedup!r}" for i, c in enumerate(cfgs) if c.speedup not in ("auto", "eager")]
-    if fast:
-        raise ValueError(f"packed runs execute eagerly; speedup must be 'auto' or 'eager', got {', '.join(fast)}")
+#: How a pack can execute (``TrainConfig.speedup``): "auto" is "eager" for a pack (not measured to pay on a
+#: GPU yet, docs/benchmarks.md); "cudagraphs" captures the whole packed iteration as one CUDA graph.
+PACK_SPEEDUPS = ("auto", "eager", "cudagraphs")
+
+
+def check_speedups(cfgs: list[TrainConfig]) -> None:
+    """Refuse runs asking for a speedup a pack cannot give (``PACK_SPEEDUPS``), or different ones."""
+    other = [f"run {i}: {c.speedup!r}" for i, c in enumerate(cfgs) if c.speedup not in PACK_SPEEDUPS]
+    if other:
+        raise ValueError(f"packed runs execute eagerly or as one CUDA graph; speedup must be one of "
+                         f"{', '.join(map(repr, PACK_SPEEDUPS))}, got {', '.join(other)}")
+    if len({"eager" if c.speedup == "auto" else c.speedup for c in cfgs}) > 1:
+        raise ValueError("runs packed together must execute alike; speedups: "
+                         + ", ".join(f"run {i}: {c.speedup!r}" for i, c in enumerate(cfgs)))
 
 
 def check_pack(cfgs: list[TrainConfig]) -> None:
     """Refuse runs that cannot be packed together, naming the fields that differ and each run's value, and
-    runs asking for a speedup a pack cannot give (packs execute eagerly)."""
+    runs asking for a speedup a pack cannot give (``check_speedups``)."""
     if not cfgs:
         raise ValueError("a pack needs at least one run; got none")
-    check_eager(cfgs)
+    check_speedups(cfgs)
     keys = [pack_key(c) for c in cfgs]
     differ = [(name, [key[i] for key in keys]) for i, name in enumerate(PACK_FIELDS) if len({k[i] for k in keys}) > 1]
     if differ:
@@ -121,20 +136,43 @@ class Pack:
     def __init__(self, trainers: list[Trainer]):
         check_pack([t.cfg for t in trainers])
         for i, t in enumerate(trainers):
-            if t.speedup != "eager":
-                raise ValueError(f"run {i} ({t.cfg.method}, seed {t.cfg.seed}) executes with speedup {t.speedup!r}; "
-                                 "packed runs execute eagerly: pass speedup='eager' (train_packed does)")
+            if t.speedup not in ("eager", "cudagraphs") or t.speedup != trainers[0].speedup:
+                raise ValueError(f"run {i} ({t.cfg.method}, seed {t.cfg.seed}) executes with speedup {t.speedup!r}, "
+                                 f"run 0 with {trainers[0].speedup!r}; a pack executes its runs alike, eagerly or "
+                                 "as one CUDA graph: pass speedup 'eager' or 'cudagraphs' (train_packed does)")
         first = trainers[0]
         self.trainers, self.cfg, self.loss, self.method = trainers, first.cfg, first.loss, first.method
         self.G, self.D = _Stacked([t.G for t in trainers]), _Stacked([t.D for t in trainers])
         self.seconds = [0.0] * len(trainers)
+        self.graphed = first.speedup == "cudagraphs"
+        self._graph: tuple[tuple, GraphedIteration] | None = None  # (the active runs it was made for, it)
 
     def iteration(self, active: list[int]) -> list[torch.Tensor]:
-        """One G update, then ``n_dis`` D updates, for the runs ``active`` (indices); their (D loss, G loss)."""
-        drawn = [self.trainers[k].draw() for k in active]  # each run's inputs from its own generator
+        """One G update, then ``n_dis`` D updates, for the runs ``active`` (indices); their (D loss, G loss).
+
+        Graphed (speedup "cudagraphs"), the iteration is one ``GraphedIteration`` of all active runs, made
+        anew when the active runs change (a run finished or diverged)."""
+        if not self.graphed:
+            return list(self.run_iteration(active, self.draw(active)))
+        if self._graph is None or self._graph[0] != tuple(active):
+            optimizers = [opt for k in active for opt in (self.trainers[k].opt_g, self.trainers[k].opt_d)]
+            graph = GraphedIteration(lambda: self.draw(active),
+                                     lambda first, rest: self.run_iteration(active, [first, *rest]),
+                                     optimizers, self.trainers[0].device.type == "cuda")
+            self._graph = tuple(active), graph
+        return list(self._graph[1]())
+
+    def draw(self, active: list[int]) -> list[tuple]:
+        """The active runs' ``Trainer.draw()``, one after another (each from its own generator)."""
+        return [inputs for k in active for inputs in self.trainers[k].draw()]
+
+    def run_iteration(self, active: list[int], drawn: list[tuple]) -> torch.Tensor:
+        """``iteration`` on given inputs (``draw(active)``); the runs' (D loss, G loss) as (K, 2)."""
+        per_run = 1 + self.cfg.n_dis
+        drawn = [drawn[i:i + per_run] for i in range(0, len(drawn), per_run)]
         loss_g = self.g_step(active, [d[0] for d in drawn])
         loss_d = sum(self.d_step(active, [d[1 + i] for d in drawn]) for i in range(self.cfg.n_dis)) / self.cfg.n_dis
-        return list(torch.stack([loss_d, loss_g], dim=1))
+        return torch.stack([loss_d, loss_g], dim=1)
 
     def g_step(self, active: list[int], inputs: list[tuple]) -> torch.Tensor:
         """``Trainer.g_step`` for every active run at once; the K losses (K,), detached."""
@@ -220,7 +258,7 @@ class Pack:
 def train_packed(cfgs: list[TrainConfig], store: str | Path | None = None) -> list[TrainResult]:
     """Train (or resume) the runs ``cfgs`` as one pack, each into its own directory (``out_dir``, else its key in
     ``store``, else in ``runs/``), holding every run's lock as ``train`` does. ``speedup="auto"`` runs eagerly
-    here (packs do); the runs are checked before any directory is touched."""
+    here (``PACK_SPEEDUPS``); the runs are checked before any directory is touched."""
     cfgs = [dataclasses.replace(c, speedup="eager") if c.speedup == "auto" else c for c in cfgs]
     check_pack(cfgs)
     run_dirs = [Path(c.out_dir) if c.out_dir else default_run_dir(c, *([store] if store else [])) for c in cfgs]

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from snlab import prices
 from snlab.config import TrainConfig
 from snlab.files import Busy, atomic_write_text, exclusive, held
-from snlab.pack import check_eager, pack_key, train_packed
+from snlab.pack import check_speedups, pack_key, train_packed
 from snlab.results import collect, last_rows
 from snlab.store import default_run_dir, extend_into, run_status, shorter_run
 from snlab.train import train
@@ -265,14 +265,15 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
     A missing run that continues a shorter complete run of the same identity in the store starts from it
     (``store.shorter_run``, ``store.extend_into``) and counts as resumed.
     ``pack``: train up to that many runs that can share a pack (``snlab.pack.pack_key``) as one job, one
-    model under vmap (``snlab.pack``), eagerly; 1 (default) trains each run alone. A job's runs then share
+    model under vmap (``snlab.pack``), eagerly, or as one CUDA graph with speedup "cudagraphs"; 1 (default)
+    trains each run alone. A job's runs then share
     its worker, threads, GPU share and SLURM time limit, and a run that raises fails its pack-mates too.
     Not automatic: on the 2-core CPU it measured at most 1.3× (docs/benchmarks.md), on a GPU not yet.
     """
     if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
         raise ValueError(f"pack must be a whole number >= 1 (runs per job; 1: no packing), got {pack!r}")
     if pack > 1:
-        check_eager(configs)
+        check_speedups(configs)
     if not train:
         return from_store(configs, store, log)
     store = Path(store)

@@ -57,7 +57,7 @@ def _fit_packed(cfgs, tmp_path):
     trainers = [Trainer(cfg) for cfg in cfgs]
     dirs = [tmp_path / f"packed{cfg.seed}" for cfg in cfgs]
     for d in dirs:
-        d.mkdir()
+        d.mkdir(parents=True)
     return trainers, Pack(trainers).fit(dirs)
 
 
@@ -131,4 +131,26 @@ def test_a_pack_is_checked_before_any_run_directory_is_touched(fmnist_dir, tmp_p
     cfgs = _cfgs(fmnist_dir, tmp_path, settings=("A", "B", "E"))  # B has n_dis 1
     with pytest.raises(ValueError, match=r"n_dis \(run 0: 5, run 1: 1, run 2: 5\)"):
         train_packed(cfgs)
+    assert not any((tmp_path / f"run{i}").exists() for i in range(3))
+
+
+def test_a_graphed_pack_is_bitwise_the_eager_pack_as_its_runs_finish_one_by_one(fmnist_dir, tmp_path):
+    """speedup "cudagraphs": without a GPU the graph's static-input path runs eagerly, so it must equal the
+    eager pack bit for bit, also after the graph is remade for the runs still training (lengths 2, 3, 4)."""
+    cfgs = _cfgs(fmnist_dir, tmp_path, method="wgan-gp", per_run=[("iterations", (2, 3, 4))])
+    eager, _ = _fit_packed(cfgs, tmp_path / "eager")
+    graphed, statuses = _fit_packed([dataclasses.replace(c, speedup="cudagraphs") for c in cfgs], tmp_path / "graph")
+    assert statuses == ["complete"] * 3 and [t.step for t in graphed] == [2, 3, 4]
+    for e, g in zip(eager, graphed):
+        assert [(r["loss_d"], r["loss_g"]) for r in e.rows] == [(r["loss_d"], r["loss_g"]) for r in g.rows]
+        te, tg = _tensors(e), _tensors(g)
+        assert all(torch.equal(te[k], tg[k]) for k in te)
+
+
+def test_a_pack_refuses_runs_that_would_execute_differently(fmnist_dir, tmp_path):
+    cfgs = _cfgs(fmnist_dir, tmp_path)
+    with pytest.raises(ValueError, match="run 0: 'eager', run 1: 'cudagraphs'"):
+        train_packed([dataclasses.replace(c, speedup=s) for c, s in zip(cfgs, ("eager", "cudagraphs", "auto"))])
+    with pytest.raises(ValueError, match="speedup must be one of 'auto', 'eager', 'cudagraphs', got run 2: 'compile'"):
+        train_packed([dataclasses.replace(c, speedup=s) for c, s in zip(cfgs, ("eager", "eager", "compile"))])
     assert not any((tmp_path / f"run{i}").exists() for i in range(3))
