@@ -47,6 +47,7 @@ def _train_parser(sub) -> None:
 
 def _sweep_parser(sub) -> None:
     from snlab.experiments import SWEEPS
+    from snlab.speed import SPEEDUPS
     from snlab.sweep import EXECUTORS
     s = sub.add_parser("sweep", help="train the runs behind a figure into the run store, on any executor")
     s.add_argument("figure", choices=list(SWEEPS))
@@ -64,6 +65,9 @@ def _sweep_parser(sub) -> None:
     s.add_argument("--pack", type=int, default=1, help="train up to this many runs that agree in "
                    "snlab.pack.PACK_FIELDS as one vmapped model per job; --threads, --gpus-per-run and "
                    "--timeout-min then apply to the job (default 1: each run alone)")
+    s.add_argument("--speedup", default="auto", choices=["auto", *SPEEDUPS],
+                   help="how each run executes (TrainConfig.speedup, not part of a run's key); a pack: auto "
+                   "(eager), eager or cudagraphs (its whole iteration as one CUDA graph)")
     s.add_argument("--address", default=None, help="ray: the cluster ('auto': the running one; none: local)")
     s.add_argument("--gpus-per-run", type=float, default=0.0, help="ray: GPUs per run, e.g. 0.25")
     s.add_argument("--timeout-min", type=int, default=24 * 60, help="slurm: minutes per run")
@@ -78,6 +82,7 @@ def _sweep(args: dict) -> None:
     if args["seeds"] is not None:
         kwargs["seeds"] = args["seeds"]
     configs = experiments.SWEEPS[args["figure"]](**kwargs, data_dir=args["data_dir"], device=args["device"])
+    configs = [dataclasses.replace(c, speedup=args["speedup"]) for c in configs]
     options = {"ray": dict(address=args["address"], gpus_per_run=args["gpus_per_run"]),
                "slurm": dict(timeout_min=args["timeout_min"], slurm_cluster=args["slurm_cluster"])}
     print(f"{args['figure']}: {len(configs)} runs · {experiments.describe(configs)} · {args['executor']}")

@@ -478,3 +478,11 @@ def test_a_pack_trains_around_a_run_another_process_holds(fmnist_dir, tmp_path):
         result = sweep.run_sweep(configs, tmp_path, workers=0, pack=3, accept_partial=True, log=lambda _: None)
     assert (result.trained, result.busy) == (2, 1)
     assert [store.run_status(default_run_dir(c, tmp_path)) for c in configs] == ["complete", "partial", "complete"]
+
+
+def test_the_sweep_command_refuses_a_pack_it_cannot_execute_before_training(tmp_path, capsys):
+    from snlab.__main__ import main
+    args = ["sweep", "fig15", "--preset", "smoke", "--store", str(tmp_path), "--pack", "4", "--device", "cpu"]
+    assert main([*args, "--speedup", "compile"]) == 2
+    assert "speedup must be one of 'auto', 'eager', 'cudagraphs', got run 0: 'compile'" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
