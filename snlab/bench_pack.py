@@ -37,7 +37,7 @@ def pack_time(preset: str = "cpu", dataset: str = "fashion_mnist", sizes=PACK_SI
 
     if not sizes or any(not isinstance(k, int) or k < 1 for k in sizes):
         raise ValueError(f"pack sizes must be whole numbers >= 1, got {list(sizes)!r}")
-    cuda = resolve_device(device).type == "cuda"
+    cuda = resolve_device(TrainConfig(device=device).device).type == "cuda"  # TrainConfig names a bad device
     speedups = {"": "eager", " graphs": "cudagraphs"} if cuda else {"": "eager"}
     rows, fields = [], {} if width is None else {"width": width}
     for k in sizes:
@@ -48,6 +48,8 @@ def pack_time(preset: str = "cpu", dataset: str = "fashion_mnist", sizes=PACK_SI
                                                   seed=seed, eval_every=0, data_dir=data_dir, device=device,
                                                   speedup=speedup, progress=False, **fields)) for seed in range(k)]
                              for _ in range(2))
+            for t in alone:  # one copy of the training images (read only) for the 2K trainers
+                t.data = packed[0].data
             pack, everyone = Pack(packed), list(range(k))
             for _ in range(WARMUP_UPDATES):  # on a GPU: the graphs' warm-up, capture and a replay
                 pack.iteration(everyone)
@@ -133,10 +135,13 @@ def _layouts(layer: torch.nn.Module, shape: torch.Size, k: int, gen: torch.Gener
     one, many = _layer_call(layer), _layer_call(layer, k)
     batch = shape[0]
 
+    # each run's own tensors, as in training (slices of x, w, b would each backpropagate a full (K, ...) gradient)
+    own = [[t[i].detach().clone().requires_grad_() for t in (x, w, b)] for i in range(k)]
+
     def separate():
         outs = []
         for i in range(k):
-            outs.append(one(x[i], w[i], b[i], *(None if s is None else s[i] for s in stats)))
+            outs.append(one(*own[i], *(None if s is None else s[i] for s in stats)))
             outs[-1].sum().backward()
         return outs
 

@@ -21,7 +21,7 @@ class GraphedIteration:
     """One training iteration on static input tensors. Each call takes the iteration's inputs from ``draw``
     (a list of tuples of tensors or None: G's inputs, then each D step's, drawn as eager training draws
     them), copies them into the static tensors and runs ``step(g_inputs, d_inputs)`` on them, which
-    returns (mean D loss, G loss) as a (2,) tensor.
+    returns (mean D loss, G loss) as a (2,) tensor (a pack's: one row per run, (K, 2); ``snlab.pack``).
 
     With ``cuda`` the first ``warmup`` calls run eagerly on a side stream (as PyTorch asks before a capture),
     the next one captures ``step`` (G step, the D steps, every optimizer step) and every call after replays
@@ -40,7 +40,7 @@ class GraphedIteration:
         self.out: torch.Tensor | None = None
 
     def __call__(self) -> torch.Tensor:
-        """(mean D loss, G loss), (2,) on the device, as ``Trainer.iteration``."""
+        """``step``'s (mean D loss, G loss) on the device: (2,) as ``Trainer.iteration``, (K, 2) for a pack."""
         inputs = self.draw()
         if self.static is None:
             self.static = _map(torch.empty_like, inputs)

@@ -57,8 +57,9 @@ def pack_key(cfg: TrainConfig) -> tuple:
     return tuple(str(resolve_device(cfg.device)) if name == "device" else getattr(cfg, name) for name in PACK_FIELDS)
 
 
-#: How a pack can execute (``TrainConfig.speedup``): "auto" is "eager" for a pack (not measured to pay on a
-#: GPU yet, docs/benchmarks.md); "cudagraphs" captures the whole packed iteration as one CUDA graph.
+#: How a pack can execute (``TrainConfig.speedup``): ``train_packed`` and sweeps make "auto" "eager" for a
+#: pack (graphs are not measured to pay on a GPU yet, docs/benchmarks.md); "cudagraphs" captures the whole
+#: packed iteration as one CUDA graph. ``Pack`` itself executes as its trainers do.
 PACK_SPEEDUPS = ("auto", "eager", "cudagraphs")
 
 
@@ -71,6 +72,10 @@ def check_speedups(cfgs: list[TrainConfig]) -> None:
     if len({"eager" if c.speedup == "auto" else c.speedup for c in cfgs}) > 1:
         raise ValueError("runs packed together must execute alike; speedups: "
                          + ", ".join(f"run {i}: {c.speedup!r}" for i, c in enumerate(cfgs)))
+    decaying = [f"run {i}" for i, c in enumerate(cfgs) if c.speedup == "cudagraphs" and c.lr_decay]
+    if decaying:
+        raise ValueError(f"speedup 'cudagraphs' replays a fixed learning rate, but {', '.join(decaying)} decay "
+                         "theirs (lr_decay): pack them with speedup 'eager'")
 
 
 def check_pack(cfgs: list[TrainConfig]) -> None:

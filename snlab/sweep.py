@@ -266,8 +266,8 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
     (``store.shorter_run``, ``store.extend_into``) and counts as resumed.
     ``pack``: train up to that many runs that can share a pack (``snlab.pack.pack_key``) as one job, one
     model under vmap (``snlab.pack``), eagerly, or as one CUDA graph with speedup "cudagraphs"; 1 (default)
-    trains each run alone. A job's runs then share
-    its worker, threads, GPU share and SLURM time limit, and a run that raises fails its pack-mates too.
+    trains each run alone. A job's runs then share its worker, threads, GPU share and SLURM time limit,
+    and a run that raises fails its pack-mates too.
     Not automatic: on the 2-core CPU it measured at most 1.3× (docs/benchmarks.md), on a GPU not yet.
     """
     if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
