@@ -294,6 +294,9 @@ def sweep_parallelism(preset: str = "cpu", dataset: str = "fashion_mnist", runs:
 
 def run(args: dict) -> None:
     out = Path(args["out"] or f"bench/{args['which']}.csv")
+    for name in ("rounds", "steps", "updates"):
+        if args[name] is not None and args[name] < 1:
+            raise ValueError(f"--{name} must be >= 1 (or left out for the benchmark's default), got {args[name]}")
     args["rounds"] = args["rounds"] or {"sn-overhead": 30, "metrics": 3, "methods": 5, "sweep": 3,
                                         "throughput": 5, "pack": 3, "pack-layers": 5}[args["which"]]
     args["steps"] = args["steps"] or (3 if args["which"] == "pack-layers" else 5)

@@ -136,3 +136,10 @@ def test_pack_table_on_a_gpu_also_compares_graphed_packs_with_graphed_and_eager_
     assert table["median packed graphs / separate graphs"] == 3.0  # of 2, 4, 3
     assert table["median packed graphs / separate"] == 12.0  # of 8, 16, 12
     assert table["packed graphs run-upd/s"] == 120
+
+
+@pytest.mark.parametrize("flag", ["--rounds", "--steps", "--updates"])
+def test_a_bench_refuses_zero_rounds_steps_or_updates_by_name(flag, capsys):
+    from snlab.__main__ import main
+    assert main(["bench", "pack", flag, "0"]) == 2
+    assert f"{flag} must be >= 1 (or left out for the benchmark's default), got 0" in capsys.readouterr().err
