@@ -225,6 +225,8 @@ class TrainConfig:
             self.g_batch_size = None
         if not self.lr_decay:
             self.lr_decay_start = 0  # unused without decay
+        elif self.speedup == "cudagraphs":
+            raise ValueError("speedup 'cudagraphs' replays a fixed learning rate; lr_decay needs 'eager' or 'compile'")
         elif not 0 <= self.lr_decay_start < self.iterations:
             raise ValueError(f"lr_decay_start must be in [0, iterations={self.iterations}), got {self.lr_decay_start}")
         if self.checkpoint_every % self.log_every:

@@ -72,10 +72,6 @@ def check_speedups(cfgs: list[TrainConfig]) -> None:
     if len({"eager" if c.speedup == "auto" else c.speedup for c in cfgs}) > 1:
         raise ValueError("runs packed together must execute alike; speedups: "
                          + ", ".join(f"run {i}: {c.speedup!r}" for i, c in enumerate(cfgs)))
-    decaying = [f"run {i}" for i, c in enumerate(cfgs) if c.speedup == "cudagraphs" and c.lr_decay]
-    if decaying:
-        raise ValueError(f"speedup 'cudagraphs' replays a fixed learning rate, but {', '.join(decaying)} decay "
-                         "theirs (lr_decay): pack them with speedup 'eager'")
 
 
 def check_pack(cfgs: list[TrainConfig]) -> None:

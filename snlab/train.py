@@ -86,9 +86,7 @@ class Trainer:
         self.G, self.D = G.to(self.device), D.to(self.device)
         self.speedup = resolve_speedup(cfg, self.device)
         apply_speedup(self.G, self.D, self.speedup)
-        graphed = self.speedup == "cudagraphs"
-        if graphed and cfg.lr_decay:
-            raise ValueError("speedup 'cudagraphs' replays a fixed learning rate; lr_decay needs 'eager' or 'compile'")
+        graphed = self.speedup == "cudagraphs"  # never with lr_decay: TrainConfig refuses it
         betas = (cfg.beta1, cfg.beta2)
         # On a GPU, fused Adam (a kernel or two per step; capturable, so a CUDA graph can hold it).
         # The CPU keeps the default implementation the stored runs were trained with.

@@ -96,16 +96,17 @@ def test_cuda_graph_replays_eager_updates(method, fmnist_dir, tmp_path):
     torch.testing.assert_close(losses["cudagraphs"], losses["eager"], rtol=1e-3, atol=1e-5)
 
 
-def test_auto_speedup_per_device_and_what_a_graph_cannot_do(fmnist_dir, tmp_path):
+def test_auto_speedup_per_device_and_what_a_graph_cannot_do():
     from snlab.speed import resolve_speedup
-    from snlab.train import Trainer
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert resolve_speedup(snlab.TrainConfig(), cpu) == "eager"
     assert resolve_speedup(snlab.TrainConfig(), cuda) == "cudagraphs"
     assert resolve_speedup(snlab.TrainConfig.named("resnet_cifar10"), cuda) == "eager"  # lr decays
     assert resolve_speedup(snlab.TrainConfig(speedup="compile"), cuda) == "compile"
-    with pytest.raises(ValueError, match="lr_decay needs 'eager' or 'compile'"):
-        Trainer(_cfg(fmnist_dir, tmp_path, lr_decay=True, speedup="cudagraphs", device="cpu"))
+    with pytest.raises(ValueError, match="lr_decay needs 'eager' or 'compile'"):  # refused by the config itself
+        snlab.TrainConfig(lr_decay=True, speedup="cudagraphs")
+    with pytest.raises(ValueError, match="lr_decay needs 'eager' or 'compile'"):  # by a preset's decay too
+        snlab.TrainConfig.named("resnet_cifar10", speedup="cudagraphs")
 
 
 def test_a_checkpoint_resumes_with_this_trainers_adam(fmnist_dir, tmp_path):
