@@ -89,7 +89,8 @@ def _sweep(args: dict) -> None:
     if args["status"]:
         left = sweep.todo(configs, args["store"])
         counts = left["state"].value_counts()
-        print(f"{args['store']}: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "partial", "missing"))
+        print(f"{args['store']}: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "partial", "extends",
+                                                                                     "missing"))
               + f"; left: {left['g_updates'].sum():,} G updates, {left['d_updates'].sum():,} D updates"
               + f" ({prices.price(left, args['store'])})")
         for row in left[left["state"] != "done"].itertuples():

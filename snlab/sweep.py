@@ -61,14 +61,18 @@ def state(cfg: TrainConfig, store: str | Path) -> str:
 
 def todo(configs: list[TrainConfig], store: str | Path) -> pd.DataFrame:
     """What a sweep still has to train, training nothing: one row per run (run, method, setting, seed, arch,
-    gradient_penalty, ``state``: done / partial / missing, ``g_updates`` left: a partial run's from its last
-    logged step, ``d_updates``: those × n_dis)."""
+    gradient_penalty, ``state``: done / partial / extends / missing, ``g_updates`` left: a partial run's from
+    its last logged step, a missing run's that will continue a shorter complete one (``store.shorter_run``;
+    state "extends") from that one's end, ``d_updates``: those × n_dis)."""
     rows = []
     for cfg in {default_run_dir(c, store): c for c in configs}.values():
         run, s = default_run_dir(cfg, store), state(cfg, store)
+        so_far = run if s == "partial" else None  # the run whose logged steps count as done
+        if s == "missing" and (shorter := shorter_run(cfg, store)) is not None:
+            s, so_far = "extends", shorter
         done = 0
-        if s == "partial" and (run / "history.csv").exists():
-            done = int(pd.read_csv(run / "history.csv", usecols=["step"])["step"].max())
+        if so_far is not None and (so_far / "history.csv").exists():
+            done = int(pd.read_csv(so_far / "history.csv", usecols=["step"])["step"].max())
         left = 0 if s == "done" else cfg.iterations - done
         rows.append({"run": run.name, "method": cfg.method, "setting": cfg.setting, "seed": cfg.seed,
                      "arch": cfg.arch, "gradient_penalty": cfg.gradient_penalty, "state": s, "g_updates": left,

@@ -359,6 +359,8 @@ def test_a_longer_run_continues_a_shorter_one_and_leaves_the_same_record(fmnist_
     long = snlab.TrainConfig(**base, iterations=12, eval_every=4, sample_every=12, checkpoint_every=4)
     sweep.run_sweep([short], tmp_path / "store", workers=0, log=lambda _: None, tensorboard=False)
     assert store.shorter_run(long, tmp_path / "store") == default_run_dir(short, tmp_path / "store")
+    left = sweep.todo([long], tmp_path / "store").iloc[0]  # what --status says and prices: 8 of 12 updates
+    assert (left["state"], left["g_updates"], left["d_updates"]) == ("extends", 8, 8 * long.n_dis)
     lines = []
     extended = sweep.run_sweep([long], tmp_path / "store", workers=0, log=lines.append, tensorboard=False)
     assert extended.counts() == {"reused": 0, "resumed": 1, "trained": 0} and "1 continued" in lines[-1]
