@@ -179,10 +179,10 @@ def _train_job(job: list[dict], threads: int | None = None) -> list[str]:
         done = dict(zip((f["out_dir"] for f in free), _train_job(free)))
         return [done.get(cfg.out_dir, "busy") for cfg in cfgs]
     except Exception as e:
+        record = json.dumps({"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}, indent=2)
         for path in failed:
             path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(json.dumps({"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()},
-                                         indent=2), path)
+            atomic_write_text(record, path)
         raise
     for path in failed:
         path.unlink(missing_ok=True)
