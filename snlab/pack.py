@@ -135,9 +135,9 @@ class Pack:
     together: ``fit`` is ``Trainer.fit`` for all K, one vmapped G step and ``n_dis`` D steps per iteration."""
 
     def __init__(self, trainers: list[Trainer]):
-        check_pack([t.cfg for t in trainers])
-        for i, t in enumerate(trainers):
-            if t.speedup not in ("eager", "cudagraphs") or t.speedup != trainers[0].speedup:
+        check_pack([t.cfg for t in trainers])  # speedups are PACK_SPEEDUPS, so each resolves to eager or cudagraphs
+        for i, t in enumerate(trainers):  # "auto" resolves per device: the resolved ones must agree
+            if t.speedup != trainers[0].speedup:
                 raise ValueError(f"run {i} ({t.cfg.method}, seed {t.cfg.seed}) executes with speedup {t.speedup!r}, "
                                  f"run 0 with {trainers[0].speedup!r}; a pack executes its runs alike, eagerly or "
                                  "as one CUDA graph: pass speedup 'eager' or 'cudagraphs' (train_packed does)")
