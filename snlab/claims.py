@@ -88,10 +88,13 @@ def _slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def _mean_se(values: pd.Series) -> tuple[float, float]:
-    """Mean and standard error across seeds (SE 0 when a value is infinite or only one seed exists)."""
+    """Mean and standard error across seeds: SE 0 when a value is infinite, NaN from one seed (no noise
+    estimate, so no comparison with it can pass 2 SE: ``_compare`` calls it "tied")."""
     v = np.asarray(values, float)
-    if len(v) < 2 or not np.isfinite(v).all():
+    if not np.isfinite(v).all():
         return float(v.mean()), 0.0
+    if len(v) < 2:
+        return float(v.mean()), float("nan")
     return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v)))
 
 
@@ -115,7 +118,9 @@ def _best_of(values: dict[str, tuple[float, float]], winner: str, higher: bool) 
 
 
 def _fmt(values: dict[str, tuple[float, float]], digits: int = 2) -> str:
-    return ", ".join(f"{k} {m:.{digits}f} ± {s:.{digits}f}" for k, (m, s) in values.items())
+    """"name mean ± SE, ..."; a value from one seed has no SE and says so."""
+    return ", ".join(f"{k} {m:.{digits}f} " + (f"± {s:.{digits}f}" if np.isfinite(s) else "(1 seed)")
+                     for k, (m, s) in values.items())
 
 
 def c1_sigma(history: pd.DataFrame, seeds: str, gate: Gate) -> dict:

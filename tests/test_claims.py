@@ -46,12 +46,18 @@ def test_rules_say_not_measured_without_the_methods_they_need():
 
 
 def test_c2_sn_must_have_the_best_worst_case():
-    ok = _final({"sn": {"A": 30, "D": 35}, "wn": {"A": 25, "D": 90}, "clip": {"A": 40, "D": np.nan}})
-    assert claims.c2_settings(ok, "FID_x", "1", OK)["verdict"] == "reproduced"  # a diverged run counts as ∞
-    last = _final({"sn": {"A": 30, "D": 99}, "wn": {"A": 25, "D": 50}, "clip": {"A": 40, "D": 80}})
-    assert claims.c2_settings(last, "FID_x", "1", OK)["verdict"] == "not reproduced"
+    ok = _final({"sn": {"A": 30, "D": 35}, "wn": {"A": 25, "D": 90}, "clip": {"A": 40, "D": np.nan}}, seeds=2)
+    assert claims.c2_settings(ok, "FID_x", "2", OK)["verdict"] == "reproduced"  # a diverged run counts as ∞
+    last = _final({"sn": {"A": 30, "D": 99}, "wn": {"A": 25, "D": 50}, "clip": {"A": 40, "D": 80}}, seeds=2)
+    assert claims.c2_settings(last, "FID_x", "2", OK)["verdict"] == "not reproduced"
     all_diverged = _final({"sn": {"A": 30, "D": np.nan}, "wn": {"A": 25, "D": np.nan}})
     assert claims.c2_settings(all_diverged, "FID_x", "1", OK)["verdict"] == "not reproduced"  # ∞ ties never win
+
+
+def test_one_seed_has_no_noise_estimate_so_no_difference_passes_it():
+    one = claims.c2_settings(_final({"sn": {"A": 30, "D": 35}, "wn": {"A": 25, "D": 90}}), "FID_x", "1", OK)
+    assert one["verdict"] == "inconclusive"
+    assert "sn 35.0 (1 seed), wn 90.0 (1 seed)" in one["measured"]
 
 
 def test_c2_a_difference_within_seed_noise_is_inconclusive():
