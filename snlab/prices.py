@@ -73,12 +73,6 @@ def _median_rate(rates: pd.DataFrame, **where) -> float:
     return float(rates["rate"].median()) if len(rates) else float("nan")
 
 
-def seconds_per_update(store: str | Path, arch: str | None = None, method: str | None = None) -> float:
-    """The median of ``update_rates`` over the store's complete runs (of ``arch`` and ``method`` when
-    given), for planning; NaN when none is complete."""
-    return _median_rate(update_rates(store), arch=arch, method=method)
-
-
 def too_costly(preset: str, hours: float) -> str:
     """The clause ``sweep.from_store`` adds to ``NotInStore``'s message when a ``cpu``-preset sweep none of
     whose runs is stored costs more than ``SENSIBLE_CORE_HOURS`` (starting "; " + ``NOT_SENSIBLE``); else ""."""
