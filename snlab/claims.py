@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from snlab import results
 from snlab.files import atomic_write_text
 from snlab.gate import Gate
 
@@ -74,6 +75,29 @@ def _missing(cid: str, rule: str, have, need, seeds: str, gate: Gate) -> dict | 
         return None
     return {**_record(cid, rule, f"no run of {', '.join(lacking)}", seeds, "not measured", gate),
             "verdict": "not measured"}
+
+
+def _diverged_as(final: pd.DataFrame, col: str, worst: float, label: str) -> tuple[pd.DataFrame, str]:
+    """``final`` (one row per run) with ``col`` of each diverged run set to ``worst``, the rule's worst
+    outcome, so that a diverged run weighs against its method instead of dropping out; a run that did
+    not diverge but has no ``col`` (never evaluated) is left out (``results.diverged`` tells them apart).
+    Also the words that say so."""
+    diverged = results.diverged(final, col)
+    scored = final.assign(**{col: final[col].mask(diverged, worst)})
+    unevaluated = scored[col].isna()
+    words = (f"; {int(diverged.sum())} diverged run(s) counted as {label}" if diverged.any() else "") + \
+        (f"; {int(unevaluated.sum())} run(s) never evaluated left out" if unevaluated.any() else "")
+    return scored[~unevaluated], words
+
+
+def _per_run(table: pd.DataFrame, value, name: str) -> pd.DataFrame:
+    """One row per run of a history ``table`` (run, method, step[, status]): its method, its status when
+    the table has one, and ``name`` = ``value(rows of its second half)``."""
+    rows = []
+    for (method, _), g in table.groupby(["method", "run"]):
+        status = {"status": g["status"].iloc[-1]} if "status" in g else {}
+        rows.append({"method": method, **status, name: float(value(g[g["step"] > g["step"].max() / 2]))})
+    return pd.DataFrame(rows)
 
 
 def _slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -147,16 +171,16 @@ def c2_settings(final: pd.DataFrame, fid: str, seeds: str, gate: Gate) -> dict:
             "(one within 2 SE of it: inconclusive)")
     if (out := _missing("C2", rule, final["method"], ["sn"], seeds, gate)) or final["method"].nunique() < 2:
         return out or {**_record("C2", rule, "only SN was run", seeds, "not measured", gate), "verdict": "not measured"}
-    points = final.assign(v=final[fid].fillna(np.inf)).groupby(["method", "setting"])["v"]
+    final, words = _diverged_as(final, fid, np.inf, "∞")
+    points = final.groupby(["method", "setting"])[fid]
     worst = {}
     for method, g in points.apply(_mean_se).groupby(level=0):
         setting, (m, se) = max(((k[1], v) for k, v in g.items()), key=lambda kv: kv[1][0])
         worst[method] = (m, se)
     worst = dict(sorted(worst.items(), key=lambda kv: kv[1][0]))
     verdict = "not reproduced" if np.isinf(worst["sn"][0]) else _best_of(worst, "sn", higher=False)
-    diverged = int(final[fid].isna().sum())
-    return _record("C2", rule, f"worst-setting {fid} (seed mean ± SE): {_fmt(worst, 1)}"
-                   + (f"; {diverged} diverged run(s) counted as ∞" if diverged else ""), seeds, verdict, gate)
+    return _record("C2", rule, f"worst-setting {fid} (seed mean ± SE): {_fmt(worst, 1)}" + words, seeds, verdict,
+                   gate)
 
 
 def c3_spectra(ranks: pd.DataFrame, seeds: str, gate: Gate) -> dict:
@@ -178,8 +202,7 @@ def _trend(final: pd.DataFrame, x: str, y: str, worse: str, robust: str, cid: st
             f"standard errors, and {robust}'s not below 0 by more than 2")
     if out := _missing(cid, rule, final["method"], [worse, robust], seeds, gate):
         return out
-    diverged = int(final[y].isna().sum())
-    final = final.assign(**{y: final[y].fillna(1.0)})
+    final, words = _diverged_as(final, y, 1.0, "IS 1")
     fits = {m: _slope(np.log2(g[x]), g[y]) for m, g in final.groupby("method") if m in (worse, robust)}
     (sw, ew), (sr, er) = fits[worse], fits[robust]
     falls = sw + 2 * ew < 0
@@ -187,8 +210,8 @@ def _trend(final: pd.DataFrame, x: str, y: str, worse: str, robust: str, cid: st
     flat = sr + 2 * er >= 0
     against = sw - 2 * ew > 0 or sw - sr > 2 * np.hypot(ew, er) or sr + 2 * er < 0  # the other way, past 2 SE
     verdict = "reproduced" if falls and better and flat else "not reproduced" if against else "inconclusive"
-    return _record(cid, rule, f"slope ± SE: {worse} {sw:+.3f} ± {ew:.3f}, {robust} {sr:+.3f} ± {er:.3f}"
-                   + (f"; {diverged} diverged runs counted as IS 1" if diverged else ""), seeds, verdict, gate)
+    return _record(cid, rule, f"slope ± SE: {worse} {sw:+.3f} ± {ew:.3f}, {robust} {sr:+.3f} ± {er:.3f}" + words,
+                   seeds, verdict, gate)
 
 
 def c4_width(final: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> dict:
@@ -235,47 +258,48 @@ C7_MIN_EPOCHS = 10
 def c7_overfit(table: pd.DataFrame, seeds: str, gate: Gate) -> dict:
     """From Fig 15's histories (run, method, step, critic_train, critic_heldout): per run, the held-out −
     train critic loss over the last half of training, relative to the size of the train loss there
-    (mean abs), so a critic that barely learned shows no small gap for it; then seed mean ± SE."""
+    (mean abs), so a critic that barely learned shows no small gap for it; then seed mean ± SE. A diverged
+    run's gap is infinite (``_diverged_as``): it weighs against its method."""
     rule = ("γ·W̄_SN (sn-gamma) has the smallest relative gap (held-out − train critic loss) / |train critic "
             "loss| over the last half, by more than 2 SE against each other reparametrization")
     if (out := _missing("C7", rule, table["method"], ["sn-gamma"], seeds, gate)) or table["method"].nunique() < 2:
         return out or {**_record("C7", rule, "only sn-gamma was run", seeds, "not measured", gate),
                        "verdict": "not measured"}
     table = table.assign(run=table.get("run", table["method"]), seed=table.get("seed", 0))
-    rel = {}
-    for (method, _), g in table.groupby(["method", "run"]):
-        late = g[g["step"] > g["step"].max() / 2]
-        rel.setdefault(method, []).append(float((late["critic_heldout"] - late["critic_train"]).mean()
-                                                / late["critic_train"].abs().mean()))
-    gaps = dict(sorted(((m, _mean_se(v)) for m, v in rel.items()), key=lambda kv: kv[1][0]))
-    return _record("C7", rule, "relative gap over the last half (seed mean ± SE): " + _fmt(gaps, 3), seeds,
+    per_run = _per_run(table, lambda late: (late["critic_heldout"] - late["critic_train"]).mean()
+                       / late["critic_train"].abs().mean(), "gap")
+    per_run, words = _diverged_as(per_run, "gap", np.inf, "an infinite gap")
+    gaps = dict(sorted(((m, _mean_se(g)) for m, g in per_run.groupby("method")["gap"]), key=lambda kv: kv[1][0]))
+    return _record("C7", rule, "relative gap over the last half (seed mean ± SE): " + _fmt(gaps, 3) + words, seeds,
                    _best_of(gaps, "sn-gamma", higher=False), gate)
 
 
 def c8_conditional(table: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> dict:
     """From the conditional runs' histories (run, method, step, IS column): per run, the mean IS over its
     evaluations in the second half of training (the paper shows IS curves); SN vs orthonormal, seed mean
-    ± SE. A diverged run (status "diverged", or no IS in its second half) counts as IS 1."""
+    ± SE. A diverged run counts as IS 1 (``_diverged_as``)."""
     rule = "SN's IS, averaged over the second half of training, exceeds orthonormal's by more than 2 SE across seeds"
     if out := _missing("C8", rule, table["method"], ["sn", "orthonormal"], seeds, gate):
         return out
-    per_run = {}
-    for (method, _), g in table.groupby(["method", "run"]):
-        late = g[g["step"] > g["step"].max() / 2][is_col].dropna()
-        diverged = "status" in g and (g["status"] == "diverged").any() or late.empty
-        per_run.setdefault(method, []).append(1.0 if diverged else float(late.mean()))
-    means = {m: _mean_se(per_run[m]) for m in ("sn", "orthonormal")}
-    return _record("C8", rule, "second-half mean IS (seed mean ± SE): " + _fmt(means), seeds,
+    per_run = _per_run(table, lambda late: late[is_col].mean(), "IS")
+    per_run, words = _diverged_as(per_run, "IS", 1.0, "IS 1")
+    means = {m: _mean_se(per_run.loc[per_run["method"] == m, "IS"]) for m in ("sn", "orthonormal")}
+    return _record("C8", rule, "second-half mean IS (seed mean ± SE): " + _fmt(means) + words, seeds,
                    _best_of(means, "sn", higher=True), gate)
 
 
 def spearman(ours, paper) -> tuple[float, float]:
     """Spearman's ρ of two equal-length sequences (ties take mean ranks) and its exact one-sided
     permutation p-value: the share of the n! orderings of our ranks whose ρ is at least as large (exact,
-    not the t approximation, since n is 4–8)."""
+    not the t approximation, since n is 4–8). Both NaN when either side has a missing value or no spread
+    (all tied): there is no order to compare."""
     from scipy.stats import rankdata
 
+    if np.isnan(np.asarray(ours, float)).any() or np.isnan(np.asarray(paper, float)).any():
+        return float("nan"), float("nan")
     a, b = rankdata(ours), rankdata(paper)
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan"), float("nan")
     b = (b - b.mean()) / np.linalg.norm(b - b.mean())
     perms = np.array(list(itertools.permutations(a)))
     centred = perms - a.mean()
@@ -284,14 +308,16 @@ def spearman(ours, paper) -> tuple[float, float]:
     return rho, float(np.mean(rhos >= rho - 1e-12))
 
 
-def _rank_record(cid: str, what: str, pairs: dict[str, tuple[list, list]], seeds: str, gate: Gate) -> dict:
+def _rank_record(cid: str, what: str, pairs: dict[str, tuple[list, list]], seeds: str, gate: Gate,
+                 words: str = "") -> dict:
     rule = f"Spearman's ρ between our and the paper's {what}: ρ > 0 with one-sided exact p < 0.05 for each metric " \
-           "(ρ ≤ 0 for any: not reproduced)"
+           "(ρ ≤ 0 for any: not reproduced; ρ undefined, all tied: inconclusive)"
     tests = {name: spearman(ours, paper) for name, (ours, paper) in pairs.items()}
     verdict = ("not reproduced" if any(r <= 0 for r, _ in tests.values()) else
-               "reproduced" if all(p < 0.05 for _, p in tests.values()) else "inconclusive")
+               "reproduced" if all(p < 0.05 for _, p in tests.values()) else "inconclusive")  # NaN: neither
     return _record(cid, rule, "; ".join(f"{n}: ρ = {r:+.2f} (p = {p:.3f}, n = {len(pairs[n][0])})"
-                                        for n, (r, p) in tests.items()), seeds, verdict, gate)
+                                        if np.isfinite(r) else f"{n}: ρ undefined (all tied or missing)"
+                                        for n, (r, p) in tests.items()) + words, seeds, verdict, gate)
 
 
 def t2_ranks(comparison: pd.DataFrame, is_col: str, fid_col: str, seeds: str, gate: Gate) -> dict:
@@ -314,10 +340,11 @@ def t7_order(final: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> dict:
     if out := _missing("T7", "Spearman's ρ between our and the paper's order of the four variants by IS",
                        final["method"], TABLE7_ORDER, seeds, gate):
         return out
-    means = final.assign(v=final[is_col].fillna(1.0)).groupby("method")["v"].mean()
+    final, words = _diverged_as(final, is_col, 1.0, "IS 1")
+    means = final.groupby("method")[is_col].mean()
     return _rank_record("T7", "order of the four variants by IS",
-                        {"IS": ([means[m] for m in TABLE7_ORDER], list(range(len(TABLE7_ORDER), 0, -1)))},
-                        seeds, gate)
+                        {"IS": ([means.get(m, np.nan) for m in TABLE7_ORDER], list(range(len(TABLE7_ORDER), 0, -1)))},
+                        seeds, gate, words)
 
 
 def record(out_dir: str | Path, claims: list[dict] = (), **numbers) -> Path:

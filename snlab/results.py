@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Collection
 from pathlib import Path
 
 import pandas as pd
@@ -16,9 +17,10 @@ CONFIG_COLUMNS = ("dataset", "method", "setting", "loss", "preset", "arch", "con
                   "joint_d")
 
 
-def collect(store: str | Path = "runs") -> pd.DataFrame:
+def collect(store: str | Path = "runs", runs: Collection[str] | None = None) -> pd.DataFrame:
     """One row per run × logged step: the run's name, config columns, status, then its history columns
-    (step, loss_d, loss_g, seconds, lr, sigma_<layer>, IS_<extractor>, FID_<extractor> …).
+    (step, loss_d, loss_g, seconds, lr, sigma_<layer>, IS_<extractor>, FID_<extractor> …), of every run
+    in ``store`` or of the directories named in ``runs`` (so that other runs' columns stay out).
 
     Directories without ``config.json`` or ``history.csv`` are skipped; a run without ``status.json``
     is "partial".
@@ -29,6 +31,8 @@ def collect(store: str | Path = "runs") -> pd.DataFrame:
     frames = []
     for config in sorted(Path(store).glob("*/config.json")):
         run = config.parent
+        if runs is not None and run.name not in runs:
+            continue
         cfg = json.loads(config.read_text())
         history = run / "history.csv"
         if not history.exists():
@@ -47,3 +51,9 @@ def collect(store: str | Path = "runs") -> pd.DataFrame:
 def last_rows(table: pd.DataFrame) -> pd.DataFrame:
     """The last logged row of each run of a ``collect`` table (one row per run, in first-seen run order)."""
     return table.sort_values("step").groupby("run", sort=False).tail(1).reset_index(drop=True)
+
+
+def diverged(runs: pd.DataFrame, col: str) -> pd.Series:
+    """Which rows of ``runs`` (one per run) diverged: status "diverged"; a frame without a status column
+    (synthetic, in tests) takes a missing ``col`` for it."""
+    return runs["status"].eq("diverged") if "status" in runs else runs[col].isna()

@@ -110,9 +110,7 @@ class SweepResult:
 
 def stored(configs: list[TrainConfig], store: str | Path = "runs") -> pd.DataFrame:
     """``results.collect`` rows of those ``configs`` already in ``store``, training nothing (for browsing)."""
-    names = {default_run_dir(cfg, store).name for cfg in configs}
-    table = collect(store)
-    return table[table["run"].isin(names)].reset_index(drop=True)
+    return collect(store, {default_run_dir(cfg, store).name for cfg in configs})
 
 
 class NotInStore(RuntimeError):

@@ -5,23 +5,30 @@ from __future__ import annotations
 
 import pandas as pd
 
-from snlab import paper
+from snlab import paper, results
 
 
 def best_runs(final: pd.DataFrame, metric: str, by=("method", "loss")) -> pd.DataFrame:
     """Each ``by`` group (a method) at its best setting: the setting with the highest ``metric`` (an IS
-    column) averaged over seeds, diverged runs (no value) left out. One row per group: ``setting``,
-    the seed-mean of every metric column, its standard deviation across seeds as ``sd_<column>`` (NaN
-    for one seed), ``seeds`` and ``run`` (the lowest seed's run at that setting).
+    column) averaged over seeds, a diverged run counting as IS 1 (the floor), so that a setting where
+    seeds diverged cannot win on its survivors alone. One row per group: ``setting``, the mean of every
+    metric column over that setting's evaluated runs, its standard deviation across them as
+    ``sd_<column>`` (NaN for one), ``seeds`` (evaluated runs), ``diverged`` and ``run`` (the lowest
+    seed's evaluated run at that setting). A group whose runs there all diverged has no row.
     """
-    by = list(by)
+    by, keys = list(by), [*by, "setting"]
     metrics = [c for c in final.columns if c.startswith(("IS_", "FID_"))]
-    ok = final.dropna(subset=[metric])
-    groups = ok.groupby(by + ["setting"])
+    gone = results.diverged(final, metric)
+    scores = final.assign(score=final[metric].mask(gone, 1.0)).dropna(subset=["score"]).groupby(keys)["score"].mean()
+    choice = scores.reset_index().sort_values("score").groupby(by).tail(1)[keys]
+    ok = final[~gone].dropna(subset=[metric])
+    groups = ok.groupby(keys)
     means = groups[metrics].mean().join(groups[metrics].std().add_prefix("sd_")).join(groups.size().rename("seeds"))
-    best = means.reset_index().sort_values(metric).groupby(by).tail(1)
-    first = ok.sort_values("seed").groupby(by + ["setting"])["run"].first().rename("run")
-    return best.join(first, on=by + ["setting"]).set_index(by)
+    means = means.join(final[gone].groupby(keys).size().rename("diverged"), how="outer")
+    means[["seeds", "diverged"]] = means[["seeds", "diverged"]].fillna(0).astype(int)
+    first = ok.sort_values("seed").groupby(keys)["run"].first().rename("run")
+    best = choice.join(means, on=keys).join(first, on=keys).set_index(by)
+    return best[best["seeds"] > 0]
 
 
 def table2_comparison(final: pd.DataFrame, real: dict, is_col: str, fid_col: str) -> pd.DataFrame:

@@ -95,7 +95,7 @@ def test_c4_trend_rule_separates_signal_from_noise():
     flat = _trend(0.0, 0.0, 0.05)
     flat.loc[(flat["method"] == "orthonormal") & (flat["final_width"] == 8), "IS_x"] = np.nan  # diverged: IS 1
     c = claims.c4_width(flat, "IS_x", "3", OK)
-    assert c["verdict"] == "reproduced" and "3 diverged runs counted as IS 1" in c["measured"]
+    assert c["verdict"] == "reproduced" and "3 diverged run(s) counted as IS 1" in c["measured"]
 
 
 def _timing(device, seconds, rounds=3):
@@ -129,6 +129,26 @@ def test_c7_judges_the_gap_relative_to_the_loss_scale():
     assert claims.c7_overfit(weak, "3", OK)["verdict"] == "not reproduced"
     tied = _critic({"wgan-gp": (.5, -1.0), "sn-gamma": (.1, -1.0), "wn": (.1, -1.0)})
     assert claims.c7_overfit(tied, "3", OK)["verdict"] == "inconclusive"
+
+
+def test_c7_a_diverged_run_weighs_against_its_method():
+    """SN-γ's seeds all diverge after a near-zero gap: their gap counts as infinite, not as that near-zero
+    gap; a diverged baseline seed likewise weighs against the baseline."""
+    table = _critic({"wgan-gp": (.5, -1.0), "wn": (.3, -1.0), "sn-gamma": (.001, -1.0)}).assign(status="complete")
+    assert claims.c7_overfit(table, "3", OK)["verdict"] == "reproduced"
+    gone = table.assign(status=np.where(table["method"] == "sn-gamma", "diverged", "complete"))
+    c = claims.c7_overfit(gone, "3", OK)
+    assert c["verdict"] == "not reproduced" and "3 diverged run(s) counted as an infinite gap" in c["measured"]
+
+
+def test_a_missing_value_of_a_run_that_did_not_diverge_is_left_out_not_taken_for_divergence():
+    """With statuses known, a complete run with no final FID (never evaluated) does not count as ∞."""
+    final = _final({"sn": {"A": 30, "D": 35}, "wn": {"A": 25, "D": 90}}, seeds=3).assign(status="complete")
+    final.loc[(final["method"] == "sn") & (final["seed"] == 0) & (final["setting"] == "D"), "FID_x"] = np.nan
+    c = claims.c2_settings(final, "FID_x", "3", OK)
+    assert c["verdict"] == "reproduced" and "1 run(s) never evaluated left out" in c["measured"]
+    final["status"] = np.where(final["FID_x"].isna(), "diverged", "complete")
+    assert claims.c2_settings(final, "FID_x", "3", OK)["verdict"] == "not reproduced"  # now ∞: SN's worst
 
 
 def _conditional(sn_is, ortho_is=3.0, seeds=3, spread=0.05):
@@ -168,6 +188,14 @@ def test_t2_and_t7_rank_agreement():
     assert claims.t7_order(final, "IS_x", "3", OK)["verdict"] == "reproduced"
     final.loc[0, "IS_x"] = 6.2  # SN-γ below the baseline
     assert claims.t7_order(final, "IS_x", "3", OK)["verdict"] == "inconclusive"
+    every_run_diverged = final.assign(IS_x=np.nan)  # all IS 1: no order at all, so nothing agrees with the paper's
+    c = claims.t7_order(every_run_diverged, "IS_x", "3", OK)
+    assert c["verdict"] == "inconclusive" and "ρ undefined" in c["measured"]
+
+
+def test_spearman_of_a_constant_or_missing_sequence_is_undefined():
+    assert all(np.isnan(claims.spearman([1, 1, 1, 1], [4, 3, 2, 1])))
+    assert all(np.isnan(claims.spearman([1, np.nan, 3, 4], [4, 3, 2, 1])))
 
 
 def test_claims_markdown_lists_every_claim_with_its_gate(tmp_path):

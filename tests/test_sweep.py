@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 import torch
 
 import snlab
-from snlab import experiments, prices, store, sweep, tables
+from snlab import experiments, prices, results, store, sweep, tables
 from snlab.store import default_run_dir
 from snlab.train import load_run
 
@@ -170,6 +171,10 @@ def test_stored_reads_without_training(fmnist_dir, tmp_path):
     assert sweep.stored(cfgs, tmp_path).empty
     sweep.run_sweep(cfgs[:1], tmp_path, workers=0, log=lambda _: None)
     assert sweep.stored(cfgs, tmp_path)["method"].unique().tolist() == ["sn"]
+    other = tmp_path / "another-figures-run"  # a run of another sweep, with its own columns, in the same store
+    shutil.copytree(next(tmp_path.glob("*sn*")), other)
+    pd.read_csv(other / "history.csv").assign(sigma_embed=1.0).to_csv(other / "history.csv", index=False)
+    assert "sigma_embed" not in sweep.stored(cfgs, tmp_path) and "sigma_embed" in results.collect(tmp_path)
 
 
 def test_experiment_definitions_follow_the_paper():
@@ -206,12 +211,20 @@ def test_gradient_penalty_override_and_heldout_logging_leave_the_run_otherwise_a
     assert json.loads((tmp_path / "c" / "config.json").read_text())["gradient_penalty"] is True
 
 
-def test_best_runs_average_seeds_and_skip_diverged_runs():
+def test_best_runs_average_seeds_and_count_diverged_runs_as_the_floor():
     final = pd.DataFrame({"method": "sn", "loss": "standard", "run": list("abcde"),
                           "setting": ["A", "A", "C", "C", "D"], "seed": [0, 1, 0, 1, 0],
                           "IS_x": [5.0, 1.0, 3.0, 3.2, float("nan")], "FID_x": [1, 2, 3, 4, 5]})
     best = tables.best_runs(final, "IS_x").loc[("sn", "standard")]
     assert best["setting"] == "C" and best["IS_x"] == pytest.approx(3.1) and best["seeds"] == 2 and best["run"] == "c"
+    # D's one survivor (IS 7) beside two diverged seeds averages 3 with them at IS 1: A (6, 6, 6) wins.
+    final = pd.DataFrame({"method": "sn", "loss": "standard", "run": list("abcdef"), "setting": list("AAADDD"),
+                          "seed": [0, 1, 2, 0, 1, 2], "IS_x": [6.0, 6.0, 6.0, 7.0, float("nan"), float("nan")],
+                          "FID_x": 1.0, "status": ["complete"] * 4 + ["diverged"] * 2})
+    best = tables.best_runs(final, "IS_x").loc[("sn", "standard")]
+    assert best["setting"] == "A" and best["seeds"] == 3 and best["diverged"] == 0
+    assert tables.best_runs(final.query("setting == 'D'"), "IS_x").loc[("sn", "standard"), "diverged"] == 2
+    assert tables.best_runs(final.query("status == 'diverged'"), "IS_x").empty  # nothing measured to report
 
 
 def test_table2_comparison_puts_our_best_setting_beside_the_paper():
