@@ -86,21 +86,22 @@ def earliest_settled(table: pd.DataFrame, fid: str, is_: str, untrained_fid: flo
     picks the shortest run length the gate accepts."""
     by = list(by)
     steps = sorted(table.dropna(subset=[fid])["step"].unique())
-    held: dict[tuple, dict[str, list[bool]]] = {}
+    held: dict[tuple, dict[str, list[tuple[int, bool]]]] = {}  # point → kind → (step, flag) at its steps
     for step in steps:
         phases = run_phases(table[table["step"] <= step], fid, is_, untrained_fid)
         for point, g in phases.groupby(by):
             alive = g[g["phase"] != "diverged"]
             entry = held.setdefault(point if isinstance(point, tuple) else (point,), {"learned": [], "settled": []})
-            entry["learned"].append(len(alive) > 0 and alive["phase"].isin(("learning", "settled")).mean() > 0.5)
-            entry["settled"].append(len(alive) > 0 and (alive["phase"] == "settled").mean() > 0.5)
+            learned = alive["phase"].isin(("learning", "settled"))
+            entry["learned"].append((step, len(alive) > 0 and learned.mean() > 0.5))
+            entry["settled"].append((step, len(alive) > 0 and (alive["phase"] == "settled").mean() > 0.5))
 
-    def first_from(flags: list[bool]) -> float:
+    def first_from(flags: list[tuple[int, bool]]) -> float:
         """The step from which every flag is True to the end (NaN when the last is False)."""
         i = len(flags)
-        while i > 0 and flags[i - 1]:
+        while i > 0 and flags[i - 1][1]:
             i -= 1
-        return float(steps[i]) if i < len(flags) else float("nan")
+        return float(flags[i][0]) if i < len(flags) else float("nan")
 
     rows = [{**dict(zip(by, point)), "learned_from": first_from(f["learned"]), "settled_from": first_from(f["settled"])}
             for point, f in held.items()]
