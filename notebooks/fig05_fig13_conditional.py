@@ -18,7 +18,8 @@
 # G has conditional BN (per-class γ, β); D a projection head (Fig 13b; `head="concat"` is Fig 5's
 # concat D of Table 6c). Hinge loss, Adam α = 2e-4, β = (0, 0.9), n_dis = 5; G steps on twice D's batch,
 # as the official configs. Curves: IS, FID and intra-FID (the mean over classes of each class's FID
-# against that class's training images) during training; then one grid per method, a class per row.
+# against that class's training images) during training, each line the median over seeds and its band
+# the lowest to highest seed; then one grid per method (its lowest seed's run), a class per row.
 # At `preset="paper"` with `dataset="imagenet"` this is the paper's ImageNet experiment (450k G updates,
 # α decayed from 400k); ImageNet must be under `<data_dir>/imagenet/` (the error says how).
 # The paper's intra-FID uses 5,000 samples per class (`snlab.metrics.intra_class_fid`); the curves here
@@ -73,10 +74,12 @@ ours.to_csv(f"{out_dir}/final_{head}.csv")
 ours.round(2)
 
 # %%
-grids = {plots.method_label(m): grid for m, run in final[["method", "run"]].itertuples(index=False)
+lowest_seed = final.sort_values("seed").groupby("method").head(1)
+grids = {plots.method_label(m): grid for m, run in lowest_seed[["method", "run"]].itertuples(index=False)
          if (grid := snlab.store.latest_samples(Path(store, run)))}
 names = data.CLASS_NAMES.get(dataset, [str(c) for c in range(10)])
-fig = plots.class_grids(grids, names, title=f"G(z, y) at the last saved step, one class per row\n{caption}")
+title = f"G(z, y) at the last saved step of each method's lowest seed, one class per row\n{caption}"
+fig = plots.class_grids(grids, names, title=title)
 plots.save(fig, f"{out_dir}/samples_{head}.png", dpi=100)
 
 # %%

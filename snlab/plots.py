@@ -260,7 +260,8 @@ def convergence(table: pd.DataFrame, untrained_fid: float, lengths: pd.DataFrame
 
 def metric_curves(history: pd.DataFrame, title: str = "", metrics=("IS", "FID"), hue: str | None = None):
     """IS, FID (and e.g. "intraFID") against G updates, from the ``<metric>_<extractor>`` columns; one line
-    per ``hue`` value (e.g. "method") when given.
+    per ``hue`` value (e.g. "method") when given: with several runs (seeds) per line, their median, and a
+    band from the lowest to the highest run (as Figs 15 and the convergence study).
 
     Axis labels name the feature extractor, e.g. "FID (Fashion-MNIST classifier features)".
     """
@@ -271,8 +272,8 @@ def metric_curves(history: pd.DataFrame, title: str = "", metrics=("IS", "FID"),
         palette = method_palette(rows["method"].unique()) if hue == "method" else None
         if hue == "method":
             rows = rows.assign(method=rows["method"].map(method_label))
-        sns.lineplot(rows, x="step", y=col, hue=hue, marker="o", palette=palette, ax=ax,
-                     legend="auto" if hue and i == 0 else False)
+        sns.lineplot(rows, x="step", y=col, hue=hue, marker="o", palette=palette, ax=ax, estimator="median",
+                     errorbar=("pi", 100), legend="auto" if hue and i == 0 else False)
         ax.set(xlabel="generator updates", ylabel=metric_label(col).replace(" (", "\n("))  # two lines: no overlap
     fig.suptitle(title, fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.94))  # room for the title above the panels
