@@ -74,9 +74,10 @@ ours.to_csv(f"{out_dir}/final_{head}.csv")
 ours.round(2)
 
 # %%
-lowest_seed = final.sort_values("seed").groupby("method").head(1)
-grids = {plots.method_label(m): grid for m, run in lowest_seed[["method", "run"]].itertuples(index=False)
-         if (grid := snlab.store.latest_samples(Path(store, run)))}
+grids = {}  # per method, the lowest seed with a saved grid
+for m, run in final.sort_values("seed")[["method", "run"]].itertuples(index=False):
+    if plots.method_label(m) not in grids and (grid := snlab.store.latest_samples(Path(store, run))):
+        grids[plots.method_label(m)] = grid
 names = data.CLASS_NAMES.get(dataset, [str(c) for c in range(10)])
 title = f"G(z, y) at the last saved step of each method's lowest seed, one class per row\n{caption}"
 fig = plots.class_grids(grids, names, title=title)

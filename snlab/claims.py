@@ -7,8 +7,12 @@ rests on, the testability gate's numbers (``snlab.gate``) and a verdict:
   seeds, or runs the paper shows learning that have not left the early phase; nothing else is judged;
 - "reproduced" / "not reproduced", when the rule's comparison is clear by more than two standard
   errors across seeds (or exactly, for the measured timings and rank tests);
-- "inconclusive", when it is within that noise;
-- "not measured", when a method the rule needs was not run.
+- "inconclusive", when it is within that noise, or there is no noise estimate (one seed) or no order
+  (a rank test whose values all tie);
+- "not measured", when a method the rule needs was not run (or none of its runs was evaluated).
+
+A diverged run (status "diverged") counts as its rule's worst outcome, never as a run left out
+(``_diverged_as``).
 
 Notebooks store their records in ``<out_dir>/metrics.json``; ``write_markdown`` gathers every figure
 folder's records into ``figures/CLAIMS.md``.
@@ -97,7 +101,7 @@ def _per_run(table: pd.DataFrame, value, name: str) -> pd.DataFrame:
     for (method, _), g in table.groupby(["method", "run"]):
         status = {"status": g["status"].iloc[-1]} if "status" in g else {}
         rows.append({"method": method, **status, name: float(value(g[g["step"] > g["step"].max() / 2]))})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["method", *(["status"] if "status" in table else []), name])
 
 
 def _slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -168,10 +172,10 @@ def c2_settings(final: pd.DataFrame, fid: str, seeds: str, gate: Gate) -> dict:
     """From the A–F grid's last rows (one per run): each method's worst setting by seed-mean FID (a
     diverged run counts as ∞); SN's worst must be the lowest of all methods."""
     rule = ("SN's worst-setting FID (seed mean) is below every other method's worst by more than 2 SE "
-            "(one within 2 SE of it: inconclusive)")
+            "(one within 2 SE of it: inconclusive; SN's worst infinite: not reproduced)")
+    final, words = _diverged_as(final, fid, np.inf, "∞")
     if (out := _missing("C2", rule, final["method"], ["sn"], seeds, gate)) or final["method"].nunique() < 2:
         return out or {**_record("C2", rule, "only SN was run", seeds, "not measured", gate), "verdict": "not measured"}
-    final, words = _diverged_as(final, fid, np.inf, "∞")
     points = final.groupby(["method", "setting"])[fid]
     worst = {}
     for method, g in points.apply(_mean_se).groupby(level=0):
@@ -197,12 +201,12 @@ def c3_spectra(ranks: pd.DataFrame, seeds: str, gate: Gate) -> dict:
 def _trend(final: pd.DataFrame, x: str, y: str, worse: str, robust: str, cid: str, xname: str, seeds: str,
            gate: Gate) -> dict:
     """Slope of ``y`` (IS, higher is better) on log2 ``x``: ``worse`` must fall, ``robust`` must not fall and
-    must stay above it. A diverged run (no IS) counts as IS = 1, the floor: the worst outcome is kept."""
+    must stay above it. A diverged run counts as IS = 1, the floor (``_diverged_as``)."""
     rule = (f"slope of {y} per doubling of {xname}: {worse}'s < 0, {robust}'s above it, each by more than 2 "
             f"standard errors, and {robust}'s not below 0 by more than 2")
+    final, words = _diverged_as(final, y, 1.0, "IS 1")
     if out := _missing(cid, rule, final["method"], [worse, robust], seeds, gate):
         return out
-    final, words = _diverged_as(final, y, 1.0, "IS 1")
     fits = {m: _slope(np.log2(g[x]), g[y]) for m, g in final.groupby("method") if m in (worse, robust)}
     (sw, ew), (sr, er) = fits[worse], fits[robust]
     falls = sw + 2 * ew < 0
@@ -262,13 +266,13 @@ def c7_overfit(table: pd.DataFrame, seeds: str, gate: Gate) -> dict:
     run's gap is infinite (``_diverged_as``): it weighs against its method."""
     rule = ("γ·W̄_SN (sn-gamma) has the smallest relative gap (held-out − train critic loss) / |train critic "
             "loss| over the last half, by more than 2 SE against each other reparametrization")
-    if (out := _missing("C7", rule, table["method"], ["sn-gamma"], seeds, gate)) or table["method"].nunique() < 2:
-        return out or {**_record("C7", rule, "only sn-gamma was run", seeds, "not measured", gate),
-                       "verdict": "not measured"}
-    table = table.assign(run=table.get("run", table["method"]), seed=table.get("seed", 0))
+    table = table.assign(run=table.get("run", table["method"]))
     per_run = _per_run(table, lambda late: (late["critic_heldout"] - late["critic_train"]).mean()
                        / late["critic_train"].abs().mean(), "gap")
     per_run, words = _diverged_as(per_run, "gap", np.inf, "an infinite gap")
+    if (out := _missing("C7", rule, per_run["method"], ["sn-gamma"], seeds, gate)) or per_run["method"].nunique() < 2:
+        return out or {**_record("C7", rule, "only sn-gamma was run", seeds, "not measured", gate),
+                       "verdict": "not measured"}
     gaps = dict(sorted(((m, _mean_se(g)) for m, g in per_run.groupby("method")["gap"]), key=lambda kv: kv[1][0]))
     return _record("C7", rule, "relative gap over the last half (seed mean ± SE): " + _fmt(gaps, 3) + words, seeds,
                    _best_of(gaps, "sn-gamma", higher=False), gate)
@@ -279,10 +283,10 @@ def c8_conditional(table: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> 
     evaluations in the second half of training (the paper shows IS curves); SN vs orthonormal, seed mean
     ± SE. A diverged run counts as IS 1 (``_diverged_as``)."""
     rule = "SN's IS, averaged over the second half of training, exceeds orthonormal's by more than 2 SE across seeds"
-    if out := _missing("C8", rule, table["method"], ["sn", "orthonormal"], seeds, gate):
-        return out
     per_run = _per_run(table, lambda late: late[is_col].mean(), "IS")
     per_run, words = _diverged_as(per_run, "IS", 1.0, "IS 1")
+    if out := _missing("C8", rule, per_run["method"], ["sn", "orthonormal"], seeds, gate):
+        return out
     means = {m: _mean_se(per_run.loc[per_run["method"] == m, "IS"]) for m in ("sn", "orthonormal")}
     return _record("C8", rule, "second-half mean IS (seed mean ± SE): " + _fmt(means) + words, seeds,
                    _best_of(means, "sn", higher=True), gate)
@@ -337,13 +341,13 @@ TABLE7_ORDER = ("sn-gamma", "wgan-gp", "wn", "frobenius")
 def t7_order(final: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> dict:
     """From Fig 15's last rows (method, IS column; diverged runs count as IS 1): seed-mean IS per variant
     ranked against ``TABLE7_ORDER``."""
+    final, words = _diverged_as(final, is_col, 1.0, "IS 1")
     if out := _missing("T7", "Spearman's ρ between our and the paper's order of the four variants by IS",
                        final["method"], TABLE7_ORDER, seeds, gate):
         return out
-    final, words = _diverged_as(final, is_col, 1.0, "IS 1")
     means = final.groupby("method")[is_col].mean()
     return _rank_record("T7", "order of the four variants by IS",
-                        {"IS": ([means.get(m, np.nan) for m in TABLE7_ORDER], list(range(len(TABLE7_ORDER), 0, -1)))},
+                        {"IS": ([means[m] for m in TABLE7_ORDER], list(range(len(TABLE7_ORDER), 0, -1)))},
                         seeds, gate, words)
 
 

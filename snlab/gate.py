@@ -85,16 +85,6 @@ def earliest_settled(table: pd.DataFrame, fid: str, is_: str, untrained_fid: flo
     while and then falls again is not settled at the flat stretch. This is how the convergence study
     picks the shortest run length the gate accepts."""
     by = list(by)
-    steps = sorted(table.dropna(subset=[fid])["step"].unique())
-    held: dict[tuple, dict[str, list[tuple[int, bool]]]] = {}  # point → kind → (step, flag) at its steps
-    for step in steps:
-        phases = run_phases(table[table["step"] <= step], fid, is_, untrained_fid)
-        for point, g in phases.groupby(by):
-            alive = g[g["phase"] != "diverged"]
-            entry = held.setdefault(point if isinstance(point, tuple) else (point,), {"learned": [], "settled": []})
-            learned = alive["phase"].isin(("learning", "settled"))
-            entry["learned"].append((step, len(alive) > 0 and learned.mean() > 0.5))
-            entry["settled"].append((step, len(alive) > 0 and (alive["phase"] == "settled").mean() > 0.5))
 
     def first_from(flags: list[tuple[int, bool]]) -> float:
         """The step from which every flag is True to the end (NaN when the last is False)."""
@@ -103,8 +93,15 @@ def earliest_settled(table: pd.DataFrame, fid: str, is_: str, untrained_fid: flo
             i -= 1
         return float(flags[i][0]) if i < len(flags) else float("nan")
 
-    rows = [{**dict(zip(by, point)), "learned_from": first_from(f["learned"]), "settled_from": first_from(f["settled"])}
-            for point, f in held.items()]
+    rows = []
+    for point, runs in table.groupby(by):
+        learned, settled = [], []  # (step, flag) at each of the point's own evaluations
+        for step in sorted(runs.dropna(subset=[fid])["step"].unique()):
+            alive = run_phases(runs[runs["step"] <= step], fid, is_, untrained_fid).query("phase != 'diverged'")
+            learned.append((step, len(alive) > 0 and alive["phase"].isin(("learning", "settled")).mean() > 0.5))
+            settled.append((step, len(alive) > 0 and (alive["phase"] == "settled").mean() > 0.5))
+        point = point if isinstance(point, tuple) else (point,)
+        rows.append({**dict(zip(by, point)), "learned_from": first_from(learned), "settled_from": first_from(settled)})
     return pd.DataFrame(rows, columns=[*by, "learned_from", "settled_from"])
 
 

@@ -261,7 +261,7 @@ def convergence(table: pd.DataFrame, untrained_fid: float, lengths: pd.DataFrame
 def metric_curves(history: pd.DataFrame, title: str = "", metrics=("IS", "FID"), hue: str | None = None):
     """IS, FID (and e.g. "intraFID") against G updates, from the ``<metric>_<extractor>`` columns; one line
     per ``hue`` value (e.g. "method") when given: with several runs (seeds) per line, their median, and a
-    band from the lowest to the highest run (as Figs 15 and the convergence study).
+    band from the lowest to the highest run (as Fig 15 and the convergence study).
 
     Axis labels name the feature extractor, e.g. "FID (Fashion-MNIST classifier features)".
     """

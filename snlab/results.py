@@ -28,7 +28,7 @@ def collect(store: str | Path = "runs", runs: Collection[str] | None = None) -> 
     from snlab.config import TrainConfig
 
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
-    frames = []
+    frames, runs = [], None if runs is None else set(runs)  # a set: membership by name, never by substring
     for config in sorted(Path(store).glob("*/config.json")):
         run = config.parent
         if runs is not None and run.name not in runs:

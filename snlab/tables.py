@@ -14,21 +14,22 @@ def best_runs(final: pd.DataFrame, metric: str, by=("method", "loss")) -> pd.Dat
     seeds diverged cannot win on its survivors alone. One row per group: ``setting``, the mean of every
     metric column over that setting's evaluated runs, its standard deviation across them as
     ``sd_<column>`` (NaN for one), ``seeds`` (evaluated runs), ``diverged`` and ``run`` (the lowest
-    seed's evaluated run at that setting). A group whose runs there all diverged has no row.
+    seed's evaluated run at that setting). Only settings with an evaluated run are chosen; a group with
+    none has no row.
     """
     by, keys = list(by), [*by, "setting"]
     metrics = [c for c in final.columns if c.startswith(("IS_", "FID_"))]
     gone = results.diverged(final, metric)
-    scores = final.assign(score=final[metric].mask(gone, 1.0)).dropna(subset=["score"]).groupby(keys)["score"].mean()
-    choice = scores.reset_index().sort_values("score").groupby(by).tail(1)[keys]
     ok = final[~gone].dropna(subset=[metric])
     groups = ok.groupby(keys)
     means = groups[metrics].mean().join(groups[metrics].std().add_prefix("sd_")).join(groups.size().rename("seeds"))
-    means = means.join(final[gone].groupby(keys).size().rename("diverged"), how="outer")
-    means[["seeds", "diverged"]] = means[["seeds", "diverged"]].fillna(0).astype(int)
+    means = means.join(final[gone].groupby(keys).size().rename("diverged")).fillna({"diverged": 0})
+    means["diverged"] = means["diverged"].astype(int)
+    scored = final.assign(score=final[metric].mask(gone, 1.0)).dropna(subset=["score"])
+    scores = scored.groupby(keys)["score"].mean().reindex(means.index)  # settings with an evaluated run
+    choice = scores.rename("score").reset_index().sort_values("score", kind="stable").groupby(by).tail(1)[keys]
     first = ok.sort_values("seed").groupby(keys)["run"].first().rename("run")
-    best = choice.join(means, on=keys).join(first, on=keys).set_index(by)
-    return best[best["seeds"] > 0]
+    return choice.join(means, on=keys).join(first, on=keys).set_index(by)
 
 
 def table2_comparison(final: pd.DataFrame, real: dict, is_col: str, fid_col: str) -> pd.DataFrame:
@@ -36,8 +37,9 @@ def table2_comparison(final: pd.DataFrame, real: dict, is_col: str, fid_col: str
 
     ``final``: one row per run (arch [default "standard"], method, loss, setting, seed, metric columns),
     the best setting by IS chosen per architecture, method and loss; ``real``: the real-data row's
-    metrics. ``our seeds`` counts the runs behind a row and the ``sd`` columns are the std across them
-    (the paper's ResNet ± is across seeds too). Rows we did not run (2× updates) keep the paper's
+    metrics. ``our seeds`` counts the evaluated runs behind a row and the ``sd`` columns are the std
+    across them (the paper's ResNet ± is across seeds too); ``our diverged`` counts the row's diverged
+    runs at that setting, left out of its means. Rows we did not run (2× updates) keep the paper's
     numbers and empty cells for ours.
     """
     theirs = paper.table2().pivot_table(index="row", columns="dataset", values=["IS", "FID"], sort=False)
@@ -45,20 +47,21 @@ def table2_comparison(final: pd.DataFrame, real: dict, is_col: str, fid_col: str
     rows = []
     for (row, method, loss, arch, iterations), _ in paper.table2().groupby(
             ["row", "method", "loss", "arch", "iterations"], dropna=False, sort=False):
-        ours = dict.fromkeys(["our setting", "our seeds", f"our {is_col}", f"our {is_col} sd", f"our {fid_col}",
-                              f"our {fid_col} sd"])
+        ours = dict.fromkeys(["our setting", "our seeds", "our diverged", f"our {is_col}", f"our {is_col} sd",
+                              f"our {fid_col}", f"our {fid_col} sd"])
         if method is None or pd.isna(method):
             ours.update({f"our {is_col}": real.get(is_col), f"our {fid_col}": real.get(fid_col)})
         elif iterations == 100_000 and (arch, method, loss) in best.index:
             run = best.loc[(arch, method, loss)]
-            ours.update({"our setting": run["setting"], "our seeds": run["seeds"]})
+            ours.update({"our setting": run["setting"], "our seeds": run["seeds"], "our diverged": run["diverged"]})
             for c in (is_col, fid_col):
                 ours.update({f"our {c}": run[c], f"our {c} sd": run[f"sd_{c}"]})
         rows.append({"row": row, **ours,
                      **{f"paper {m} {d}": theirs.loc[row].get((m, d))
                         for m in ("IS", "FID") for d in ("cifar10", "stl10")}})
     table = pd.DataFrame(rows).set_index("row")
-    table["our seeds"] = _counts(table["our seeds"])
+    for count in ("our seeds", "our diverged"):
+        table[count] = _counts(table[count])
     return table
 
 
@@ -72,9 +75,11 @@ PAPER_COLUMNS = ["paper IS (CIFAR-10, Inception)", "paper IS std", "paper FID"]
 
 def table7(final: pd.DataFrame, is_col: str, fid_col: str) -> pd.DataFrame:
     """Table 7: one row per paper row; ours (seed mean, seed sd, seed count) from ``final`` (one row per run:
-    arch, method, metric columns; a diverged run has no metrics and is left out of the means, counted in
-    ``our diverged``) beside the paper's. Rows we did not run keep the paper's numbers only."""
-    ours = final.assign(diverged=final[is_col].isna()).groupby(["arch", "method"])
+    arch, method, status, metric columns; a diverged run (``results.diverged``) is left out of the means and
+    counted in ``our diverged``) beside the paper's. Rows we did not run keep the paper's numbers only."""
+    gone = results.diverged(final, is_col)
+    masked = {c: final[c].mask(gone) for c in (is_col, fid_col)}
+    ours = final.assign(diverged=gone, **masked).groupby(["arch", "method"])
     table = pd.DataFrame({f"our {is_col}": ours[is_col].mean(), f"our {is_col} sd": ours[is_col].std(),
                           f"our {fid_col}": ours[fid_col].mean(), "our seeds": ours.size(),
                           "our diverged": ours["diverged"].sum()})

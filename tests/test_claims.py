@@ -60,6 +60,22 @@ def test_one_seed_has_no_noise_estimate_so_no_difference_passes_it():
     assert "sn 35.0 (1 seed), wn 90.0 (1 seed)" in one["measured"]
 
 
+def test_a_method_whose_runs_were_never_evaluated_is_not_measured():
+    """Dropping never-evaluated runs can leave a rule without a method it needs: "not measured", no crash."""
+    final = _final({"sn": {"A": 30, "D": 35}, "wn": {"A": 25, "D": 90}}, seeds=3).assign(status="complete")
+    final.loc[final["method"] == "wn", "FID_x"] = np.nan
+    assert claims.c2_settings(final, "FID_x", "3", OK)["verdict"] == "not measured"
+    trend = _trend(-0.5, 0, .05).assign(status="complete")
+    trend.loc[trend["method"] == "orthonormal", "IS_x"] = np.nan
+    assert claims.c4_width(trend, "IS_x", "3", OK)["verdict"] == "not measured"
+    critic = _critic({"wgan-gp": (.5, -1.0), "sn-gamma": (.1, -1.0)}).assign(status="complete")
+    critic.loc[critic["method"] == "wgan-gp", "critic_heldout"] = np.nan
+    assert claims.c7_overfit(critic, "3", OK)["verdict"] == "not measured"
+    curves = _conditional(3.5).assign(status="complete")
+    curves.loc[curves["method"] == "orthonormal", "IS_x"] = np.nan
+    assert claims.c8_conditional(curves, "IS_x", "3", OK)["verdict"] == "not measured"
+
+
 def test_c2_a_difference_within_seed_noise_is_inconclusive():
     close = _final({"sn": {"A": 30, "D": 48}, "wn": {"A": 25, "D": 50}}, seeds=3, spread=10)  # SE 5.8 each
     assert claims.c2_settings(close, "FID_x", "3", OK)["verdict"] == "inconclusive"

@@ -70,9 +70,11 @@ def test_earliest_settled_is_the_step_from_which_the_point_stays_settled():
     assert (lengths["learned_from"], lengths["settled_from"]) == (200, 1600)
     never = pd.concat([_run(f"r{k}", fids[:-1], seed=k) for k in range(3)])  # ends on the fall: not settled
     assert np.isnan(gate.earliest_settled(never, "FID_x", "IS_x", UNTRAINED, ["method"]).iloc[0]["settled_from"])
-    late = pd.concat([_run(f"w{k}", [(800, 100), (1600, 90)], seed=k, method="wn") for k in range(3)])
+    late = pd.concat([_run(f"w{k}", [(800, 100), (1600, 90), (1800, None)], seed=k, method="wn") for k in range(3)])
     both = gate.earliest_settled(pd.concat([runs, late]), "FID_x", "IS_x", UNTRAINED, ["method"]).set_index("method")
     assert tuple(both.loc["wn", ["learned_from", "settled_from"]]) == (800, 1600)  # its own steps, not sn's first
+    alone = gate.earliest_settled(late, "FID_x", "IS_x", UNTRAINED, ["method"]).set_index("method")
+    pd.testing.assert_frame_equal(alone, both.loc[["wn"]])  # another point's evaluations change nothing
 
 
 def test_unevaluated_runs_are_not_taken_for_diverged_and_an_empty_gate_is_closed():

@@ -233,7 +233,7 @@ def test_table2_comparison_puts_our_best_setting_beside_the_paper():
                           "setting": ["A", "C", "B", "C", "D"], "IS_x": [3.0, 4.0, 2.0, 5.0, float("nan")],
                           "FID_x": [30, 20, 50, 10, float("nan")], "seed": 0, "run": list("abcde")})
     t = tables.table2_comparison(final, {"IS_x": 9.0, "FID_x": 1.0}, "IS_x", "FID_x")
-    assert t.loc["SN-GANs", ["our setting", "our IS_x", "our FID_x"]].tolist() == ["C", 4.0, 20]
+    assert t.loc["SN-GANs", ["our setting", "our IS_x", "our FID_x", "our diverged"]].tolist() == ["C", 4.0, 20, 0]
     assert t.loc["SN-GANs, hinge Eq.(17)", "our setting"] == "C" and t.loc["Weight Norm.", "our IS_x"] == 2.0
     assert t.loc["Real data", "our IS_x"] == 9.0 and pd.isna(t.loc["SN-GANs, hinge", "our IS_x"])  # ResNet: not run
     resnet = pd.DataFrame({"arch": "resnet", "method": "sn", "loss": "hinge", "setting": "resnet", "seed": [0, 1],
