@@ -159,7 +159,7 @@ def check_kinds(notebook: str, declared: dict, params: dict) -> None:
 
 def write_claims(figures: Path = FIGURES, log=print) -> Path:
     """``figures/CLAIMS.md`` from the claim records the notebooks left in ``figures/*/metrics.json``."""
-    from snlab.claims import write_markdown
+    from snlab.claims_report import write_markdown
 
     path = write_markdown(figures)
     log(f"claims: {path}")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snlab import claims
+from snlab import claims, claims_report
 from snlab.gate import Gate
 
 OK = Gate(True, "", "synthetic")  # the rules on their own
@@ -215,7 +215,7 @@ def test_spearman_of_a_constant_or_missing_sequence_is_undefined():
 
 
 def test_claims_markdown_lists_every_claim_with_its_gate(tmp_path):
-    start, end = claims.README_BLOCK
+    start, end = claims_report.README_BLOCK
     (tmp_path / "README.md").write_text(f"intro\n{start}\nold rows\n{end}\nafter\n")
     tmp_path = tmp_path / "figures"
     claims.record(tmp_path / "fig09", [claims.c1_sigma(_history([1.0, 1.01]), "1", OK)], caption="x")
@@ -224,12 +224,12 @@ def test_claims_markdown_lists_every_claim_with_its_gate(tmp_path):
     claims.record(tmp_path / "fig01", [legacy])
     timing = _timing("H100", {"none": 1.46, "wn": 1.80, "sn": 1.99, "wgan-gp": 3.33})
     claims.record(tmp_path / "fig10", claims.c5_timing(pd.concat([timing, timing.assign(device="cpu")])))
-    text = claims.write_markdown(tmp_path).read_text()
+    text = claims_report.write_markdown(tmp_path).read_text()
     for cid in claims.CLAIMS:
         assert f"**{cid}**" in text
     assert "**reproduced**" in text and text.count("| not measured |") == 7 and "`fig09`" in text
     assert "**C5** (H100)" in text and "**C5** (cpu)" in text and "| synthetic |" in text
-    assert claims.UNGATED in text  # the legacy record is no verdict
+    assert claims_report.UNGATED in text  # the legacy record is no verdict
     readme = (tmp_path.parent / "README.md").read_text()  # the README's verdict block follows CLAIMS.md
     assert readme.startswith("intro\n") and readme.endswith(f"{end}\nafter\n") and "old rows" not in readme
     assert "| **C1** (Fig 9) SN keeps σ(W̄) of every D layer close to 1 during training. | reproduced |" in readme

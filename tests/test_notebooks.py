@@ -223,7 +223,7 @@ def test_sweep_notebooks_share_one_run_store_and_write_their_figures(tmp_path, f
          methods=["wn", "sn"], setting="D", out_dir=str(tmp_path / "compare"))
     assert (tmp_path / "compare" / "compare_D_conv6.png").stat().st_size > 1000
     _widget_redraws_from_the_store(tmp_path / "runs", monkeypatch)
-    from snlab.claims import write_markdown
+    from snlab.claims_report import write_markdown
     text = write_markdown(tmp_path).read_text()
     assert text.count("not measured") == 2  # C1 (fig09) and C5 (fig10) are not in this test
 
