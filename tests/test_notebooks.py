@@ -80,6 +80,7 @@ def test_fig09_logs_and_plots_operator_norms(tmp_path, fmnist_eval_dir):
     _run("fig09_sigma_during_training.ipynb", tmp_path, preset="smoke", data_dir=str(fmnist_eval_dir), seeds=[0],
          store=str(tmp_path / "runs"), workers=0, out_dir=str(tmp_path / "fig"))
     assert (tmp_path / "fig" / "fig09.png").stat().st_size > 1000
+    assert pd.read_csv(tmp_path / "fig" / "phases.csv")["phase"].notna().all()  # as every figure's
     claim = json.loads((tmp_path / "fig" / "metrics.json").read_text())["claims"][0]
     assert claim["id"] == "C1" and claim["verdict"].startswith("not testable at this scale: 1 seed(s)")
     header = next((tmp_path / "runs").glob("*/history.csv")).read_text().splitlines()[0]
