@@ -82,16 +82,14 @@ def _missing(cid: str, rule: str, have, need, seeds: str, gate: Gate) -> dict | 
 
 
 def _diverged_as(final: pd.DataFrame, col: str, worst: float, label: str) -> tuple[pd.DataFrame, str]:
-    """``final`` (one row per run) with ``col`` of each diverged run set to ``worst``, the rule's worst
-    outcome, so that a diverged run weighs against its method instead of dropping out; a run that did
-    not diverge but has no ``col`` (never evaluated) is left out (``results.diverged`` tells them apart).
-    Also the words that say so."""
-    diverged = results.diverged(final, col)
-    scored = final.assign(**{col: final[col].mask(diverged, worst)})
-    unevaluated = scored[col].isna()
-    words = (f"; {int(diverged.sum())} diverged run(s) counted as {label}" if diverged.any() else "") + \
-        (f"; {int(unevaluated.sum())} run(s) never evaluated left out" if unevaluated.any() else "")
-    return scored[~unevaluated], words
+    """``results.scored``: each diverged run at the rule's ``worst`` outcome, so that it weighs against its
+    method instead of dropping out, and never-evaluated runs left out; with the words that say so."""
+    diverged = int(results.diverged(final, col).sum())
+    kept = results.scored(final, col, worst)
+    unevaluated = len(final) - len(kept)
+    words = (f"; {diverged} diverged run(s) counted as {label}" if diverged else "") + \
+        (f"; {unevaluated} run(s) never evaluated left out" if unevaluated else "")
+    return kept, words
 
 
 def _per_run(table: pd.DataFrame, value, name: str) -> pd.DataFrame:

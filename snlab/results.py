@@ -57,3 +57,10 @@ def diverged(runs: pd.DataFrame, col: str) -> pd.Series:
     """Which rows of ``runs`` (one per run) diverged: status "diverged"; a frame without a status column
     (synthetic, in tests) takes a missing ``col`` for it."""
     return runs["status"].eq("diverged") if "status" in runs else runs[col].isna()
+
+
+def scored(runs: pd.DataFrame, col: str, worst: float) -> pd.DataFrame:
+    """``runs`` (one per run) with ``col`` of each diverged run set to ``worst``, a rule's worst outcome,
+    and the runs that did not diverge but have no ``col`` (never evaluated) left out."""
+    out = runs.assign(**{col: runs[col].mask(diverged(runs, col), worst)})
+    return out.dropna(subset=[col])

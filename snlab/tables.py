@@ -25,8 +25,7 @@ def best_runs(final: pd.DataFrame, metric: str, by=("method", "loss")) -> pd.Dat
     means = groups[metrics].mean().join(groups[metrics].std().add_prefix("sd_")).join(groups.size().rename("seeds"))
     means = means.join(final[gone].groupby(keys).size().rename("diverged")).fillna({"diverged": 0})
     means["diverged"] = means["diverged"].astype(int)
-    scored = final.assign(score=final[metric].mask(gone, 1.0)).dropna(subset=["score"])
-    scores = scored.groupby(keys)["score"].mean().reindex(means.index)  # settings with an evaluated run
+    scores = results.scored(final, metric, 1.0).groupby(keys)[metric].mean().reindex(means.index)  # evaluated
     choice = scores.rename("score").reset_index().sort_values("score", kind="stable").groupby(by).tail(1)[keys]
     first = ok.sort_values("seed").groupby(keys)["run"].first().rename("run")
     return choice.join(means, on=keys).join(first, on=keys).set_index(by)
