@@ -144,9 +144,13 @@ def _best_of(values: dict[str, tuple[float, float]], winner: str, higher: bool) 
 
 
 def _fmt(values: dict[str, tuple[float, float]], digits: int = 2) -> str:
-    """"name mean ± SE, ..."; a value from one seed has no SE and says so."""
-    return ", ".join(f"{k} {m:.{digits}f} " + (f"± {s:.{digits}f}" if np.isfinite(s) else "(1 seed)")
-                     for k, (m, s) in values.items())
+    """"name mean ± SE, ..."; a value from one seed has no SE and says so, and an infinite mean (a diverged
+    seed counted as the worst outcome) is not given a spread."""
+    def one(m: float, s: float) -> str:
+        if np.isinf(m):
+            return "∞ (a seed diverged)"
+        return f"{m:.{digits}f} " + (f"± {s:.{digits}f}" if np.isfinite(s) else "(1 seed)")
+    return ", ".join(f"{k} {one(m, s)}" for k, (m, s) in values.items())
 
 
 def c1_sigma(history: pd.DataFrame, seeds: str, gate: Gate) -> dict:

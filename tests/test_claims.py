@@ -47,7 +47,9 @@ def test_rules_say_not_measured_without_the_methods_they_need():
 
 def test_c2_sn_must_have_the_best_worst_case():
     ok = _final({"sn": {"A": 30, "D": 35}, "wn": {"A": 25, "D": 90}, "clip": {"A": 40, "D": np.nan}}, seeds=2)
-    assert claims.c2_settings(ok, "FID_x", "2", OK)["verdict"] == "reproduced"  # a diverged run counts as ∞
+    c = claims.c2_settings(ok, "FID_x", "2", OK)
+    assert c["verdict"] == "reproduced"  # a diverged run counts as ∞
+    assert "clip ∞ (a seed diverged)" in c["measured"] and "inf" not in c["measured"]
     last = _final({"sn": {"A": 30, "D": 99}, "wn": {"A": 25, "D": 50}, "clip": {"A": 40, "D": 80}}, seeds=2)
     assert claims.c2_settings(last, "FID_x", "2", OK)["verdict"] == "not reproduced"
     all_diverged = _final({"sn": {"A": 30, "D": np.nan}, "wn": {"A": 25, "D": np.nan}})
