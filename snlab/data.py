@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from snlab import mixture
-from snlab.files import atomic_write_text
+from snlab.files import atomic_write_bytes, atomic_write_text
 
 REPO_DATA = Path(__file__).resolve().parent.parent / "data"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -255,8 +255,7 @@ def _fashion_mnist(root: Path, split: str, download: bool, explicit: bool) -> Im
                 except (EOFError, OSError) as e:  # gzip.BadGzipFile is an OSError
                     raise ValueError(f"{source / f}.gz is corrupt or truncated ({type(e).__name__}: {e}); get a good "
                                      f"copy with {FASHION_MNIST_FETCH}.") from None
-                (raw / f"{f}.tmp").write_bytes(data)
-                os.replace(raw / f"{f}.tmp", raw / f)
+                atomic_write_bytes(data, raw / f)
         elif not download:
             raise _missing("Fashion-MNIST", [raw / f for f in FASHION_MNIST_FILES]
                            + [s / f"{FASHION_MNIST_FILES[0]}.gz" for s in sources],

@@ -1,11 +1,12 @@
 """Atomic writes (a temporary file in the same folder, then a rename, so a kill never leaves half a
-file) and an exclusive lock on a run directory."""
+file, and two writers of one file never share a temporary one) and an exclusive lock on a run directory."""
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,12 +23,21 @@ def atomic_write_text(text: str, path: str | Path) -> None:
     _atomic(path, lambda tmp: tmp.write_text(text))
 
 
+def atomic_write_bytes(data: bytes, path: str | Path) -> None:
+    """Write ``data`` atomically."""
+    _atomic(path, lambda tmp: tmp.write_bytes(data))
+
+
 def _atomic(path: str | Path, write) -> None:
     """``write`` a temporary file beside ``path``, then rename it over ``path``. A failed write (a full
     disk, a read-only folder) removes the temporary file and raises OSError naming ``path``; the previous
-    file, if any, is left as it was."""
+    file, if any, is left as it was.
+
+    The temporary name is unique to this call (``<name>.<pid>.<random>.tmp``): processes that write the
+    same file at once (sweep workers filling one feature cache or unpacking one dataset) each rename a
+    complete file of their own, and the last rename wins."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         write(tmp)
         os.replace(tmp, path)

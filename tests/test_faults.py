@@ -109,6 +109,21 @@ def test_a_failed_checkpoint_write_leaves_the_previous_one_and_no_tmp(trained, t
     assert (run / "checkpoint.pt").read_bytes() == before and not list(run.glob("*.tmp"))
 
 
+def test_two_writers_of_one_file_at_once_each_rename_a_whole_file(tmp_path):
+    """Two sweep workers filling one feature cache: the second writes and renames the file between the
+    first's write and its rename. Both succeed, the last rename wins, no .tmp is left."""
+    from snlab import files
+
+    path = tmp_path / "real-features.pt"
+
+    def first(tmp):
+        tmp.write_text("first, whole")
+        files.atomic_write_text("second, whole", path)  # the other worker, start to finish, meanwhile
+
+    files._atomic(path, first)
+    assert path.read_text() == "first, whole" and not list(tmp_path.glob("*.tmp"))
+
+
 def test_a_run_killed_before_its_first_checkpoint_is_missing_not_resumed(fmnist_dir, tmp_path):
     from snlab import sweep
     from snlab.store import default_run_dir
