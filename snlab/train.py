@@ -336,8 +336,11 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, models=None, callbacks=()) ->
 
 def prepare_run(cfg: TrainConfig, run_dir: Path, models=None) -> Trainer:
     """The ``Trainer`` of the run ``cfg`` in ``run_dir`` (whose lock the caller holds), resumed from its
-    checkpoint when there is one and ``cfg.resume``; the directory marked in progress, its config written."""
+    checkpoint when there is one and ``cfg.resume``; the directory marked in progress, its config written, and
+    the temporary files of a writer killed mid-write (``files._atomic``) removed."""
     ckpt = run_dir / "checkpoint.pt"
+    for stale in run_dir.rglob("*.tmp"):  # the caller holds the lock: nobody else writes here now
+        stale.unlink()
     trainer = Trainer(cfg, models)
     if ckpt.exists():
         if not cfg.resume:

@@ -124,6 +124,16 @@ def test_two_writers_of_one_file_at_once_each_rename_a_whole_file(tmp_path):
     assert path.read_text() == "first, whole" and not list(tmp_path.glob("*.tmp"))
 
 
+def test_a_killed_writers_temporary_file_is_removed_when_its_run_resumes(trained, tmp_path, fmnist_dir):
+    """Each write has its own temporary name, so a kill mid-write leaves one behind; resuming cleans it."""
+    run = tmp_path / "r"
+    shutil.copytree(trained, run)
+    (run / "checkpoint.pt.4242.0badf00d.tmp").write_bytes(b"partial")
+    snlab.train(snlab.TrainConfig(preset="smoke", data_dir=str(fmnist_dir), out_dir=str(run), resume=True,
+                                  progress=False))
+    assert not list(run.rglob("*.tmp")) and load_run(run).history["step"].max() > 0
+
+
 def test_a_run_killed_before_its_first_checkpoint_is_missing_not_resumed(fmnist_dir, tmp_path):
     from snlab import sweep
     from snlab.store import default_run_dir
