@@ -7,7 +7,7 @@ import fcntl
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
@@ -15,27 +15,28 @@ import torch
 
 def atomic_save(obj, path: str | Path) -> None:
     """``torch.save`` atomically."""
-    _atomic(path, lambda tmp: torch.save(obj, tmp))
+    atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def atomic_write_text(text: str, path: str | Path) -> None:
     """Write ``text`` atomically."""
-    _atomic(path, lambda tmp: tmp.write_text(text))
+    atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def atomic_write_bytes(data: bytes, path: str | Path) -> None:
     """Write ``data`` atomically."""
-    _atomic(path, lambda tmp: tmp.write_bytes(data))
+    atomic_write(path, lambda tmp: tmp.write_bytes(data))
 
 
-def _atomic(path: str | Path, write) -> None:
-    """``write`` a temporary file beside ``path``, then rename it over ``path``. A failed write (a full
+def atomic_write(path: str | Path, write: Callable[[Path], object]) -> None:
+    """``write(tmp)`` a temporary file beside ``path``, then rename it over ``path``. A failed write (a full
     disk, a read-only folder) removes the temporary file and raises OSError naming ``path``; the previous
     file, if any, is left as it was.
 
     The temporary name is unique to this call (``<name>.<pid>.<random>.tmp``): processes that write the
     same file at once (sweep workers filling one feature cache or unpacking one dataset) each rename a
-    complete file of their own, and the last rename wins."""
+    complete file of their own, and the last rename wins. A writer killed mid-write leaves its temporary
+    file behind: ``remove_stale_temporaries`` clears them."""
     path = Path(path)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
@@ -45,6 +46,29 @@ def _atomic(path: str | Path, write) -> None:
         tmp.unlink(missing_ok=True)
         raise OSError(f"could not write {path} ({type(e).__name__}: {e}); the previous {path.name}, if any, "
                       "is intact. Free disk space or fix the folder's permissions, then resume.") from None
+
+
+def remove_stale_temporaries(folder: str | Path, older_than: float = 0.0) -> None:
+    """Remove the temporary files ``atomic_write`` left in ``folder`` (not below it) when its writer was
+    killed: those whose process is no longer running on this host and that were last written more than
+    ``older_than`` seconds ago (a folder other hosts also write, like a shared feature cache, wants an
+    age, since their pids mean nothing here)."""
+    now = time.time()
+    for tmp in Path(folder).glob("*.*.*.tmp"):
+        pid = tmp.name.rsplit(".", 3)[1]
+        with contextlib.suppress(FileNotFoundError):  # its writer renamed it meanwhile
+            if not (pid.isdigit() and _running(int(pid))) and now - tmp.stat().st_mtime > older_than:
+                tmp.unlink()
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def load_checkpoint(path: str | Path) -> dict:

@@ -31,11 +31,11 @@ def save(fig, path: str | Path, dpi: int = 150) -> Path:
 
 
 def save_scatter(points: torch.Tensor, path: str | Path) -> None:
-    """Scatter plot of 2-D points (N, 2) to ``path``."""
+    """Scatter plot of 2-D points (N, 2) to the PNG ``path``."""
     fig, ax = plt.subplots(figsize=(4, 4))
     ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.5)
     ax.set_aspect("equal")
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    fig.savefig(path, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
 
 

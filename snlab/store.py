@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from snlab.files import atomic_write_text
+from snlab.files import atomic_write, atomic_write_text
 
 if TYPE_CHECKING:
     from snlab.config import TrainConfig
@@ -94,14 +94,16 @@ def sample_grid_path(run_dir: str | Path, step: int) -> Path:
 
 
 def save_samples(x, path: Path) -> None:
-    """Samples x (B, C, H, W) in [−1, 1] as a grid of ``GRID_PER_ROW`` a row, or (B, 2) points as a scatter plot."""
+    """Samples x (B, C, H, W) in [−1, 1] as a grid of ``GRID_PER_ROW`` a row, or (B, 2) points as a scatter
+    plot, to the PNG ``path``, atomically: ``compare`` reads the latest grid of runs still training."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if x.dim() == 4:
         from torchvision.utils import save_image
-        save_image(x, path, nrow=GRID_PER_ROW, padding=GRID_PADDING, normalize=True, value_range=(-1, 1))
+        atomic_write(path, lambda tmp: save_image(x, tmp, format="png", nrow=GRID_PER_ROW, padding=GRID_PADDING,
+                                                  normalize=True, value_range=(-1, 1)))
     else:
         from snlab.plots import save_scatter
-        save_scatter(x, path)
+        atomic_write(path, lambda tmp: save_scatter(x, tmp))
 
 
 def grid_tile(image) -> int:

@@ -13,7 +13,7 @@ from snlab.callbacks import default_callbacks
 from snlab.config import TrainConfig, build_run_models
 from snlab.cudagraph import GraphedIteration
 from snlab.data import dataset_info, load_dataset, to_device
-from snlab.files import atomic_write_text, exclusive, load_checkpoint
+from snlab.files import atomic_write_text, exclusive, load_checkpoint, remove_stale_temporaries
 from snlab.losses import get_loss, gradient_penalty
 from snlab.methods import get_method
 from snlab.models import generate
@@ -337,10 +337,10 @@ def _train_locked(cfg: TrainConfig, run_dir: Path, models=None, callbacks=()) ->
 def prepare_run(cfg: TrainConfig, run_dir: Path, models=None) -> Trainer:
     """The ``Trainer`` of the run ``cfg`` in ``run_dir`` (whose lock the caller holds), resumed from its
     checkpoint when there is one and ``cfg.resume``; the directory marked in progress, its config written, and
-    the temporary files of a writer killed mid-write (``files._atomic``) removed."""
+    the temporary files of a writer killed mid-write removed."""
     ckpt = run_dir / "checkpoint.pt"
-    for stale in run_dir.rglob("*.tmp"):  # the caller holds the lock: nobody else writes here now
-        stale.unlink()
+    for folder in (run_dir, run_dir / "samples"):
+        remove_stale_temporaries(folder)
     trainer = Trainer(cfg, models)
     if ckpt.exists():
         if not cfg.resume:

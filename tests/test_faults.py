@@ -120,18 +120,25 @@ def test_two_writers_of_one_file_at_once_each_rename_a_whole_file(tmp_path):
         tmp.write_text("first, whole")
         files.atomic_write_text("second, whole", path)  # the other worker, start to finish, meanwhile
 
-    files._atomic(path, first)
+    files.atomic_write(path, first)
     assert path.read_text() == "first, whole" and not list(tmp_path.glob("*.tmp"))
 
 
-def test_a_killed_writers_temporary_file_is_removed_when_its_run_resumes(trained, tmp_path, fmnist_dir):
-    """Each write has its own temporary name, so a kill mid-write leaves one behind; resuming cleans it."""
+def test_a_killed_writers_temporary_files_are_removed_when_its_run_resumes(trained, tmp_path, fmnist_dir):
+    """Each write has its own temporary name, so a kill mid-write leaves one behind; resuming removes those
+    of writers no longer running, in the run's folder and its samples, and nothing else."""
     run = tmp_path / "r"
     shutil.copytree(trained, run)
-    (run / "checkpoint.pt.4242.0badf00d.tmp").write_bytes(b"partial")
+    dead = 2**22 + 1  # above Linux's largest pid: no such process
+    stale = [run / f"checkpoint.pt.{dead}.0badf00d.tmp", run / "samples" / f"step_0000002.png.{dead}.0badf00d.tmp"]
+    live = run / f"history.csv.{os.getpid()}.0badf00d.tmp"  # a writer still running
+    kept = [live, run / "tb" / f"x.{dead}.0badf00d.tmp", run / "notes.tmp"]
+    for f in stale + kept:
+        f.parent.mkdir(exist_ok=True)
+        f.write_bytes(b"partial")
     snlab.train(snlab.TrainConfig(preset="smoke", data_dir=str(fmnist_dir), out_dir=str(run), resume=True,
                                   progress=False))
-    assert not list(run.rglob("*.tmp")) and load_run(run).history["step"].max() > 0
+    assert not any(f.exists() for f in stale) and all(f.exists() for f in kept)
 
 
 def test_a_run_killed_before_its_first_checkpoint_is_missing_not_resumed(fmnist_dir, tmp_path):

@@ -22,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from snlab.data import ImageData, dataset_info, default_data_dir, load_dataset, to_uint8
-from snlab.files import atomic_save, load_checkpoint
+from snlab.files import atomic_save, load_checkpoint, remove_stale_temporaries
 from snlab.metrics import inception, scores
 from snlab.metrics.classifier import FMNISTExtractor
 
@@ -123,6 +123,7 @@ def _real_features(data: ImageData, extractor_name: str, extractor, n: int | Non
     batches = (images[i:min(i + batch_size, n)] for i in range(0, n, batch_size))
     _, feats = extract(extractor, batches, n, f"real {dataset}/{split}")
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path.parent, older_than=3600)  # shared by workers, maybe by other hosts
     atomic_save(feats, path)
     return feats
 
