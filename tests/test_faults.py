@@ -141,6 +141,20 @@ def test_a_killed_writers_temporary_files_are_removed_when_its_run_resumes(train
     assert not any(f.exists() for f in stale) and all(f.exists() for f in kept)
 
 
+def test_a_shared_cache_keeps_a_dead_pids_temporary_file_until_it_is_old(tmp_path):
+    """Another host's live writer has a pid that means nothing here: in a folder several hosts write,
+    only an old temporary file is removed."""
+    from snlab import files
+
+    tmp = tmp_path / f"real-features.pt.{2**22 + 1}.0badf00d.tmp"
+    tmp.write_bytes(b"partial")
+    files.remove_stale_temporaries(tmp_path, older_than=3600)
+    assert tmp.exists()
+    os.utime(tmp, (tmp.stat().st_atime, tmp.stat().st_mtime - 7200))
+    files.remove_stale_temporaries(tmp_path, older_than=3600)
+    assert not tmp.exists()
+
+
 def test_a_run_killed_before_its_first_checkpoint_is_missing_not_resumed(fmnist_dir, tmp_path):
     from snlab import sweep
     from snlab.store import default_run_dir
