@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import torch
 
 
@@ -26,6 +28,17 @@ def atomic_write_text(text: str, path: str | Path) -> None:
 def atomic_write_bytes(data: bytes, path: str | Path) -> None:
     """Write ``data`` atomically."""
     atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+def atomic_savez(path: str | Path, compress: bool = False, **arrays) -> Path:
+    """``np.savez`` (``np.savez_compressed`` with ``compress``) atomically. Like numpy, adds ".npz" to a name
+    without it; returns the path written."""
+    path = Path(path)
+    path = path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+    buffer = io.BytesIO()
+    (np.savez_compressed if compress else np.savez)(buffer, **arrays)
+    atomic_write_bytes(buffer.getvalue(), path)
+    return path
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], object]) -> None:

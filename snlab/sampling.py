@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
+
+from snlab.files import atomic_savez
 
 
 def sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, fmt: str = "png", label: int | None = None,
@@ -34,11 +35,9 @@ def sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, fmt: str
     images = torch.cat(list(_generated(G, n, seed, batch_size, labels)))
     out = Path(out)
     if fmt == "npz":
-        out = out.with_suffix(".npz")
         out.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(out, images=images.numpy(), seed=seed,
+        return atomic_savez(out.with_suffix(".npz"), compress=True, images=images.numpy(), seed=seed,
                             labels=(labels if labels is not None else torch.full((n,), -1)).numpy())
-        return out
     from PIL import Image
     out.mkdir(parents=True, exist_ok=True)
     for i, img in enumerate(images.permute(0, 2, 3, 1).numpy()):  # (H, W, C); grey images as mode "L"

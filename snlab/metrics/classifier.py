@@ -21,6 +21,7 @@ from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_featur
 from tqdm import tqdm
 
 from snlab.data import REPO_DATA, load_dataset, to_float
+from snlab.files import atomic_save
 
 WEIGHTS = REPO_DATA / "fmnist_classifier.pt"
 WEIGHTS_SHA256 = "266345eff5d80b55976bb53c9d3635f2c41ef6d390b8ac982cf9d776f6f8957e"
@@ -159,5 +160,5 @@ def train_classifier(out: str | Path = WEIGHTS, epochs: int = 4, batch_size: int
         print(f"epoch {epoch + 1}: test accuracy {accuracy(net, test):.4f}")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(net.state_dict(), out)
+    atomic_save(net.state_dict(), out)
     return {"test_accuracy": accuracy(net, test), "sha256": sha256(out), "path": str(out)}

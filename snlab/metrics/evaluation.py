@@ -22,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from snlab.data import ImageData, dataset_info, default_data_dir, load_dataset, to_uint8
-from snlab.files import atomic_save, load_checkpoint, remove_stale_temporaries
+from snlab.files import atomic_save, atomic_savez, atomic_write_text, load_checkpoint, remove_stale_temporaries
 from snlab.metrics import inception, scores
 from snlab.metrics.classifier import FMNISTExtractor
 
@@ -150,7 +150,7 @@ def _generated(generator, n: int, seed: int, batch_size: int, labels: torch.Tens
 def _write(result: dict, out: str | Path | None) -> dict:
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(json.dumps(result, indent=2))
+        atomic_write_text(json.dumps(result, indent=2), out)
     return result
 
 
@@ -256,7 +256,7 @@ def _feature_metrics(name: str, fake: torch.Tensor, real: torch.Tensor | None, k
 def _save_stats(stats: dict[str, np.ndarray], path: str | Path) -> None:
     """FID statistics ``mu``, ``sigma`` as an .npz (``_load_stats`` reads them back)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, mu=stats["mu"], sigma=stats["sigma"])
+    atomic_savez(path, mu=stats["mu"], sigma=stats["sigma"])
 
 
 def _load_stats(path: str | Path) -> dict[str, np.ndarray]:
