@@ -178,9 +178,12 @@ def _train_job(job: list[dict], threads: int | None = None) -> list[str]:
         return [done.get(cfg.out_dir, "busy") for cfg in cfgs]
     except Exception as e:
         record = json.dumps({"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}, indent=2)
-        for path in failed:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(record, path)
+        try:
+            for path in failed:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(record, path)
+        except OSError as unwritten:  # a full disk: say what failed, not only that its report could not be written
+            raise OSError(f"{type(e).__name__}: {e}; its failed.json was not written either: {unwritten}") from e
         raise
     for path in failed:
         path.unlink(missing_ok=True)

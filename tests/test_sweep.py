@@ -281,6 +281,19 @@ def test_a_failed_run_leaves_its_traceback(fmnist_dir, tmp_path):
     assert "Traceback (most recent call last)" in record["traceback"] and "_fashion_mnist" in record["traceback"]
 
 
+def test_a_failed_run_whose_report_cannot_be_written_still_names_its_error(tmp_path, monkeypatch):
+    bad = sweep.grid(dict(preset="smoke", data_dir=str(tmp_path / "empty"), iterations=2, progress=False),
+                     method=["wn"])
+
+    def full_disk(text, path):
+        raise OSError(f"could not write {path} (OSError: [Errno 28] No space left on device)")
+
+    monkeypatch.setattr(sweep, "atomic_write_text", full_disk)
+    with pytest.raises(RuntimeError, match=r"(?s)FileNotFoundError: Fashion-MNIST not found.*failed.json was not "
+                                           r"written either: .*No space left on device"):
+        sweep.run_sweep(bad, tmp_path / "store", workers=0, log=lambda _: None)
+
+
 def test_sweep_command_trains_a_figures_runs_into_the_store(fmnist_eval_dir, tmp_path):
     # the process pool: Ray's own start (4 minutes of this test on 2 busy cores) is tested by the executor tests
     args = ["sweep", "table2-resnet", "--preset", "smoke", "--seeds", "0", "--store", str(tmp_path),
