@@ -70,10 +70,10 @@ with open(f"{out_dir}/table7.md", "w") as f:
     f.write(f"Table 7 — ours: {caption}; ResNet rows: {resnet_caption}; {plots.metric_label(IS)}, "
             f"{plots.metric_label(FID)}. Paper: CIFAR-10, Inception features, 100k G updates. Empty cells: "
             "ours, not run here; the paper's, none reported (its Frobenius run collapsed).\n\n"
-            + table7.round(2).fillna("").to_markdown() + "\n")
+            + tables.to_markdown(table7) + "\n")
 with open(f"{out_dir}/table8.md", "w") as f:
     f.write("Table 8 (App. E: AC-WGAN-GP, ResNet, with labels) — the paper's numbers only: snlab has no "
-            "auxiliary-classifier D, so no row is ours.\n\n" + tables.table8().fillna("").to_markdown() + "\n")
+            "auxiliary-classifier D, so no row is ours.\n\n" + tables.to_markdown(tables.table8()) + "\n")
 table7
 
 # %%

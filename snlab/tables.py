@@ -98,3 +98,9 @@ def table8() -> pd.DataFrame:
     """Table 8 (App. E: AC-WGAN-GP, ResNet, with labels): the paper's numbers; snlab has no
     auxiliary-classifier D, so there are no columns of ours."""
     return pd.DataFrame(paper.TABLE8, index=PAPER_COLUMNS).T
+
+
+def to_markdown(table: pd.DataFrame, digits: int = 2) -> str:
+    """``table`` as a Markdown table, numbers rounded to ``digits`` and missing values left blank (as
+    object columns: filling a float column with "" is deprecated in pandas)."""
+    return table.round(digits).astype(object).where(table.notna(), "").to_markdown()
