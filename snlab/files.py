@@ -68,9 +68,11 @@ def remove_stale_temporaries(folder: str | Path, older_than: float = 0.0) -> Non
     age, since their pids mean nothing here)."""
     now = time.time()
     for tmp in Path(folder).glob("*.*.*.tmp"):
-        pid = tmp.name.rsplit(".", 3)[1]
+        pid, token = tmp.name.rsplit(".", 3)[1:3]
+        if not (pid.isdigit() and len(token) == 8 and all(c in "0123456789abcdef" for c in token)):
+            continue  # not a name atomic_write makes: someone else's file
         with contextlib.suppress(FileNotFoundError):  # its writer renamed it meanwhile
-            if not (pid.isdigit() and _running(int(pid))) and now - tmp.stat().st_mtime > older_than:
+            if not _running(int(pid)) and now - tmp.stat().st_mtime > older_than:
                 tmp.unlink()
 
 

@@ -132,7 +132,7 @@ def test_a_killed_writers_temporary_files_are_removed_when_its_run_resumes(train
     dead = 2**22 + 1  # above Linux's largest pid: no such process
     stale = [run / f"checkpoint.pt.{dead}.0badf00d.tmp", run / "samples" / f"step_0000002.png.{dead}.0badf00d.tmp"]
     live = run / f"history.csv.{os.getpid()}.0badf00d.tmp"  # a writer still running
-    kept = [live, run / "tb" / f"x.{dead}.0badf00d.tmp", run / "notes.tmp"]
+    kept = [live, run / "tb" / f"x.{dead}.0badf00d.tmp", run / "notes.tmp", run / "notes.v1.draft.tmp"]
     for f in stale + kept:
         f.parent.mkdir(exist_ok=True)
         f.write_bytes(b"partial")
