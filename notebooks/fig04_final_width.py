@@ -49,7 +49,8 @@ fig = plots.seed_bands(final, "final_width", xlabel="relative width of D's last 
 plots.save(fig, f"{out_dir}/fig04.png")
 
 # %%
-phases, testable = gate.assess(result.table, configs, ["method", "final_width"])
+phases, testable = gate.assess(result.table, configs, ["method", "final_width"], store=store,
+                               notebook="fig04_final_width")
 final.to_csv(f"{out_dir}/results.csv", index=False)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
 claim = claims.c4_width(final, IS, f"per point ({caption})", testable)

@@ -26,7 +26,7 @@ discard anything.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -113,6 +113,9 @@ class Gate:
     testable: bool
     why: str
     numbers: str
+    #: Closed only because reference points have not yet settled (or learned): every point asked for is stored
+    #: with enough seeds, so longer runs are what it needs (``assess`` then prices them).
+    too_short: bool = False
 
 
 def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: float | None = None,
@@ -160,7 +163,8 @@ def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: fl
                f"{seeds.max()} (need ≥ {MIN_SEEDS}); reference points with most seeds {what}: {ok_points}/{n_points} "
                f"({_rule(need, untrained_fid, threshold)}); {_counts(phases)}"
                + "".join(f"; {text}" for _, text in extra))
-    return Gate(not why, "; ".join(why), numbers)
+    too_short = bool(ok_points < n_points and not absent and seeds.min() >= MIN_SEEDS)
+    return Gate(not why, "; ".join(why), numbers, too_short)
 
 
 def _rule(need: str, untrained_fid: float | None, threshold: float) -> str:
@@ -195,11 +199,14 @@ def _untrained_fid(config_json: str, data_dir: str | None, fid: str) -> float:
                             c.seed, c.data_dir)[fid]
 
 
-def assess(table: pd.DataFrame, configs, by, reference=None, extra=(), need: str = "settled") -> tuple[pd.DataFrame,
-                                                                                                     Gate]:
+def assess(table: pd.DataFrame, configs, by, reference=None, extra=(), need: str = "settled", store=None,
+           notebook: str | None = None) -> tuple[pd.DataFrame, Gate]:
     """``run_phases`` of a sweep's ``table`` (``results.collect`` rows) and the ``check`` of them at the
     points ``by``, each point of ``configs`` asked for; ``reference``: a ``DataFrame.query`` string selecting
-    the reference runs (default: all); ``need`` as ``check``'s."""
+    the reference runs (default: all); ``need`` as ``check``'s. With the runs' ``store`` and the ``notebook``
+    that draws them, a gate closed only because the runs are too short (``Gate.too_short``) also says what
+    training them twice as long costs from ``store`` and how (``prices.twice_as_long``; when they share one
+    length)."""
     from snlab.plots import metric_column
 
     fid, is_ = metric_column(table, "FID"), metric_column(table, "IS")
@@ -207,7 +214,20 @@ def assess(table: pd.DataFrame, configs, by, reference=None, extra=(), need: str
     phases = run_phases(table, fid, is_, scale)
     mask = phases.eval(reference) if reference and not phases.empty else None
     asked = {tuple(getattr(c, b) for b in by) for c in configs}
-    return phases, check(phases, by, mask, scale, extra, need, asked)
+    verdict = check(phases, by, mask, scale, extra, need, asked)
+    lengths = {c.iterations for c in configs}
+    if verdict.too_short and store is not None and notebook and len(lengths) == 1:
+        verdict = replace(verdict, why=f"{verdict.why}; {_twice_as_long(configs, store, notebook, 2 * lengths.pop())}")
+    return phases, verdict
+
+
+def _twice_as_long(configs, store, notebook: str, iterations: int) -> str:
+    """``prices.twice_as_long`` for ``configs`` lengthened to ``iterations`` (their evaluation schedule kept, so
+    that runs of ``store`` they would continue count as such)."""
+    from snlab import prices, sweep
+
+    longer = [replace(c, iterations=iterations) for c in configs]
+    return prices.twice_as_long(sweep.todo(longer, store), store, notebook, configs[0].preset, iterations)
 
 
 def not_run(reason: str) -> Gate:

@@ -73,6 +73,29 @@ def _median_rate(rates: pd.DataFrame, **where) -> float:
     return float(rates["rate"].median()) if len(rates) else float("nan")
 
 
+#: The paper's dataset for a notebook whose figure is not on CIFAR-10 (Figs 5 / 13b: conditional ImageNet).
+PAPER_DATASETS = {"fig05_fig13_conditional": "imagenet"}
+
+
+def gpu_command(notebook: str) -> str:
+    """The command that trains ``notebook``'s runs at the paper's scale on a GPU."""
+    return (f"`make reproduce PRESET=paper TRAIN=1 ONLY={notebook}` with the paper's dataset in SET "
+            f'(e.g. `SET="dataset={PAPER_DATASETS.get(notebook, "cifar10")}"`)')
+
+
+def twice_as_long(left: pd.DataFrame, store: str | Path, notebook: str, preset: str, iterations: int) -> str:
+    """What training ``notebook``'s runs to ``iterations`` G updates, twice their length, costs and how, in
+    words (``left``: ``sweep.todo``'s rows of them at that length in ``store``): the price, then the command
+    that trains them, or at the ``cpu`` preset above ``SENSIBLE_CORE_HOURS`` ``NOT_SENSIBLE`` and the GPU's."""
+    hours, unpriced = core_hours(left, store)
+    cost = f"training them twice as long ({iterations:,} G updates) costs {price_text(hours, unpriced, left)}"
+    if preset == "cpu" and hours > SENSIBLE_CORE_HOURS:
+        return (f"{cost}, {NOT_SENSIBLE} (more than a night of a 2-core laptop, {SENSIBLE_CORE_HOURS:.0f}); "
+                f"on a GPU: {gpu_command(notebook)}")
+    where = "" if preset == "cpu" else f" PRESET={preset}"
+    return f'{cost}; `make reproduce{where} TRAIN=1 ONLY={notebook} SET="iterations={iterations}"` trains them'
+
+
 def too_costly(preset: str, hours: float) -> str:
     """The clause ``sweep.from_store`` adds to ``NotInStore``'s message when a ``cpu``-preset sweep none of
     whose runs is stored costs more than ``SENSIBLE_CORE_HOURS`` (starting "; " + ``NOT_SENSIBLE``); else ""."""

@@ -115,13 +115,12 @@ def not_in_store(notebook: str, out: Path, why: str, trains: bool = True) -> Non
     ``prices.SENSIBLE_CORE_HOURS`` (``prices.NOT_SENSIBLE``). Everything else there goes, the paper-only
     tables too: figures of runs no longer stored would not show what the store holds."""
     from snlab.claims import UNTESTABLE, record, unmeasured
-    from snlab.prices import NOT_SENSIBLE
+    from snlab.prices import NOT_SENSIBLE, gpu_command
 
     for f in out.iterdir():
         if f.is_file() and f.suffix != ".ipynb":
             f.unlink()
-    gpu = (f"`make reproduce PRESET=paper TRAIN=1 ONLY={notebook}` with the paper's dataset in SET "
-           f'(e.g. `SET="dataset=cifar10"`)')
+    gpu = gpu_command(notebook)
     costly = next((part for part in why.split("; ") if part.startswith(NOT_SENSIBLE)), None)
     here = (f"`make reproduce TRAIN=1 ONLY={notebook}` trains them at the preset's protocol "
             f"(`python -m snlab sweep <name> --status` prices it)")

@@ -1,12 +1,19 @@
-"""Shared fixtures: small datasets written in the real on-disk formats, and a run store of smoke runs."""
+"""Shared fixtures: small datasets written in the real on-disk formats, a run store of smoke runs, and timed run
+records that give a store its training rate."""
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import json
 import struct
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
+
+from snlab.config import TrainConfig
 
 
 def write_idx(path, array: np.ndarray) -> None:
@@ -65,3 +72,13 @@ def _private_feature_cache(tmp_path_factory):
     mp.setenv("SNLAB_CACHE", str(tmp_path_factory.mktemp("feature-cache")))
     yield
     mp.undo()
+
+
+def write_timed_run(store: Path, cfg: TrainConfig, steps: int, seconds: float) -> None:
+    """A complete run record in ``store`` that trained ``steps`` G updates in ``seconds``."""
+    run = store / f"{cfg.method}-{cfg.arch}"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps(dataclasses.asdict(cfg)))
+    pd.DataFrame({"step": [steps], "loss_d": [1.0], "loss_g": [1.0], "seconds": [seconds]}).to_csv(
+        run / "history.csv", index=False)
+    (run / "status.json").write_text(json.dumps({"status": "complete"}))

@@ -5,6 +5,8 @@ import numpy as np
 import pandas as pd
 
 from snlab import gate
+from snlab.config import TrainConfig
+from tests.conftest import write_timed_run
 
 UNTRAINED = 1200.0  # LEARNED × this = 300
 
@@ -108,3 +110,36 @@ def test_a_point_asked_for_but_not_stored_closes_the_gate():
     g = gate.check(phases, ["method", "setting"], asked={("sn", "C"), ("sn", "D"), ("sn", "E")})
     assert not g.testable and g.why == "1 of 3 points have no run: sn/E"
     assert g.numbers.startswith("points with runs: 2/3; ")
+
+
+def test_a_gate_closed_only_by_short_runs_prices_runs_twice_as_long(tmp_path, monkeypatch):
+    """SN at settings C and D, 3 seeds, 1 of 3 settled per point: the gate is closed only because the runs are
+    too short. With SN stored at 0.1 s per network update, setting C's 3 runs (n_dis 1) of 40,000 G updates
+    doubled cost 3 × 80,000 × 2 × 0.1 s = 13.3 core-hours, within a 2-core night: the command that trains them;
+    with D's (n_dis 5: 40 more) they are not: the GPU command. Too few seeds, or no store, add no price."""
+    monkeypatch.setattr(gate, "untrained_fid", lambda configs, fid: UNTRAINED)
+    store = tmp_path / "store"
+    write_timed_run(store, TrainConfig(preset="cpu", method="sn", setting="C"), 100, 100 * 2 * 0.1)
+    table = pd.concat([_run(f"{s}{k}", [(200, 280), (400, 250)] if k == 0 else [(200, 900), (400, 800)], seed=k,
+                            setting=s) for s in "CD" for k in range(3)])
+    configs = [TrainConfig(preset="cpu", method="sn", setting=s, seed=k, iterations=40_000) for s in "CD"
+               for k in range(3)]
+    _, both = gate.assess(table, configs, ["method", "setting"], store=store, notebook="fig_x")
+    assert both.too_short and both.why == (
+        "2 of 2 reference points have not settled at 400 G updates (4 of their runs still above FID 300, "
+        "0 below it but still improving by more than 33% per doubling); "
+        "training them twice as long (80,000 G updates) costs ≈ 53.3 core-hours at the store's median rate "
+        "(evaluations not counted), too costly for 2 CPU cores (more than a night of a 2-core laptop, 24); "
+        "on a GPU: `make reproduce PRESET=paper TRAIN=1 ONLY=fig_x` with the paper's dataset in SET "
+        '(e.g. `SET="dataset=cifar10"`)')
+    c_only = table[table["setting"] == "C"]
+    _, one = gate.assess(c_only, configs[:3], ["method", "setting"], store=store, notebook="fig_x")
+    assert one.why.endswith('twice as long (80,000 G updates) costs ≈ 13.3 core-hours at the store\'s median rate '
+                            '(evaluations not counted); `make reproduce TRAIN=1 ONLY=fig_x SET="iterations=80000"` '
+                            "trains them")
+    assert gate.assess(c_only, configs[:3], ["method", "setting"])[1].why == one.why.split("; ")[0]  # no store
+    two_seeds = c_only[c_only["seed"] < 2]
+    _, few = gate.assess(two_seeds, configs[:2], ["method", "setting"], store=store, notebook="fig_x")
+    assert not few.too_short and "core-hours" not in few.why
+    settled = gate.check(_grid(settled_seeds=2), ["method", "setting"], untrained_fid=UNTRAINED)
+    assert settled.testable and not settled.too_short

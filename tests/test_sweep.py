@@ -20,6 +20,7 @@ import snlab
 from snlab import experiments, prices, results, store, sweep, tables
 from snlab.store import default_run_dir
 from snlab.train import load_run
+from tests.conftest import write_timed_run
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -409,25 +410,15 @@ def test_a_longer_run_continues_a_shorter_one_and_leaves_the_same_record(fmnist_
     assert store.shorter_run(decayed, tmp_path / "store") is None  # a decay schedule depends on the length
 
 
-def _timed_run(store: Path, cfg: snlab.TrainConfig, steps: int, seconds: float) -> None:
-    """A complete run record in ``store`` that trained ``steps`` G updates in ``seconds``."""
-    run = store / f"{cfg.method}-{cfg.arch}"
-    run.mkdir(parents=True)
-    (run / "config.json").write_text(json.dumps(dataclasses.asdict(cfg)))
-    pd.DataFrame({"step": [steps], "loss_d": [1.0], "loss_g": [1.0], "seconds": [seconds]}).to_csv(
-        run / "history.csv", index=False)
-    (run / "status.json").write_text(json.dumps({"status": "complete"}))
-
-
 def test_price_of_missing_runs_uses_the_store_rate_of_their_method_then_architecture(tmp_path):
     """Stored: SN at 0.1 s and WN at 0.2 s per network update (standard CNN, n_dis 1), and WN with a gradient
     penalty at 1.0 s. 36,000 G updates (72,000 network updates) of SN cost 2 h at SN's rate, of clipping 3 h
     at the median of the architecture's runs without a penalty (0.15 s: the penalized run's rate is another
     kind's), and a ResNet, with no stored run of its kind, is not priced rather than priced as a CNN."""
     base = dict(preset="cpu", setting="C", iterations=36_000)
-    _timed_run(tmp_path, snlab.TrainConfig(method="sn", **base), 100, 100 * 2 * 0.1)
-    _timed_run(tmp_path, snlab.TrainConfig(method="wn", **base), 100, 100 * 2 * 0.2)
-    _timed_run(tmp_path / "gp", snlab.TrainConfig(method="wn", gradient_penalty=True, **base), 100, 100 * 2 * 1.0)
+    write_timed_run(tmp_path, snlab.TrainConfig(method="sn", **base), 100, 100 * 2 * 0.1)
+    write_timed_run(tmp_path, snlab.TrainConfig(method="wn", **base), 100, 100 * 2 * 0.2)
+    write_timed_run(tmp_path / "gp", snlab.TrainConfig(method="wn", gradient_penalty=True, **base), 100, 100 * 2 * 1.0)
     for run in (tmp_path / "gp").iterdir():
         run.rename(tmp_path / f"{run.name}-gp")
     assert prices.price(sweep.todo([snlab.TrainConfig(method="wn", **base)], tmp_path / "elsewhere"), tmp_path) == \
@@ -453,7 +444,7 @@ def test_a_sweep_too_costly_for_2_cores_is_not_testable_here_and_names_the_gpu_c
     from snlab.reproduce import not_in_store
 
     base = dict(preset="cpu", setting="C", iterations=36_000, method="sn")
-    _timed_run(tmp_path / "store", snlab.TrainConfig(**base), 100, 100 * 2 * 0.1)
+    write_timed_run(tmp_path / "store", snlab.TrainConfig(**base), 100, 100 * 2 * 0.1)
     missing = [snlab.TrainConfig(**base, seed=s) for s in range(1, 14)]
     verdicts = {}
     for n in (11, 13):
