@@ -216,8 +216,13 @@ def _trend(final: pd.DataFrame, x: str, y: str, worse: str, robust: str, cid: st
     flat = sr + 2 * er >= 0
     against = sw - 2 * ew > 0 or sw - sr > 2 * np.hypot(ew, er) or sr + 2 * er < 0  # the other way, past 2 SE
     verdict = "reproduced" if falls and better and flat else "not reproduced" if against else "inconclusive"
-    return _record(cid, rule, f"slope ± SE: {worse} {sw:+.3f} ± {ew:.3f}, {robust} {sr:+.3f} ± {er:.3f}" + words,
+    return _record(cid, rule, f"slope ± SE: {worse} {_fmt_slope(sw, ew)}, {robust} {_fmt_slope(sr, er)}" + words,
                    seeds, verdict, gate)
+
+
+def _fmt_slope(slope: float, se: float) -> str:
+    """"+0.120 ± 0.030", or why there is none (``_slope`` fits a line only through 3 or more runs)."""
+    return f"{slope:+.3f} ± {se:.3f}" if np.isfinite(slope) else "none (a line needs ≥ 3 runs over ≥ 2 values)"
 
 
 def c4_width(final: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> dict:

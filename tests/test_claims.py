@@ -114,6 +114,11 @@ def test_c4_trend_rule_separates_signal_from_noise():
     flat.loc[(flat["method"] == "orthonormal") & (flat["final_width"] == 8), "IS_x"] = np.nan  # diverged: IS 1
     c = claims.c4_width(flat, "IS_x", "3", OK)
     assert c["verdict"] == "reproduced" and "3 diverged run(s) counted as IS 1" in c["measured"]
+    one_seed = _trend(-0.5, 0.0, 0.05).groupby(["method", "final_width"]).head(1)
+    two_widths = one_seed[one_seed["final_width"] <= 1]  # 2 runs per method: no line through them
+    c = claims.c4_width(two_widths, "IS_x", "1", OK)
+    assert c["measured"] == ("slope ± SE: orthonormal none (a line needs ≥ 3 runs over ≥ 2 values), "
+                             "sn none (a line needs ≥ 3 runs over ≥ 2 values)") and c["verdict"] == "inconclusive"
 
 
 def _timing(device, seconds, rounds=3):
