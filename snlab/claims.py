@@ -73,12 +73,12 @@ def unmeasured(notebook: str, verdict: str, why: str) -> list[dict]:
 
 
 def _missing(cid: str, rule: str, have, need, seeds: str, gate: Gate) -> dict | None:
-    """A "not measured" record when a method the rule needs is absent, else None."""
+    """A "not measured" record when a method the rule needs is absent, else None; a closed ``gate``'s verdict
+    stands instead (it names the missing points, and with a store what training them costs)."""
     lacking = sorted(set(need) - set(have))
     if not lacking:
         return None
-    return {**_record(cid, rule, f"no run of {', '.join(lacking)}", seeds, "not measured", gate),
-            "verdict": "not measured"}
+    return _record(cid, rule, f"no run of {', '.join(lacking)}", seeds, "not measured", gate)
 
 
 def _diverged_as(final: pd.DataFrame, col: str, worst: float, label: str) -> tuple[pd.DataFrame, str]:

@@ -40,6 +40,8 @@ LEARNED = 0.25
 SETTLED = 1 / 3
 #: Final IS below this counts a run as collapsed (the untrained generator scores 1.0).
 COLLAPSED_IS = 1.5
+#: Points without runs a closed gate names before "and N more".
+NAMED = 8
 #: The phases, from worst to best.
 PHASES = ("diverged", "early", "learning", "settled")
 #: What ``check``'s ``need`` accepts as reached, per need.
@@ -113,9 +115,10 @@ class Gate:
     testable: bool
     why: str
     numbers: str
-    #: Closed only because reference points have not yet settled (or learned): every point asked for is stored
-    #: with enough seeds, so longer runs are what it needs (``assess`` then prices them).
-    too_short: bool = False
+    #: What would open it, where more training could (``assess`` prices it): "runs" (points or seeds are
+    #: missing), "longer" (every point is stored with enough seeds, but reference points have not settled or
+    #: learned), or "" (open, or closed by something else).
+    needs: str = ""
 
 
 def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: float | None = None,
@@ -144,8 +147,9 @@ def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: fl
     ok_points, n_points = sum(points), len(points)
     threshold = LEARNED * untrained_fid if untrained_fid else np.nan
     what = "settled" if need == "settled" else "learned"
-    why = [f"{len(absent)} of {len(asked)} points have no run: " + ", ".join("/".join(map(str, p)) for p in absent)
-           ] if absent else []
+    named = ", ".join("/".join(map(str, p)) for p in absent[:NAMED]) + (
+        f", and {len(absent) - NAMED} more" if len(absent) > NAMED else "")
+    why = [f"{len(absent)} of {len(asked)} points have no run: {named}"] if absent else []
     if n_points == 0:
         why.append("no reference points: nothing the paper shows learning was run")
     elif seeds.min() < MIN_SEEDS:
@@ -163,8 +167,8 @@ def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: fl
                f"{seeds.max()} (need ≥ {MIN_SEEDS}); reference points with most seeds {what}: {ok_points}/{n_points} "
                f"({_rule(need, untrained_fid, threshold)}); {_counts(phases)}"
                + "".join(f"; {text}" for _, text in extra))
-    too_short = bool(ok_points < n_points and not absent and seeds.min() >= MIN_SEEDS)
-    return Gate(not why, "; ".join(why), numbers, too_short)
+    needs = "runs" if absent or seeds.min() < MIN_SEEDS else "longer" if ok_points < n_points else ""
+    return Gate(not why, "; ".join(why), numbers, needs)
 
 
 def _rule(need: str, untrained_fid: float | None, threshold: float) -> str:
@@ -204,9 +208,7 @@ def assess(table: pd.DataFrame, configs, by, reference=None, extra=(), need: str
     """``run_phases`` of a sweep's ``table`` (``results.collect`` rows) and the ``check`` of them at the
     points ``by``, each point of ``configs`` asked for; ``reference``: a ``DataFrame.query`` string selecting
     the reference runs (default: all); ``need`` as ``check``'s. With the runs' ``store`` and the ``notebook``
-    that draws them, a gate closed only because the runs are too short (``Gate.too_short``) also says what
-    training them twice as long costs from ``store`` and how (``prices.twice_as_long``; when they share one
-    length)."""
+    that draws them, a gate that more training could open also says what that costs and how (``_priced``)."""
     from snlab.plots import metric_column
 
     fid, is_ = metric_column(table, "FID"), metric_column(table, "IS")
@@ -215,19 +217,32 @@ def assess(table: pd.DataFrame, configs, by, reference=None, extra=(), need: str
     mask = phases.eval(reference) if reference and not phases.empty else None
     asked = {tuple(getattr(c, b) for b in by) for c in configs}
     verdict = check(phases, by, mask, scale, extra, need, asked)
-    lengths = {c.iterations for c in configs}
-    if verdict.too_short and store is not None and notebook and len(lengths) == 1:
-        verdict = replace(verdict, why=f"{verdict.why}; {_twice_as_long(configs, store, notebook, 2 * lengths.pop())}")
+    if verdict.needs and store is not None and notebook:
+        verdict = _priced(verdict, configs, store, notebook)
     return phases, verdict
 
 
-def _twice_as_long(configs, store, notebook: str, iterations: int) -> str:
-    """``prices.twice_as_long`` for ``configs`` lengthened to ``iterations`` (their evaluation schedule kept, so
-    that runs of ``store`` they would continue count as such)."""
+def _priced(verdict: Gate, configs, store, notebook: str) -> Gate:
+    """``verdict`` with the price of what it ``needs`` (``prices.next_step``): the runs of ``configs`` that
+    ``store`` lacks, or all of them trained twice as long (when they share one length; their evaluation
+    schedule kept, so that runs of ``store`` they would continue count as such). A price too costly for 2
+    CPU cores comes first, as the reason that matters; another last, as the next step."""
     from snlab import prices, sweep
 
-    longer = [replace(c, iterations=iterations) for c in configs]
-    return prices.twice_as_long(sweep.todo(longer, store), store, notebook, configs[0].preset, iterations)
+    if verdict.needs == "runs":
+        left = sweep.todo(configs, store).query("state != 'done'")
+        what, iterations = f"the {len(left)} run{'s' if len(left) != 1 else ''} it lacks", None
+    else:
+        lengths = {c.iterations for c in configs}
+        if len(lengths) != 1:
+            return verdict
+        iterations = 2 * lengths.pop()
+        left = sweep.todo([replace(c, iterations=iterations) for c in configs], store)
+        what = f"training them twice as long ({iterations:,} G updates)"
+    if left.empty:  # seeds missing that configs do not ask for: nothing to price
+        return verdict
+    costly, words = prices.next_step(left, store, notebook, configs[0].preset, what, iterations)
+    return replace(verdict, why=f"{words}; {verdict.why}" if costly else f"{verdict.why}; {words}")
 
 
 def not_run(reason: str) -> Gate:

@@ -83,23 +83,27 @@ def gpu_command(notebook: str) -> str:
             f'(e.g. `SET="dataset={PAPER_DATASETS.get(notebook, "cifar10")}"`)')
 
 
-def twice_as_long(left: pd.DataFrame, store: str | Path, notebook: str, preset: str, iterations: int) -> str:
-    """What training ``notebook``'s runs to ``iterations`` G updates, twice their length, costs and how, in
-    words (``left``: ``sweep.todo``'s rows of them at that length in ``store``): the price, then the command
-    that trains them, or at the ``cpu`` preset above ``SENSIBLE_CORE_HOURS`` ``NOT_SENSIBLE`` and the GPU's."""
+def next_step(left: pd.DataFrame, store: str | Path, notebook: str, preset: str, what: str,
+              iterations: int | None = None) -> tuple[bool, str]:
+    """What training ``left`` (``sweep.todo``'s rows of the runs ``notebook`` lacks, or of its runs made longer,
+    ``what`` in words, e.g. "the 142 runs it lacks") costs from ``store``, and how: (whether it is too costly,
+    the words). At the ``cpu`` preset above ``SENSIBLE_CORE_HOURS`` they begin with ``NOT_SENSIBLE`` and end
+    with the GPU command; otherwise they end with the command that trains them here (``iterations``: the
+    length to set)."""
     hours, unpriced = core_hours(left, store)
-    cost = f"training them twice as long ({iterations:,} G updates) costs {price_text(hours, unpriced, left)}"
-    if preset == "cpu" and hours > SENSIBLE_CORE_HOURS:
-        return (f"{cost}, {NOT_SENSIBLE} (more than a night of a 2-core laptop, {SENSIBLE_CORE_HOURS:.0f}); "
-                f"on a GPU: {gpu_command(notebook)}")
+    if costly := too_costly(preset, hours, what):
+        return True, f"{costly.removeprefix('; ')}; on a GPU: {gpu_command(notebook)}"
     where = "" if preset == "cpu" else f" PRESET={preset}"
-    return f'{cost}; `make reproduce{where} TRAIN=1 ONLY={notebook} SET="iterations={iterations}"` trains them'
+    length = f' SET="iterations={iterations}"' if iterations else ""
+    return False, (f"{what}: {price_text(hours, unpriced, left)}; "
+                   f"`make reproduce{where} TRAIN=1 ONLY={notebook}{length}` trains them")
 
 
-def too_costly(preset: str, hours: float) -> str:
+def too_costly(preset: str, hours: float, what: str = "") -> str:
     """The clause ``sweep.from_store`` adds to ``NotInStore``'s message when a ``cpu``-preset sweep none of
-    whose runs is stored costs more than ``SENSIBLE_CORE_HOURS`` (starting "; " + ``NOT_SENSIBLE``); else ""."""
+    whose runs is stored costs more than ``SENSIBLE_CORE_HOURS`` (starting "; " + ``NOT_SENSIBLE``, then
+    ``what`` costs); else ""."""
     if preset != "cpu" or hours <= SENSIBLE_CORE_HOURS:
         return ""
-    return (f"; {NOT_SENSIBLE}: ≈ {hours:.1f} core-hours of training, more than a night of a 2-core laptop "
-            f"({SENSIBLE_CORE_HOURS:.0f})")
+    return (f"; {NOT_SENSIBLE}: {what + ' ' if what else ''}≈ {hours:.1f} core-hours of training, more than a "
+            f"night of a 2-core laptop ({SENSIBLE_CORE_HOURS:.0f})")

@@ -43,6 +43,8 @@ def test_rules_say_not_measured_without_the_methods_they_need():
     ranks = pd.DataFrame({"method": ["sn", "wn"], "layer": ["a", "a"], "rank": [.5, .3]})
     assert claims.c3_spectra(ranks, "1", OK)["verdict"] == "not measured"
     assert claims.c4_width(_trend(-0.5, 0, .05).query("method == 'sn'"), "IS_x", "3", OK)["verdict"] == "not measured"
+    closed = claims.c3_spectra(ranks, "1", CLOSED)  # the gate's reason, which names what is missing, stands
+    assert closed["verdict"] == f"not testable at this scale: {CLOSED.why}" and closed["measured"] == "no run of clip"
 
 
 def test_c2_sn_must_have_the_best_worst_case():

@@ -112,11 +112,12 @@ def test_a_point_asked_for_but_not_stored_closes_the_gate():
     assert g.numbers.startswith("points with runs: 2/3; ")
 
 
-def test_a_gate_closed_only_by_short_runs_prices_runs_twice_as_long(tmp_path, monkeypatch):
-    """SN at settings C and D, 3 seeds, 1 of 3 settled per point: the gate is closed only because the runs are
-    too short. With SN stored at 0.1 s per network update, setting C's 3 runs (n_dis 1) of 40,000 G updates
-    doubled cost 3 × 80,000 × 2 × 0.1 s = 13.3 core-hours, within a 2-core night: the command that trains them;
-    with D's (n_dis 5: 40 more) they are not: the GPU command. Too few seeds, or no store, add no price."""
+def test_a_gate_more_training_could_open_says_what_that_costs(tmp_path, monkeypatch):
+    """SN at settings C and D, 40,000 G updates, 1 of 3 seeds settled per point: closed only because the runs
+    are too short. With SN stored at 0.1 s per network update, C's 3 runs (n_dis 1) twice as long cost
+    3 × 80,000 × 2 × 0.1 s = 13.3 core-hours, within a 2-core night: the command that trains them, last;
+    with D's (n_dis 5: 40 more) they are not: "too costly" and the GPU command, first. With seeds missing
+    the price is of the runs the store lacks; with no store there is none."""
     monkeypatch.setattr(gate, "untrained_fid", lambda configs, fid: UNTRAINED)
     store = tmp_path / "store"
     write_timed_run(store, TrainConfig(preset="cpu", method="sn", setting="C"), 100, 100 * 2 * 0.1)
@@ -124,22 +125,31 @@ def test_a_gate_closed_only_by_short_runs_prices_runs_twice_as_long(tmp_path, mo
                             setting=s) for s in "CD" for k in range(3)])
     configs = [TrainConfig(preset="cpu", method="sn", setting=s, seed=k, iterations=40_000) for s in "CD"
                for k in range(3)]
+    unsettled = ("2 of 2 reference points have not settled at 400 G updates (4 of their runs still above FID 300, "
+                 "0 below it but still improving by more than 33% per doubling)")
     _, both = gate.assess(table, configs, ["method", "setting"], store=store, notebook="fig_x")
-    assert both.too_short and both.why == (
-        "2 of 2 reference points have not settled at 400 G updates (4 of their runs still above FID 300, "
-        "0 below it but still improving by more than 33% per doubling); "
-        "training them twice as long (80,000 G updates) costs ≈ 53.3 core-hours at the store's median rate "
-        "(evaluations not counted), too costly for 2 CPU cores (more than a night of a 2-core laptop, 24); "
-        "on a GPU: `make reproduce PRESET=paper TRAIN=1 ONLY=fig_x` with the paper's dataset in SET "
-        '(e.g. `SET="dataset=cifar10"`)')
+    assert both.needs == "longer" and both.why == (
+        "too costly for 2 CPU cores: training them twice as long (80,000 G updates) ≈ 53.3 core-hours of training, "
+        "more than a night of a 2-core laptop (24); on a GPU: `make reproduce PRESET=paper TRAIN=1 ONLY=fig_x` "
+        f'with the paper\'s dataset in SET (e.g. `SET="dataset=cifar10"`); {unsettled}')
     c_only = table[table["setting"] == "C"]
     _, one = gate.assess(c_only, configs[:3], ["method", "setting"], store=store, notebook="fig_x")
-    assert one.why.endswith('twice as long (80,000 G updates) costs ≈ 13.3 core-hours at the store\'s median rate '
+    assert one.why.endswith('twice as long (80,000 G updates): ≈ 13.3 core-hours at the store\'s median rate '
                             '(evaluations not counted); `make reproduce TRAIN=1 ONLY=fig_x SET="iterations=80000"` '
                             "trains them")
     assert gate.assess(c_only, configs[:3], ["method", "setting"])[1].why == one.why.split("; ")[0]  # no store
     two_seeds = c_only[c_only["seed"] < 2]
-    _, few = gate.assess(two_seeds, configs[:2], ["method", "setting"], store=store, notebook="fig_x")
-    assert not few.too_short and "core-hours" not in few.why
+    _, few = gate.assess(two_seeds, configs[:3], ["method", "setting"], store=store, notebook="fig_x")
+    assert few.needs == "runs" and few.why.endswith(  # none of the 3 is in the store: 3 × 40,000 × 2 × 0.1 s
+        "the 3 runs it lacks: ≈ 6.7 core-hours at the store's median rate (evaluations not counted); "
+        "`make reproduce TRAIN=1 ONLY=fig_x` trains them")
     settled = gate.check(_grid(settled_seeds=2), ["method", "setting"], untrained_fid=UNTRAINED)
-    assert settled.testable and not settled.too_short
+    assert settled.testable and settled.needs == ""
+
+
+def test_a_closed_gate_names_at_most_eight_missing_points():
+    phases = _grid(settled_seeds=2)
+    asked = [("sn", s) for s in "CD"] + [("wn", s) for s in "ABCDEFGHIJ"]
+    g = gate.check(phases, ["method", "setting"], untrained_fid=UNTRAINED, asked=asked)
+    assert g.needs == "runs" and g.why.startswith(
+        "10 of 12 points have no run: wn/A, wn/B, wn/C, wn/D, wn/E, wn/F, wn/G, wn/H, and 2 more")

@@ -138,7 +138,8 @@ def test_reproduce_without_training_reads_the_store_and_says_what_it_lacks(tmp_p
 
 def test_fig03_plots_the_methods_stored_and_says_which_are_not(tmp_path, smoke_store, fmnist_eval_dir):
     """Without training, a store holding WN and SN at setting D (not clip, not setting A) gives Fig 3 of
-    those two, a caption that counts what is stored, and C3 not measured for want of clip."""
+    those two, a caption that counts what is stored, and C3 not testable for want of clip, with what the
+    runs the store lacks cost and the command that trains them."""
     out = tmp_path / "fig03"
     (out / "fig03_setting_A.png").parent.mkdir()
     (out / "fig03_setting_A.png").write_bytes(b"a figure of runs no longer stored")
@@ -151,7 +152,9 @@ def test_fig03_plots_the_methods_stored_and_says_which_are_not(tmp_path, smoke_s
     assert metrics["best_setting"] == {"wn": "D", "sn": "D"}
     assert metrics["caption"].endswith("2 seeds asked, 1 stored (0)")
     claim, = metrics["claims"]
-    assert claim["measured"] == "no run of clip" and claim["verdict"] == "not measured"
+    assert claim["measured"] == "no run of clip"
+    assert claim["verdict"].startswith("not testable at this scale: 1 of 3 points have no run: clip; ")
+    assert claim["verdict"].endswith("`make reproduce PRESET=smoke TRAIN=1 ONLY=fig03_singular_values` trains them")
     assert claim["gate"].startswith("points with runs: 2/3; ")
 
 
