@@ -74,7 +74,7 @@ def unmeasured(notebook: str, verdict: str, why: str) -> list[dict]:
 
 def _missing(cid: str, rule: str, have, need, seeds: str, gate: Gate) -> dict | None:
     """A "not measured" record when a method the rule needs is absent, else None; a closed ``gate``'s verdict
-    stands instead (it names the missing points, and with a store what training them costs)."""
+    stands instead (what training the missing runs costs, with a store), beside "no run of …" as measured."""
     lacking = sorted(set(need) - set(have))
     if not lacking:
         return None
@@ -177,7 +177,7 @@ def c2_settings(final: pd.DataFrame, fid: str, seeds: str, gate: Gate) -> dict:
             "(one within 2 SE of it: inconclusive; SN's worst infinite: not reproduced)")
     final, words = _diverged_as(final, fid, np.inf, "∞")
     if (out := _missing("C2", rule, final["method"], ["sn"], seeds, gate)) or final["method"].nunique() < 2:
-        return out or {**_record("C2", rule, "only SN was run", seeds, "not measured", gate), "verdict": "not measured"}
+        return out or _record("C2", rule, "only SN was run", seeds, "not measured", gate)
     points = final.groupby(["method", "setting"])[fid]
     worst = {}
     for method, g in points.apply(_mean_se).groupby(level=0):
@@ -278,8 +278,7 @@ def c7_overfit(table: pd.DataFrame, seeds: str, gate: Gate) -> dict:
                        / late["critic_train"].abs().mean(), "gap")
     per_run, words = _diverged_as(per_run, "gap", np.inf, "an infinite gap")
     if (out := _missing("C7", rule, per_run["method"], ["sn-gamma"], seeds, gate)) or per_run["method"].nunique() < 2:
-        return out or {**_record("C7", rule, "only sn-gamma was run", seeds, "not measured", gate),
-                       "verdict": "not measured"}
+        return out or _record("C7", rule, "only sn-gamma was run", seeds, "not measured", gate)
     gaps = dict(sorted(((m, _mean_se(g)) for m, g in per_run.groupby("method")["gap"]), key=lambda kv: kv[1][0]))
     return _record("C7", rule, "relative gap over the last half (seed mean ± SE): " + _fmt(gaps, 3) + words, seeds,
                    _best_of(gaps, "sn-gamma", higher=False), gate)

@@ -135,7 +135,7 @@ def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: fl
         raise ValueError(f"unknown need {need!r}; valid: {', '.join(NEEDS)}")
     by = list(by)
     if phases.empty:
-        return Gate(False, "no runs", "no runs")
+        return Gate(False, "no runs", "no runs", "runs")
     held = set(phases[by].itertuples(index=False, name=None))
     asked = set(asked or held)
     absent = sorted(asked - held, key=str)
@@ -167,7 +167,8 @@ def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: fl
                f"{seeds.max()} (need ≥ {MIN_SEEDS}); reference points with most seeds {what}: {ok_points}/{n_points} "
                f"({_rule(need, untrained_fid, threshold)}); {_counts(phases)}"
                + "".join(f"; {text}" for _, text in extra))
-    needs = "runs" if absent or seeds.min() < MIN_SEEDS else "longer" if ok_points < n_points else ""
+    needs = ("" if n_points == 0 and not absent  # nothing stored can be a reference point: no training opens it
+             else "runs" if absent or seeds.min() < MIN_SEEDS else "longer" if ok_points < n_points else "")
     return Gate(not why, "; ".join(why), numbers, needs)
 
 
@@ -224,21 +225,22 @@ def assess(table: pd.DataFrame, configs, by, reference=None, extra=(), need: str
 
 def _priced(verdict: Gate, configs, store, notebook: str) -> Gate:
     """``verdict`` with the price of what it ``needs`` (``prices.next_step``): the runs of ``configs`` that
-    ``store`` lacks, or all of them trained twice as long (when they share one length; their evaluation
-    schedule kept, so that runs of ``store`` they would continue count as such). A price too costly for 2
-    CPU cores comes first, as the reason that matters; another last, as the next step."""
+    ``store`` lacks, or all of them trained twice as long (when they share one length; priced with their
+    evaluation schedule kept, so that runs of ``store`` they would continue count as such: the command
+    re-derives the schedule from the length, at the same price). A price too costly for 2 CPU cores comes
+    first, as the reason that matters; another last, as the next step."""
     from snlab import prices, sweep
 
     if verdict.needs == "runs":
         left = sweep.todo(configs, store).query("state != 'done'")
-        what, iterations = f"the {len(left)} run{'s' if len(left) != 1 else ''} it lacks", None
+        what, iterations = f"the {len(left)} run{'s' if len(left) != 1 else ''} of this figure not stored", None
     else:
         lengths = {c.iterations for c in configs}
         if len(lengths) != 1:
             return verdict
         iterations = 2 * lengths.pop()
         left = sweep.todo([replace(c, iterations=iterations) for c in configs], store)
-        what = f"training them twice as long ({iterations:,} G updates)"
+        what = f"this figure's runs trained twice as long ({iterations:,} G updates)"
     if left.empty:  # seeds missing that configs do not ask for: nothing to price
         return verdict
     costly, words = prices.next_step(left, store, notebook, configs[0].preset, what, iterations)

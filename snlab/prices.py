@@ -86,10 +86,10 @@ def gpu_command(notebook: str) -> str:
 def next_step(left: pd.DataFrame, store: str | Path, notebook: str, preset: str, what: str,
               iterations: int | None = None) -> tuple[bool, str]:
     """What training ``left`` (``sweep.todo``'s rows of the runs ``notebook`` lacks, or of its runs made longer,
-    ``what`` in words, e.g. "the 142 runs it lacks") costs from ``store``, and how: (whether it is too costly,
-    the words). At the ``cpu`` preset above ``SENSIBLE_CORE_HOURS`` they begin with ``NOT_SENSIBLE`` and end
-    with the GPU command; otherwise they end with the command that trains them here (``iterations``: the
-    length to set)."""
+    ``what`` in words, e.g. "the 142 runs of this figure not stored") costs from ``store``, and how:
+    (whether it is too costly, the words). At the ``cpu`` preset above ``SENSIBLE_CORE_HOURS`` they begin
+    with ``NOT_SENSIBLE`` and end with the GPU command; otherwise they end with the command that trains them
+    here (``iterations``: the length to set)."""
     hours, unpriced = core_hours(left, store)
     if costly := too_costly(preset, hours, what):
         return True, f"{costly.removeprefix('; ')}; on a GPU: {gpu_command(notebook)}"

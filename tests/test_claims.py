@@ -43,7 +43,9 @@ def test_rules_say_not_measured_without_the_methods_they_need():
     ranks = pd.DataFrame({"method": ["sn", "wn"], "layer": ["a", "a"], "rank": [.5, .3]})
     assert claims.c3_spectra(ranks, "1", OK)["verdict"] == "not measured"
     assert claims.c4_width(_trend(-0.5, 0, .05).query("method == 'sn'"), "IS_x", "3", OK)["verdict"] == "not measured"
-    closed = claims.c3_spectra(ranks, "1", CLOSED)  # the gate's reason, which names what is missing, stands
+    only_sn = claims.c2_settings(_final({"sn": {"A": 1}}), "FID_x", "1", CLOSED)["verdict"]
+    assert only_sn == f"not testable at this scale: {CLOSED.why}"  # the gate's reason stands over "not measured"
+    closed = claims.c3_spectra(ranks, "1", CLOSED)
     assert closed["verdict"] == f"not testable at this scale: {CLOSED.why}" and closed["measured"] == "no run of clip"
 
 

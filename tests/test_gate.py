@@ -129,19 +129,19 @@ def test_a_gate_more_training_could_open_says_what_that_costs(tmp_path, monkeypa
                  "0 below it but still improving by more than 33% per doubling)")
     _, both = gate.assess(table, configs, ["method", "setting"], store=store, notebook="fig_x")
     assert both.needs == "longer" and both.why == (
-        "too costly for 2 CPU cores: training them twice as long (80,000 G updates) ≈ 53.3 core-hours of training, "
-        "more than a night of a 2-core laptop (24); on a GPU: `make reproduce PRESET=paper TRAIN=1 ONLY=fig_x` "
-        f'with the paper\'s dataset in SET (e.g. `SET="dataset=cifar10"`); {unsettled}')
+        "too costly for 2 CPU cores: this figure's runs trained twice as long (80,000 G updates) ≈ 53.3 core-hours "
+        "of training, more than a night of a 2-core laptop (24); on a GPU: `make reproduce PRESET=paper TRAIN=1 "
+        f'ONLY=fig_x` with the paper\'s dataset in SET (e.g. `SET="dataset=cifar10"`); {unsettled}')
     c_only = table[table["setting"] == "C"]
     _, one = gate.assess(c_only, configs[:3], ["method", "setting"], store=store, notebook="fig_x")
-    assert one.why.endswith('twice as long (80,000 G updates): ≈ 13.3 core-hours at the store\'s median rate '
+    assert one.why.endswith('trained twice as long (80,000 G updates): ≈ 13.3 core-hours at the store\'s median rate '
                             '(evaluations not counted); `make reproduce TRAIN=1 ONLY=fig_x SET="iterations=80000"` '
                             "trains them")
     assert gate.assess(c_only, configs[:3], ["method", "setting"])[1].why == one.why.split("; ")[0]  # no store
     two_seeds = c_only[c_only["seed"] < 2]
     _, few = gate.assess(two_seeds, configs[:3], ["method", "setting"], store=store, notebook="fig_x")
     assert few.needs == "runs" and few.why.endswith(  # none of the 3 is in the store: 3 × 40,000 × 2 × 0.1 s
-        "the 3 runs it lacks: ≈ 6.7 core-hours at the store's median rate (evaluations not counted); "
+        "the 3 runs of this figure not stored: ≈ 6.7 core-hours at the store's median rate (evaluations not counted); "
         "`make reproduce TRAIN=1 ONLY=fig_x` trains them")
     settled = gate.check(_grid(settled_seeds=2), ["method", "setting"], untrained_fid=UNTRAINED)
     assert settled.testable and settled.needs == ""
@@ -153,3 +153,12 @@ def test_a_closed_gate_names_at_most_eight_missing_points():
     g = gate.check(phases, ["method", "setting"], untrained_fid=UNTRAINED, asked=asked)
     assert g.needs == "runs" and g.why.startswith(
         "10 of 12 points have no run: wn/A, wn/B, wn/C, wn/D, wn/E, wn/F, wn/G, wn/H, and 2 more")
+
+
+def test_only_a_gate_training_can_open_asks_for_runs():
+    """No runs at all: runs are what it needs. Every point stored but none a reference point: no training opens
+    it, so nothing is priced, even with seeds short."""
+    assert gate.check(_grid(1).iloc[:0], ["method", "setting"]).needs == "runs"
+    phases = _grid(settled_seeds=1, seeds=2)
+    none_ref = gate.check(phases, ["method", "setting"], reference=pd.Series(False, index=phases.index))
+    assert not none_ref.testable and none_ref.needs == ""
