@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
@@ -96,6 +97,22 @@ def method_label(method: str) -> str:
     return METHOD_SPECS[method].label
 
 
+#: Seed of the strip plots' jitter. seaborn draws it from numpy's global generator, so without a seed every
+#: regeneration of a committed figure would move its points.
+JITTER_SEED = 0
+
+
+def _strips(*args, **kwargs):
+    """``sns.stripplot`` with the same jitter on every call (``JITTER_SEED``); numpy's global state is left
+    as it was."""
+    state = np.random.get_state()
+    np.random.seed(JITTER_SEED)
+    try:
+        return sns.stripplot(*args, **kwargs)
+    finally:
+        np.random.set_state(state)
+
+
 def settings_bars(final: pd.DataFrame, metric: str, methods, title: str = ""):
     """Figs 1–2: one group of bars per method, one bar per setting A–F (``final``: one row per run): the
     seed mean, ± 1 std, with each seed as a dot.
@@ -109,8 +126,8 @@ def settings_bars(final: pd.DataFrame, metric: str, methods, title: str = ""):
     fig, ax = plt.subplots(figsize=(10, 3.6))
     sns.barplot(d, x="label", y=col, hue="setting", order=order, hue_order=settings, errorbar="sd",
                 palette="viridis", ax=ax, err_kws={"linewidth": 1})
-    sns.stripplot(d, x="label", y=col, hue="setting", order=order, hue_order=settings, dodge=True, color="black",
-                  size=2, ax=ax, legend=False)  # each seed
+    _strips(d, x="label", y=col, hue="setting", order=order, hue_order=settings, dodge=True, color="black",
+            size=2, ax=ax, legend=False)  # each seed
     width = 0.8 / len(settings)
     for i, label in enumerate(order):
         for j, setting in enumerate(settings):
@@ -327,7 +344,7 @@ def timing_bars(df: pd.DataFrame, title: str = ""):
         palette = method_palette(d["method"].unique())
         sns.barplot(d, x="label", y="seconds_per_100_g_updates", hue="label", palette=palette, estimator="median",
                     errorbar=None, ax=ax, alpha=0.8, legend=False)
-        sns.stripplot(d, x="label", y="seconds_per_100_g_updates", color="black", size=3, ax=ax)
+        _strips(d, x="label", y="seconds_per_100_g_updates", color="black", size=3, ax=ax)
         date = f" ({d['date'].iloc[0]}, stored)" if "date" in d and pd.notna(d["date"].iloc[0]) else ""
         ax.set(xlabel="", ylabel="seconds per 100 G updates (n_dis = 5)", title=f"{device}{date}")
         ax.title.set_fontsize(9)
