@@ -93,10 +93,16 @@ def next_step(left: pd.DataFrame, store: str | Path, notebook: str, preset: str,
     hours, unpriced = core_hours(left, store)
     if costly := too_costly(preset, hours, what):
         return True, f"{costly.removeprefix('; ')}; on a GPU: {gpu_command(notebook)}"
+    train = train_command(notebook, preset, iterations)
+    return False, f"{what}: {price_text(hours, unpriced, left)}; {train} trains them"
+
+
+def train_command(notebook: str, preset: str = "cpu", iterations: int | None = None) -> str:
+    """The command that trains ``notebook``'s missing runs at ``preset`` (``iterations``: another length than
+    its protocol's), e.g. "`make reproduce TRAIN=1 ONLY=fig04_final_width`"."""
     where = "" if preset == "cpu" else f" PRESET={preset}"
     length = f' SET="iterations={iterations}"' if iterations else ""
-    return False, (f"{what}: {price_text(hours, unpriced, left)}; "
-                   f"`make reproduce{where} TRAIN=1 ONLY={notebook}{length}` trains them")
+    return f"`make reproduce{where} TRAIN=1 ONLY={notebook}{length}`"
 
 
 def too_costly(preset: str, hours: float, what: str = "") -> str:

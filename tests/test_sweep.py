@@ -463,6 +463,14 @@ def test_a_sweep_too_costly_for_2_cores_is_not_testable_here_and_names_the_gpu_c
         "On a GPU: `make reproduce PRESET=paper TRAIN=1 ONLY=fig04_final_width`")
 
 
+def test_a_notebook_with_no_runs_at_another_preset_names_that_preset_in_the_command_that_trains_them(tmp_path):
+    from snlab.reproduce import not_in_store
+
+    not_in_store("fig04_final_width", tmp_path, "12 of 12 runs are not complete in results", preset="paper")
+    assert (tmp_path / "NOT_MEASURED.md").read_text().splitlines()[4].startswith(
+        "`make reproduce PRESET=paper TRAIN=1 ONLY=fig04_final_width` trains them at the preset's protocol")
+
+
 def _packable(fmnist_dir, settings=("A", "E", "C", "F")):
     """A, E and F share n_dis 5 (one pack_key); C has n_dis 1."""
     base = dict(preset="smoke", data_dir=str(fmnist_dir), iterations=2, eval_every=0, sample_every=0, method="sn")
