@@ -360,6 +360,5 @@ def t7_order(final: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> dict:
 def record(out_dir: str | Path, claims: list[dict] = (), **numbers) -> Path:
     """Write ``<out_dir>/metrics.json``: the notebook's headline numbers and its claim records."""
     path = Path(out_dir) / "metrics.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(json.dumps({**numbers, "claims": list(claims)}, indent=2, default=str), path)
     return path

@@ -248,7 +248,6 @@ def _fashion_mnist(root: Path, split: str, download: bool, explicit: bool) -> Im
         sources = [root, root / "fashion-mnist"] + ([] if explicit else [REPO_DATA, DEBIAN_FASHION_MNIST])
         source = next((s for s in sources if all((s / f"{f}.gz").exists() for f in FASHION_MNIST_FILES)), None)
         if source is not None:
-            raw.mkdir(parents=True, exist_ok=True)
             for f in FASHION_MNIST_FILES:  # decompress to a temporary name, then rename: a kill leaves no half file
                 try:
                     data = gzip.decompress((source / f"{f}.gz").read_bytes())

@@ -42,7 +42,8 @@ def atomic_savez(path: str | Path, compress: bool = False, **arrays) -> Path:
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], object]) -> None:
-    """``write(tmp)`` a temporary file beside ``path``, then rename it over ``path``. A failed write (a full
+    """``write(tmp)`` a temporary file beside ``path`` (its folder made if missing), then rename it over
+    ``path``. A failed write (a full
     disk, a read-only folder) removes the temporary file and raises OSError naming ``path``; the previous
     file, if any, is left as it was.
 
@@ -53,6 +54,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> None:
     path = Path(path)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         write(tmp)
         os.replace(tmp, path)
     except (OSError, RuntimeError) as e:  # torch.save reports a full disk as RuntimeError

@@ -35,7 +35,6 @@ def sample(run_dir: str | Path, n: int, out: str | Path, seed: int = 0, fmt: str
     images = torch.cat(list(_generated(G, n, seed, batch_size, labels)))
     out = Path(out)
     if fmt == "npz":
-        out.parent.mkdir(parents=True, exist_ok=True)
         return atomic_savez(out.with_suffix(".npz"), compress=True, images=images.numpy(), seed=seed,
                             labels=(labels if labels is not None else torch.full((n,), -1)).numpy())
     from PIL import Image

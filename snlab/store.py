@@ -96,7 +96,6 @@ def sample_grid_path(run_dir: str | Path, step: int) -> Path:
 def save_samples(x, path: Path) -> None:
     """Samples x (B, C, H, W) in [−1, 1] as a grid of ``GRID_PER_ROW`` a row, or (B, 2) points as a scatter
     plot, to the PNG ``path``, atomically: ``compare`` reads the latest grid of runs still training."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     if x.dim() == 4:
         from torchvision.utils import save_image
         atomic_write(path, lambda tmp: save_image(x, tmp, format="png", nrow=GRID_PER_ROW, padding=GRID_PADDING,

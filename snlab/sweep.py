@@ -180,7 +180,6 @@ def _train_job(job: list[dict], threads: int | None = None) -> list[str]:
         record = json.dumps({"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}, indent=2)
         try:
             for path in failed:
-                path.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write_text(record, path)
         except OSError as unwritten:  # a full disk: say what failed, not only that its report could not be written
             raise OSError(f"{type(e).__name__}: {e}; its failed.json was not written either: {unwritten}") from e

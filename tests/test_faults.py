@@ -141,15 +141,15 @@ def test_a_killed_writers_temporary_files_are_removed_when_its_run_resumes(train
     assert not any(f.exists() for f in stale) and all(f.exists() for f in kept)
 
 
-def test_npz_files_are_written_atomically_under_numpys_name(tmp_path):
+def test_npz_files_are_written_atomically_under_numpys_name_into_a_folder_made_for_them(tmp_path):
     """FID statistics and sample archives go through a temporary file too, and, as ``np.savez`` does, a
-    name without ".npz" gets it."""
+    name without ".npz" gets it. Like every atomic write, it makes the folder it writes into."""
     import numpy as np
 
     from snlab import files
 
-    path = files.atomic_savez(tmp_path / "stats", mu=np.arange(3.0), sigma=np.eye(3))
-    assert path == tmp_path / "stats.npz" and not list(tmp_path.glob("*.tmp"))
+    path = files.atomic_savez(tmp_path / "new" / "stats", mu=np.arange(3.0), sigma=np.eye(3))
+    assert path == tmp_path / "new" / "stats.npz" and not list(path.parent.glob("*.tmp"))
     with np.load(path) as f:
         assert np.array_equal(f["mu"], np.arange(3.0)) and np.array_equal(f["sigma"], np.eye(3))
 

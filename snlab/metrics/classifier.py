@@ -159,6 +159,5 @@ def train_classifier(out: str | Path = WEIGHTS, epochs: int = 4, batch_size: int
             sched.step()
         print(f"epoch {epoch + 1}: test accuracy {accuracy(net, test):.4f}")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     atomic_save(net.state_dict(), out)
     return {"test_accuracy": accuracy(net, test), "sha256": sha256(out), "path": str(out)}

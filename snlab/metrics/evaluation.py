@@ -149,7 +149,6 @@ def _generated(generator, n: int, seed: int, batch_size: int, labels: torch.Tens
 
 def _write(result: dict, out: str | Path | None) -> dict:
     if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(json.dumps(result, indent=2), out)
     return result
 
@@ -255,7 +254,6 @@ def _feature_metrics(name: str, fake: torch.Tensor, real: torch.Tensor | None, k
 
 def _save_stats(stats: dict[str, np.ndarray], path: str | Path) -> None:
     """FID statistics ``mu``, ``sigma`` as an .npz (``_load_stats`` reads them back)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_savez(path, mu=stats["mu"], sigma=stats["sigma"])
 
 
