@@ -187,12 +187,17 @@ def epochs(cfg: TrainConfig) -> float:
 
 def describe(configs: list[TrainConfig], stored=None) -> str:
     """A figure caption's facts: dataset, preset, G updates, seeds (e.g. "fashion_mnist · preset cpu · ...");
-    ``stored`` (a sweep's table, one row per run and step): the seeds it holds, when fewer than asked."""
+    ``stored`` (a sweep's table, one row per run and step): the seeds it holds when fewer than asked, and the
+    runs it holds when fewer than ``configs`` (a seed held at some points only), e.g. "3 seeds asked, 1 stored
+    (0); 4 of 12 runs stored"."""
     first = configs[0]
     seeds = sorted({c.seed for c in configs})
     held = sorted(set(stored["seed"])) if stored is not None else seeds
     count = f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}"
     if held != seeds:
         count += f" asked, {len(held)} stored" + (f" ({', '.join(map(str, held))})" if held else "")
+    runs = stored["run"].nunique() if stored is not None else len(configs)
+    if 0 < runs < len(configs):
+        count += f"; {runs} of {len(configs)} runs stored"
     return (f"{first.dataset} · preset {first.preset} · {first.iterations} G updates · batch {first.batch_size} · "
             + count)

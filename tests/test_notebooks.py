@@ -150,7 +150,7 @@ def test_fig03_plots_the_methods_stored_and_says_which_are_not(tmp_path, smoke_s
     assert not (out / "fig03_setting_A.png").exists()  # nothing stored at A
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["best_setting"] == {"wn": "D", "sn": "D"}
-    assert metrics["caption"].endswith("2 seeds asked, 1 stored (0)")
+    assert metrics["caption"].endswith("2 seeds asked, 1 stored (0); 2 of 12 runs stored")
     claim, = metrics["claims"]
     assert claim["measured"] == "no run of clip"
     assert claim["verdict"].startswith("not testable at this scale: 1 of 3 points have no run: clip; ")

@@ -203,6 +203,19 @@ def test_experiment_definitions_follow_the_paper():
         experiments.settings_grid("laptop")
 
 
+def test_a_caption_counts_the_seeds_and_the_runs_stored_when_fewer_than_asked():
+    """Fig 4 with seed 0 at 4 of its 12 width × method points, then with every seed among 12 of its 36 runs:
+    the seed count alone would hide the points that lack a seed."""
+    configs = experiments.final_width_sweep("cpu")
+
+    def rows(cfgs):  # a sweep's table, one row per run
+        return pd.DataFrame({"run": [sweep.default_run_dir(c).name for c in cfgs], "seed": [c.seed for c in cfgs]})
+    seed0 = [c for c in configs if c.seed == 0]
+    assert experiments.describe(configs, rows(seed0[:4])).endswith("3 seeds asked, 1 stored (0); 4 of 36 runs stored")
+    assert experiments.describe(configs, rows(configs[:11] + configs[-1:])).endswith("3 seeds; 12 of 36 runs stored")
+    assert experiments.describe(configs, rows(configs)).endswith("batch 32 · 3 seeds")
+
+
 def test_gradient_penalty_override_and_heldout_logging_leave_the_run_otherwise_alone(fmnist_dir, tmp_path):
     base = dict(preset="smoke", method="sn", data_dir=str(fmnist_dir), progress=False, device="cpu")  # bitwise below
     plain = snlab.train(snlab.TrainConfig(**base, out_dir=str(tmp_path / "a")))
