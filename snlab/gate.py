@@ -225,20 +225,22 @@ def assess(table: pd.DataFrame, configs, by, reference=None, extra=(), need: str
 
 def _priced(verdict: Gate, configs, store, notebook: str) -> Gate:
     """``verdict`` with the price of what it ``needs`` (``prices.next_step``): the runs of ``configs`` that
-    ``store`` lacks, or all of them trained twice as long (when they share one length; priced with their
-    evaluation schedule kept, so that runs of ``store`` they would continue count as such: the command
-    re-derives the schedule from the length, at the same price). A price too costly for 2 CPU cores comes
-    first, as the reason that matters; another last, as the next step."""
+    ``store`` lacks (the command names their length when they share one: the notebook may have been run at
+    another length than its protocol's), or all of them trained twice as long (when they share one length;
+    priced with their evaluation schedule kept, so that runs of ``store`` they would continue count as such:
+    the command re-derives the schedule from the length, at the same price). A price too costly for 2 CPU
+    cores comes first, as the reason that matters; another last, as the next step."""
     from snlab import prices, sweep
 
+    lengths = {c.iterations for c in configs}
+    length = lengths.pop() if len(lengths) == 1 else None
     if verdict.needs == "runs":
         left = sweep.todo(configs, store).query("state != 'done'")
-        what, iterations = f"the {len(left)} run{'s' if len(left) != 1 else ''} of this figure not stored", None
+        what, iterations = f"the {len(left)} run{'s' if len(left) != 1 else ''} of this figure not stored", length
     else:
-        lengths = {c.iterations for c in configs}
-        if len(lengths) != 1:
+        if length is None:
             return verdict
-        iterations = 2 * lengths.pop()
+        iterations = 2 * length
         left = sweep.todo([replace(c, iterations=iterations) for c in configs], store)
         what = f"this figure's runs trained twice as long ({iterations:,} G updates)"
     if left.empty:  # seeds missing that configs do not ask for: nothing to price
