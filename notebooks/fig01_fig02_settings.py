@@ -59,7 +59,7 @@ for metric, name in (("IS", "fig01_inception_score"), ("FID", "fig02_fid")):
 # The paper shows every method learning at the benign settings A–C, and SN at all six: those must settle.
 phases, testable = gate.assess(result.table, configs, ["method", "setting"],
                                reference="setting in ['A', 'B', 'C'] or method == 'sn'",
-                               store=store, notebook="fig01_fig02_settings")
+                               store=store, notebook="fig01_fig02_settings", iterations=iterations)
 final.to_csv(f"{out_dir}/results.csv", index=False)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
 claim = claims.c2_settings(final, FID, f"per point ({caption})", testable)

@@ -93,7 +93,7 @@ ranks = (spectral.relative_stable_rank(at_best, by=("method", "seed", "layer")).
          if not at_best.empty else pd.DataFrame(columns=["method", "seed", "layer", "rank"]))
 judged = result.table["run"].isin(best_rows["run"]) | ~result.table["method"].isin(best.index)  # diverged: counted
 phases, testable = gate.assess(result.table[judged], configs, ["method"], store=store,
-                               notebook="fig03_singular_values")
+                               notebook="fig03_singular_values", iterations=iterations)
 init_ranks = spectral.relative_stable_rank(at_init, by=("method", "layer")).groupby("method").mean().round(3)
 claim = claims.c3_spectra(ranks, f"per method ({caption})", testable)
 claims.record(out_dir, [claim], runs=result.counts(), best_setting=best["setting"].to_dict(), caption=caption,

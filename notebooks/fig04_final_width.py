@@ -50,7 +50,7 @@ plots.save(fig, f"{out_dir}/fig04.png")
 
 # %%
 phases, testable = gate.assess(result.table, configs, ["method", "final_width"], store=store,
-                               notebook="fig04_final_width")
+                               notebook="fig04_final_width", iterations=iterations)
 final.to_csv(f"{out_dir}/results.csv", index=False)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
 claim = claims.c4_width(final, IS, f"per point ({caption})", testable)

@@ -84,7 +84,8 @@ fig = plots.class_grids(grids, names, title=title)
 plots.save(fig, f"{out_dir}/samples_{head}.png", dpi=100)
 
 # %%
-phases, testable = gate.assess(table, configs, ["method"], store=store, notebook="fig05_fig13_conditional")
+phases, testable = gate.assess(table, configs, ["method"], store=store, notebook="fig05_fig13_conditional",
+                               iterations=iterations)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
 claim = claims.c8_conditional(table, columns[0], f"per method ({caption})", testable)
 claims.record(out_dir, [claim], runs=result.counts(), caption=caption, final=ours.to_dict())

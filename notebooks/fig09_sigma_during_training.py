@@ -55,7 +55,7 @@ last = history.iloc[-1]
 # A claim about D while it trains, not about how well it trains: its runs must have learned, not settled
 # (docs/claims.md).
 phases, testable = gate.assess(result.table, configs, ["method"], need="learning", store=store,
-                               notebook="fig09_sigma_during_training")
+                               notebook="fig09_sigma_during_training", iterations=iterations)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
 claim = claims.c1_sigma(result.table, caption, testable)
 claims.record(out_dir, [claim], runs=result.counts(), caption=caption)

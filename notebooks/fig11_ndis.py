@@ -51,7 +51,7 @@ plots.save(fig, f"{out_dir}/fig11.png")
 # %%
 # The paper shows SN learning at every n_dis, and WN at n_dis = 1: those must settle.
 phases, testable = gate.assess(result.table, configs, ["method", "n_dis"], reference="method == 'sn' or n_dis == 1",
-                               store=store, notebook="fig11_ndis")
+                               store=store, notebook="fig11_ndis", iterations=iterations)
 final.to_csv(f"{out_dir}/results.csv", index=False)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
 claim = claims.c6_ndis(final, IS, f"per point ({caption})", testable)

@@ -81,7 +81,7 @@ table7
 # held-out gap can only show overfitting after D has seen the training data many times.
 epochs = experiments.epochs(configs[0])
 seen = (epochs >= claims.C7_MIN_EPOCHS, f"≥ {claims.C7_MIN_EPOCHS} passes of D over the training data ({epochs:.1f})")
-judge = dict(reference="method != 'frobenius'", store=store, notebook="fig15_table7_reparam")
+judge = dict(reference="method != 'frobenius'", store=store, notebook="fig15_table7_reparam", iterations=iterations)
 phases, learned = gate.assess(table, configs, ["method"], **judge)
 _, overfit_testable = gate.assess(table, configs, ["method"], extra=[seen], **judge)
 final.to_csv(f"{out_dir}/results.csv", index=False)

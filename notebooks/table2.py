@@ -79,7 +79,7 @@ table.to_csv(f"{out_dir}/table2.csv")
 Path(out_dir, "table2.md").write_text(header + tables.to_markdown(table) + "\n")
 phases, testable = gate.assess(held["standard"], standard, ["method", "loss", "setting"],
                                reference="setting in ['A', 'B', 'C'] or method == 'sn'",
-                               store=store, notebook="table2")
+                               store=store, notebook="table2", iterations=iterations)
 claim = claims.t2_ranks(table, IS, FID, f"per point ({caption})", testable)
 claims.record(out_dir, [claim], runs=result.counts(), caption=caption, resnet_caption=resnet_caption, real=real)
 claim

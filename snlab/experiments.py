@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from snlab.config import TrainConfig
 from snlab.settings import CONFIGS, TABLE1, get_preset
-from snlab.sweep import grid
+from snlab.sweep import default_run_dir, grid
 
 #: Fig 1–2's methods, in the paper's bar order (docs/paper.md §6).
 SETTINGS_METHODS = ("clip", "gan-gp", "wgan-gp", "bn", "ln", "wn", "orthonormal", "sn")
@@ -196,8 +196,9 @@ def describe(configs: list[TrainConfig], stored=None) -> str:
     count = f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}"
     if held != seeds:
         count += f" asked, {len(held)} stored" + (f" ({', '.join(map(str, held))})" if held else "")
-    runs = stored["run"].nunique() if stored is not None else len(configs)
-    if 0 < runs < len(configs):
-        count += f"; {runs} of {len(configs)} runs stored"
+    asked = len({default_run_dir(c) for c in configs})  # a point named twice is one run
+    runs = stored["run"].nunique() if stored is not None else asked
+    if 0 < runs < asked:
+        count += f"; {runs} of {asked} runs stored"
     return (f"{first.dataset} · preset {first.preset} · {first.iterations} G updates · batch {first.batch_size} · "
             + count)

@@ -58,7 +58,8 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> None:
         write(tmp)
         os.replace(tmp, path)
     except (OSError, RuntimeError) as e:  # torch.save reports a full disk as RuntimeError
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # e.g. the folder is a file: there is no temporary file to remove
+            tmp.unlink(missing_ok=True)
         raise OSError(f"could not write {path} ({type(e).__name__}: {e}); the previous {path.name}, if any, "
                       "is intact. Free disk space or fix the folder's permissions, then resume.") from None
 

@@ -205,11 +205,12 @@ def _untrained_fid(config_json: str, data_dir: str | None, fid: str) -> float:
 
 
 def assess(table: pd.DataFrame, configs, by, reference=None, extra=(), need: str = "settled", store=None,
-           notebook: str | None = None) -> tuple[pd.DataFrame, Gate]:
+           notebook: str | None = None, iterations: int | None = None) -> tuple[pd.DataFrame, Gate]:
     """``run_phases`` of a sweep's ``table`` (``results.collect`` rows) and the ``check`` of them at the
     points ``by``, each point of ``configs`` asked for; ``reference``: a ``DataFrame.query`` string selecting
     the reference runs (default: all); ``need`` as ``check``'s. With the runs' ``store`` and the ``notebook``
-    that draws them, a gate that more training could open also says what that costs and how (``_priced``)."""
+    that draws them, a gate that more training could open also says what that costs and how (``_priced``;
+    ``iterations``: the notebook's parameter of that name, None when it runs at its protocol's length)."""
     from snlab.plots import metric_column
 
     fid, is_ = metric_column(table, "FID"), metric_column(table, "IS")
@@ -219,28 +220,27 @@ def assess(table: pd.DataFrame, configs, by, reference=None, extra=(), need: str
     asked = {tuple(getattr(c, b) for b in by) for c in configs}
     verdict = check(phases, by, mask, scale, extra, need, asked)
     if verdict.needs and store is not None and notebook:
-        verdict = _priced(verdict, configs, store, notebook)
+        verdict = _priced(verdict, configs, store, notebook, iterations)
     return phases, verdict
 
 
-def _priced(verdict: Gate, configs, store, notebook: str) -> Gate:
+def _priced(verdict: Gate, configs, store, notebook: str, length: int | None = None) -> Gate:
     """``verdict`` with the price of what it ``needs`` (``prices.next_step``): the runs of ``configs`` that
-    ``store`` lacks (the command names their length when they share one: the notebook may have been run at
-    another length than its protocol's), or all of them trained twice as long (when they share one length;
-    priced with their evaluation schedule kept, so that runs of ``store`` they would continue count as such:
-    the command re-derives the schedule from the length, at the same price). A price too costly for 2 CPU
-    cores comes first, as the reason that matters; another last, as the next step."""
+    ``store`` lacks (the command names ``length``, the notebook's ``iterations`` parameter, unless None), or
+    all of them trained twice as long (when they share one length; priced with their evaluation schedule
+    kept, so that runs of ``store`` they would continue count as such: the command re-derives the schedule
+    from the length, at the same price). A price too costly for 2 CPU cores comes first, as the reason that
+    matters; another last, as the next step."""
     from snlab import prices, sweep
 
-    lengths = {c.iterations for c in configs}
-    length = lengths.pop() if len(lengths) == 1 else None
     if verdict.needs == "runs":
         left = sweep.todo(configs, store).query("state != 'done'")
         what, iterations = f"the {len(left)} run{'s' if len(left) != 1 else ''} of this figure not stored", length
     else:
-        if length is None:
+        lengths = {c.iterations for c in configs}
+        if len(lengths) != 1:
             return verdict
-        iterations = 2 * length
+        iterations = 2 * lengths.pop()
         left = sweep.todo([replace(c, iterations=iterations) for c in configs], store)
         what = f"this figure's runs trained twice as long ({iterations:,} G updates)"
     if left.empty:  # seeds missing that configs do not ask for: nothing to price

@@ -98,8 +98,8 @@ def next_step(left: pd.DataFrame, store: str | Path, notebook: str, preset: str,
 
 
 def train_command(notebook: str, preset: str = "cpu", iterations: int | None = None) -> str:
-    """The command that trains ``notebook``'s missing runs at ``preset`` (``iterations``: another length than
-    its protocol's), e.g. "`make reproduce TRAIN=1 ONLY=fig04_final_width`"."""
+    """The command that trains ``notebook``'s missing runs at ``preset``, ``iterations`` G updates long (None:
+    its protocol's length, named by nothing), e.g. "`make reproduce TRAIN=1 ONLY=fig04_final_width`"."""
     where = "" if preset == "cpu" else f" PRESET={preset}"
     length = f' SET="iterations={iterations}"' if iterations else ""
     return f"`make reproduce{where} TRAIN=1 ONLY={notebook}{length}`"

@@ -97,7 +97,8 @@ def _execute(path: Path, params: dict, declared: dict, train: bool, stream: bool
         if e.ename != "NotInStore":
             raise
         default = ast.literal_eval(declared["preset"]["default"]) if "preset" in declared else "cpu"
-        not_in_store(path.stem, out, e.evalue, trains="train" in declared, preset=params.get("preset", default))
+        not_in_store(path.stem, out, e.evalue, trains="train" in declared, preset=params.get("preset", default),
+                     iterations=params.get("iterations"))
         log(f"{path.stem}: no figure: {e.evalue}")
     metrics = out / "metrics.json"
     runs = json.loads(metrics.read_text()).get("runs") if metrics.exists() else None
@@ -108,9 +109,11 @@ def _execute(path: Path, params: dict, declared: dict, train: bool, stream: bool
     return row
 
 
-def not_in_store(notebook: str, out: Path, why: str, trains: bool = True, preset: str = "cpu") -> None:
+def not_in_store(notebook: str, out: Path, why: str, trains: bool = True, preset: str = "cpu",
+                 iterations: int | None = None) -> None:
     """``notebook`` found none of its runs in its store: its folder ``out`` keeps only the executed notebook,
-    a ``NOT_MEASURED.md`` with ``why`` and what trains them at ``preset`` (``trains``: the notebook does, with
+    a ``NOT_MEASURED.md`` with ``why`` and what trains them at ``preset`` and ``iterations`` (the notebook's
+    parameter; None: its protocol's length) (``trains``: the notebook does, with
     ``train``; otherwise ``why`` names the notebooks that do), and a ``metrics.json`` marking its claims not
     measured, or not testable at this scale with the GPU command when ``why`` says they cost more than
     ``prices.SENSIBLE_CORE_HOURS`` (``prices.NOT_SENSIBLE``). Everything else there goes, the paper-only
@@ -123,7 +126,7 @@ def not_in_store(notebook: str, out: Path, why: str, trains: bool = True, preset
             f.unlink()
     gpu = gpu_command(notebook)
     costly = next((part for part in why.split("; ") if part.startswith(NOT_SENSIBLE)), None)
-    here = (f"{train_command(notebook, preset)} trains them at the preset's protocol "
+    here = (f"{train_command(notebook, preset, iterations)} trains them at the preset's protocol "
             f"(`python -m snlab sweep <name> --status` prices it)")
     how = ((f"On a GPU: {gpu}. Here, at that price: {here}" if costly else
             f"{here[0].upper()}{here[1:]}; at the paper's scale on a GPU: {gpu}") if trains

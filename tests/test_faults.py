@@ -109,6 +109,16 @@ def test_a_failed_checkpoint_write_leaves_the_previous_one_and_no_tmp(trained, t
     assert (run / "checkpoint.pt").read_bytes() == before and not list(run.glob("*.tmp"))
 
 
+def test_a_write_under_a_file_where_its_folder_should_be_is_an_error_naming_it(tmp_path):
+    import re
+
+    from snlab import files
+
+    (tmp_path / "runs").write_text("a file, not a folder")
+    with pytest.raises(OSError, match=re.escape(f"could not write {tmp_path / 'runs' / 'x.json'} (FileExistsError")):
+        files.atomic_write_text("{}", tmp_path / "runs" / "x.json")
+
+
 def test_two_writers_of_one_file_at_once_each_rename_a_whole_file(tmp_path):
     """Two sweep workers filling one feature cache: the second writes and renames the file between the
     first's write and its rename. Both succeed, the last rename wins, no .tmp is left."""

@@ -117,8 +117,8 @@ def test_a_gate_more_training_could_open_says_what_that_costs(tmp_path, monkeypa
     are too short. With SN stored at 0.1 s per network update, C's 3 runs (n_dis 1) twice as long cost
     3 × 80,000 × 2 × 0.1 s = 13.3 core-hours, within a 2-core night: the command that trains them, last;
     with D's (n_dis 5: 40 more) they are not: "too costly" and the GPU command, first. With seeds missing
-    the price is of the runs the store lacks, and the command names their length (the notebook may have run at
-    another than its protocol's); with no store there is none."""
+    the price is of the runs the store lacks, and the command names the notebook's length when it was given
+    one; with no store there is none."""
     monkeypatch.setattr(gate, "untrained_fid", lambda configs, fid: UNTRAINED)
     store = tmp_path / "store"
     write_timed_run(store, TrainConfig(preset="cpu", method="sn", setting="C"), 100, 100 * 2 * 0.1)
@@ -143,7 +143,10 @@ def test_a_gate_more_training_could_open_says_what_that_costs(tmp_path, monkeypa
     _, few = gate.assess(two_seeds, configs[:3], ["method", "setting"], store=store, notebook="fig_x")
     assert few.needs == "runs" and few.why.endswith(  # none of the 3 is in the store: 3 × 40,000 × 2 × 0.1 s
         "the 3 runs of this figure not stored: ≈ 6.7 core-hours at the store's median rate (evaluations not counted); "
-        '`make reproduce TRAIN=1 ONLY=fig_x SET="iterations=40000"` trains them')
+        "`make reproduce TRAIN=1 ONLY=fig_x` trains them")
+    _, asked = gate.assess(two_seeds, configs[:3], ["method", "setting"], store=store, notebook="fig_x",
+                           iterations=40_000)  # the notebook run at another length than its protocol's
+    assert asked.why.endswith('`make reproduce TRAIN=1 ONLY=fig_x SET="iterations=40000"` trains them')
     settled = gate.check(_grid(settled_seeds=2), ["method", "setting"], untrained_fid=UNTRAINED)
     assert settled.testable and settled.needs == ""
 

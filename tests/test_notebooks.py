@@ -154,8 +154,7 @@ def test_fig03_plots_the_methods_stored_and_says_which_are_not(tmp_path, smoke_s
     claim, = metrics["claims"]
     assert claim["measured"] == "no run of clip"
     assert claim["verdict"].startswith("not testable at this scale: 1 of 3 points have no run: clip; ")
-    assert claim["verdict"].endswith(
-        '`make reproduce PRESET=smoke TRAIN=1 ONLY=fig03_singular_values SET="iterations=2"` trains them')
+    assert claim["verdict"].endswith("`make reproduce PRESET=smoke TRAIN=1 ONLY=fig03_singular_values` trains them")
     assert claim["gate"].startswith("points with runs: 2/3; ")
 
 

@@ -214,6 +214,7 @@ def test_a_caption_counts_the_seeds_and_the_runs_stored_when_fewer_than_asked():
     assert experiments.describe(configs, rows(seed0[:4])).endswith("3 seeds asked, 1 stored (0); 4 of 36 runs stored")
     assert experiments.describe(configs, rows(configs[:11] + configs[-1:])).endswith("3 seeds; 12 of 36 runs stored")
     assert experiments.describe(configs, rows(configs)).endswith("batch 32 · 3 seeds")
+    assert experiments.describe(configs + configs[:1], rows(configs)).endswith("batch 32 · 3 seeds")  # one run twice
 
 
 def test_gradient_penalty_override_and_heldout_logging_leave_the_run_otherwise_alone(fmnist_dir, tmp_path):
@@ -482,6 +483,9 @@ def test_a_notebook_with_no_runs_at_another_preset_names_that_preset_in_the_comm
     not_in_store("fig04_final_width", tmp_path, "12 of 12 runs are not complete in results", preset="paper")
     assert (tmp_path / "NOT_MEASURED.md").read_text().splitlines()[4].startswith(
         "`make reproduce PRESET=paper TRAIN=1 ONLY=fig04_final_width` trains them at the preset's protocol")
+    not_in_store("fig04_final_width", tmp_path, "12 of 12 runs are not complete in results", iterations=500)
+    assert (tmp_path / "NOT_MEASURED.md").read_text().splitlines()[4].startswith(
+        '`make reproduce TRAIN=1 ONLY=fig04_final_width SET="iterations=500"` trains them')
 
 
 def _packable(fmnist_dir, settings=("A", "E", "C", "F")):
