@@ -43,9 +43,8 @@ def atomic_savez(path: str | Path, compress: bool = False, **arrays) -> Path:
 
 def atomic_write(path: str | Path, write: Callable[[Path], object]) -> None:
     """``write(tmp)`` a temporary file beside ``path`` (its folder made if missing), then rename it over
-    ``path``. A failed write (a full
-    disk, a read-only folder) removes the temporary file and raises OSError naming ``path``; the previous
-    file, if any, is left as it was.
+    ``path``. A failed write (a full disk, a read-only folder, a file where the folder should be) removes the
+    temporary file and raises OSError naming ``path``; the previous file, if any, is left as it was.
 
     The temporary name is unique to this call (``<name>.<pid>.<random>.tmp``): processes that write the
     same file at once (sweep workers filling one feature cache or unpacking one dataset) each rename a

@@ -112,10 +112,10 @@ def _execute(path: Path, params: dict, declared: dict, train: bool, stream: bool
 def not_in_store(notebook: str, out: Path, why: str, trains: bool = True, preset: str = "cpu",
                  iterations: int | None = None) -> None:
     """``notebook`` found none of its runs in its store: its folder ``out`` keeps only the executed notebook,
-    a ``NOT_MEASURED.md`` with ``why`` and what trains them at ``preset`` and ``iterations`` (the notebook's
-    parameter; None: its protocol's length) (``trains``: the notebook does, with
-    ``train``; otherwise ``why`` names the notebooks that do), and a ``metrics.json`` marking its claims not
-    measured, or not testable at this scale with the GPU command when ``why`` says they cost more than
+    a ``NOT_MEASURED.md`` with ``why`` and what trains them at ``preset``, ``iterations`` G updates long (the
+    notebook's parameter; None: its protocol's length), if ``trains`` (the notebook trains with ``train``;
+    otherwise ``why`` names the notebooks that do), and a ``metrics.json`` marking its claims not measured,
+    or not testable at this scale with the GPU command when ``why`` says they cost more than
     ``prices.SENSIBLE_CORE_HOURS`` (``prices.NOT_SENSIBLE``). Everything else there goes, the paper-only
     tables too: figures of runs no longer stored would not show what the store holds."""
     from snlab.claims import UNTESTABLE, record, unmeasured
@@ -126,7 +126,8 @@ def not_in_store(notebook: str, out: Path, why: str, trains: bool = True, preset
             f.unlink()
     gpu = gpu_command(notebook)
     costly = next((part for part in why.split("; ") if part.startswith(NOT_SENSIBLE)), None)
-    here = (f"{train_command(notebook, preset, iterations)} trains them at the preset's protocol "
+    protocol = " at the preset's protocol" if iterations is None else ""
+    here = (f"{train_command(notebook, preset, iterations)} trains them{protocol} "
             f"(`python -m snlab sweep <name> --status` prices it)")
     how = ((f"On a GPU: {gpu}. Here, at that price: {here}" if costly else
             f"{here[0].upper()}{here[1:]}; at the paper's scale on a GPU: {gpu}") if trains
