@@ -84,7 +84,7 @@ def _execute(path: Path, params: dict, declared: dict, train: bool, stream: bool
         params.setdefault("interactive", False)
     if "train" in declared:
         params.setdefault("train", train)
-    out_dir = params.get("out_dir") or ast.literal_eval(declared["out_dir"]["default"])
+    out_dir = _parameter("out_dir", params, declared)
     out = (NOTEBOOKS / out_dir).resolve() if not Path(out_dir).is_absolute() else Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "NOT_MEASURED.md").unlink(missing_ok=True)  # from a call when none of its runs was stored
@@ -96,9 +96,8 @@ def _execute(path: Path, params: dict, declared: dict, train: bool, stream: bool
     except papermill.PapermillExecutionError as e:
         if e.ename != "NotInStore":
             raise
-        default = ast.literal_eval(declared["preset"]["default"]) if "preset" in declared else "cpu"
-        not_in_store(path.stem, out, e.evalue, trains="train" in declared, preset=params.get("preset", default),
-                     iterations=params.get("iterations"))
+        not_in_store(path.stem, out, e.evalue, trains="train" in declared,
+                     preset=_parameter("preset", params, declared, "cpu"), iterations=params.get("iterations"))
         log(f"{path.stem}: no figure: {e.evalue}")
     metrics = out / "metrics.json"
     runs = json.loads(metrics.read_text()).get("runs") if metrics.exists() else None
@@ -107,6 +106,14 @@ def _execute(path: Path, params: dict, declared: dict, train: bool, stream: bool
     counts = ", ".join(f"{n} {k}" for k, n in runs.items()) if runs else ""
     log(f"{row['notebook']}: {row['seconds']} s  {counts} -> {out}  {params or ''}")
     return row
+
+
+def _parameter(name: str, params: dict, declared: dict, fallback=None):
+    """The value of a notebook's parameter ``name`` in a run with ``params``: the one passed, else the default
+    in its parameters cell (``declared``: papermill's ``inspect_notebook``), else ``fallback``."""
+    if params.get(name):
+        return params[name]
+    return ast.literal_eval(declared[name]["default"]) if name in declared else fallback
 
 
 def not_in_store(notebook: str, out: Path, why: str, trains: bool = True, preset: str = "cpu",
