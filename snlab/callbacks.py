@@ -109,10 +109,16 @@ class TensorBoardEnd:
 
 class Checkpoints:
     """Every ``checkpoint_every`` G updates and at the last: history, then the trainer's whole state,
-    each written atomically (on resume, history rows past the checkpoint's step are dropped)."""
+    each written atomically (on resume, history rows past the checkpoint's step are dropped). A run
+    directory that lost its ``config.json`` while training (deleted by hand, say) stops the run with an
+    error naming it, rather than filling a fresh folder with a checkpoint no one can resume or read."""
 
     def on_step(self, t) -> None:
         if t.status != "diverged" and (t.step % t.cfg.checkpoint_every == 0 or t.step == t.cfg.iterations):
+            if not (t.run_dir / "config.json").is_file():
+                raise FileNotFoundError(
+                    f"{t.run_dir / 'config.json'} is gone: the run directory was removed or emptied while "
+                    f"training, so no checkpoint was written at G update {t.step}; train the run again from the start")
             write_history(t)
             atomic_save(t.state_dict(), t.run_dir / "checkpoint.pt")
 

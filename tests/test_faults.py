@@ -239,3 +239,20 @@ def test_every_case_names_a_test_that_exists():
     for path, name in named:
         tree = ast.parse((root / path).read_text())
         assert name in {f.name for f in tree.body if isinstance(f, ast.FunctionDef)}, f"{path}::{name}"
+
+
+def test_a_run_folder_removed_while_training_stops_the_run_by_name(fmnist_dir, tmp_path):
+    """Deleting the run directory mid-run: the next checkpoint raises, naming the missing config.json,
+    instead of writing a checkpoint into a recreated folder that resume would then refuse."""
+    run = tmp_path / "r"
+
+    class RemoveRunDir:
+        def on_step(self, t):
+            if t.step == 1:
+                shutil.rmtree(run)
+
+    cfg = snlab.TrainConfig(preset="smoke", data_dir=str(fmnist_dir), out_dir=str(run), iterations=3,
+                            checkpoint_every=1, progress=False)
+    with pytest.raises(FileNotFoundError, match=r"config.json is gone: .* at G update 2"):
+        snlab.train(cfg, callbacks=[RemoveRunDir()])
+    assert not (run / "checkpoint.pt").exists()
