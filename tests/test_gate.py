@@ -118,7 +118,7 @@ def test_a_gate_more_training_could_open_says_what_that_costs(tmp_path, monkeypa
     3 × 80,000 × 2 × 0.1 s = 13.3 core-hours, within a 2-core night: the command that trains them, last;
     with D's (n_dis 5: 40 more) they are not: "too costly" and the GPU command, first. With seeds missing
     the price is of the runs the store lacks, and the command names the notebook's length when it was given
-    one; with no store there is none."""
+    one, and the store (not results/); with no store there is none."""
     monkeypatch.setattr(gate, "untrained_fid", lambda configs, fid: UNTRAINED)
     store = tmp_path / "store"
     write_timed_run(store, TrainConfig(preset="cpu", method="sn", setting="C"), 100, 100 * 2 * 0.1)
@@ -136,17 +136,17 @@ def test_a_gate_more_training_could_open_says_what_that_costs(tmp_path, monkeypa
     c_only = table[table["setting"] == "C"]
     _, one = gate.assess(c_only, configs[:3], ["method", "setting"], store=store, notebook="fig_x")
     assert one.why.endswith('trained twice as long (80,000 G updates): ≈ 13.3 core-hours at the store\'s median rate '
-                            '(evaluations not counted); `make reproduce TRAIN=1 ONLY=fig_x SET="iterations=80000"` '
-                            "trains them")
+                            '(evaluations not counted); `make reproduce TRAIN=1 ONLY=fig_x SET="iterations=80000 '
+                            f'store={store}"` trains them')
     assert gate.assess(c_only, configs[:3], ["method", "setting"])[1].why == one.why.split("; ")[0]  # no store
     two_seeds = c_only[c_only["seed"] < 2]
     _, few = gate.assess(two_seeds, configs[:3], ["method", "setting"], store=store, notebook="fig_x")
     assert few.needs == "runs" and few.why.endswith(  # none of the 3 is in the store: 3 × 40,000 × 2 × 0.1 s
         "the 3 runs of this figure not stored: ≈ 6.7 core-hours at the store's median rate (evaluations not counted); "
-        "`make reproduce TRAIN=1 ONLY=fig_x` trains them")
+        f'`make reproduce TRAIN=1 ONLY=fig_x SET="store={store}"` trains them')
     _, asked = gate.assess(two_seeds, configs[:3], ["method", "setting"], store=store, notebook="fig_x",
                            iterations=40_000)  # the notebook run at another length than its protocol's
-    assert asked.why.endswith('`make reproduce TRAIN=1 ONLY=fig_x SET="iterations=40000"` trains them')
+    assert asked.why.endswith(f'`make reproduce TRAIN=1 ONLY=fig_x SET="iterations=40000 store={store}"` trains them')
     settled = gate.check(_grid(settled_seeds=2), ["method", "setting"], untrained_fid=UNTRAINED)
     assert settled.testable and settled.needs == ""
 

@@ -127,7 +127,8 @@ def test_reproduce_without_training_reads_the_store_and_says_what_it_lacks(tmp_p
     reproduce(["fig04"], {**common, "out_dir": str(stale.parent)}, log=lines.append)
     assert not stale.exists() and sorted(p.name for p in store.iterdir()) == before  # nothing trained
     why = (stale.parent / "NOT_MEASURED.md").read_text()
-    assert "runs are not complete in" in why and "make reproduce PRESET=smoke TRAIN=1 ONLY=fig04_final_width" in why
+    assert "runs are not complete in" in why  # the command trains into the store the notebook was given:
+    assert f'`make reproduce PRESET=smoke TRAIN=1 ONLY=fig04_final_width SET="store={store}"` trains them' in why
     claim, = json.loads((stale.parent / "metrics.json").read_text())["claims"]
     assert claim["id"] == "C4" and claim["verdict"].startswith("not measured: no runs in results/")
     assert "runs are not complete in" in claim["gate"]
@@ -154,7 +155,8 @@ def test_fig03_plots_the_methods_stored_and_says_which_are_not(tmp_path, smoke_s
     claim, = metrics["claims"]
     assert claim["measured"] == "no run of clip"
     assert claim["verdict"].startswith("not testable at this scale: 1 of 3 points have no run: clip; ")
-    assert claim["verdict"].endswith("`make reproduce PRESET=smoke TRAIN=1 ONLY=fig03_singular_values` trains them")
+    assert claim["verdict"].endswith(
+        f'`make reproduce PRESET=smoke TRAIN=1 ONLY=fig03_singular_values SET="store={smoke_store}"` trains them')
     assert claim["gate"].startswith("points with runs: 2/3; ")
 
 

@@ -488,6 +488,23 @@ def test_a_notebook_with_no_runs_at_another_preset_names_that_preset_in_the_comm
         '`make reproduce TRAIN=1 ONLY=fig04_final_width SET="iterations=500"` trains them')
 
 
+def test_the_command_that_trains_a_notebooks_runs_names_their_dataset_and_store_unless_they_are_its_own(tmp_path):
+    """A notebook given another dataset or store than its own (Fashion-MNIST, results/) gets a command
+    that passes them on, so the runs it trains land where that notebook reads them; a relative store is
+    taken from the working folder (notebooks/ in a notebook's kernel)."""
+    from snlab.reproduce import NOTEBOOKS, RESULTS, not_in_store
+
+    assert prices.train_command("fig04_final_width", dataset="fashion_mnist", store=RESULTS) == \
+        "`make reproduce TRAIN=1 ONLY=fig04_final_width`"
+    not_in_store("fig04_final_width", tmp_path, "12 of 12 runs are not complete in results", dataset="cifar10",
+                 store=NOTEBOOKS / "../results", iterations=500)
+    assert (tmp_path / "NOT_MEASURED.md").read_text().splitlines()[4].startswith(
+        '`make reproduce TRAIN=1 ONLY=fig04_final_width SET="iterations=500 dataset=cifar10"` trains them')
+    not_in_store("fig04_final_width", tmp_path, "12 of 12 runs are not complete in runs", store=tmp_path / "runs")
+    assert (tmp_path / "NOT_MEASURED.md").read_text().splitlines()[4].startswith(
+        f'`make reproduce TRAIN=1 ONLY=fig04_final_width SET="store={tmp_path / "runs"}"` trains them')
+
+
 def _packable(fmnist_dir, settings=("A", "E", "C", "F")):
     """A, E and F share n_dis 5 (one pack_key); C has n_dis 1."""
     base = dict(preset="smoke", data_dir=str(fmnist_dir), iterations=2, eval_every=0, sample_every=0, method="sn")
