@@ -55,6 +55,9 @@ def _sweep_parser(sub) -> None:
     s.add_argument("--dataset", default="fashion_mnist")
     s.add_argument("--seeds", nargs="*", type=int, default=None, help="default: the figure's")
     s.add_argument("--iterations", type=int, default=None, help="G updates per run (default: the preset's)")
+    s.add_argument("--methods", nargs="+", default=None,
+                   help="only the figure's runs of these methods, e.g. to train the runs a verdict waits on first "
+                   "(default: all of them)")
     s.add_argument("--store", default="results", help="the run store the notebooks read (default: results/)")
     s.add_argument("--status", action="store_true",
                    help="train nothing: say how many runs are done, partial and missing, and what is left")
@@ -82,7 +85,7 @@ def _sweep(args: dict) -> None:
     if args["seeds"] is not None:
         kwargs["seeds"] = args["seeds"]
     configs = experiments.SWEEPS[args["figure"]](**kwargs, data_dir=args["data_dir"], device=args["device"])
-    configs = [dataclasses.replace(c, speedup=args["speedup"]) for c in configs]
+    configs = [dataclasses.replace(c, speedup=args["speedup"]) for c in _only_methods(configs, args["methods"])]
     options = {"ray": dict(address=args["address"], gpus_per_run=args["gpus_per_run"]),
                "slurm": dict(timeout_min=args["timeout_min"], slurm_cluster=args["slurm_cluster"])}
     print(f"{args['figure']}: {len(configs)} runs · {experiments.describe(configs)} · {args['executor']}")
@@ -98,6 +101,17 @@ def _sweep(args: dict) -> None:
         return
     sweep.run_sweep(configs, args["store"], args["workers"], args["threads"], executor=args["executor"],
                     pack=args["pack"], **options.get(args["executor"], {}))
+
+
+def _only_methods(configs: list, methods: list[str] | None) -> list:
+    """``configs`` of ``methods`` only, in their own order (None: all); a method the figure does not train is
+    refused, naming the ones it does."""
+    if methods is None:
+        return configs
+    known = list(dict.fromkeys(c.method for c in configs))
+    if unknown := [m for m in methods if m not in known]:
+        raise ValueError(f"--methods {' '.join(unknown)}: not among this figure's methods ({', '.join(known)})")
+    return [c for c in configs if c.method in methods]
 
 
 def _literal(item: str) -> tuple[str, object]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -319,6 +320,19 @@ def test_sweep_command_trains_a_figures_runs_into_the_store(fmnist_eval_dir, tmp
     assert "table2-resnet: 2 runs" in out.stdout and "0 reused, 0 resumed, 2 trained" in out.stdout
     configs = experiments.resnet_rows("smoke", seeds=[0], data_dir=str(fmnist_eval_dir), device="cpu")
     assert all(sweep.state(c, tmp_path) == "done" for c in configs)  # where the notebooks will look for them
+
+
+def test_sweep_methods_keeps_the_figures_runs_of_those_methods_and_refuses_others(tmp_path, capsys):
+    from snlab.__main__ import main
+
+    args = ["sweep", "fig15", "--preset", "smoke", "--store", str(tmp_path), "--status", "--methods"]
+    assert main([*args, "wn", "wgan-gp"]) == 0
+    out = capsys.readouterr().out
+    wanted = [default_run_dir(c, tmp_path).name for c in experiments.reparam_runs("smoke", methods=("wgan-gp", "wn"))]
+    assert out.startswith("fig15: 6 runs") and re.findall(r"missing +(\S+)", out) == wanted  # seed-major
+    assert main([*args, "wn", "sn"]) == 2
+    assert "error: --methods sn: not among this figure's methods (wgan-gp, frobenius, wn, sn-gamma)" in \
+        capsys.readouterr().err
 
 
 def test_sweep_runs_log_history_and_samples_to_tensorboard(fmnist_eval_dir, tmp_path):
