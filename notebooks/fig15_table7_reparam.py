@@ -27,8 +27,9 @@
 preset = "cpu"
 dataset = "fashion_mnist"
 seeds = [0, 1, 2]
-iterations = None
+iterations = None  # the standard-CNN runs' G updates; None: the preset's
 resnet = None  # Table 7's ResNet rows; None: only at preset "paper"
+resnet_iterations = None  # their G updates; None: the preset's (paper: 100k with decay)
 store = "../results"
 train = True  # False: only the runs complete in store, nothing trained, as make reproduce
 workers = None
@@ -43,8 +44,8 @@ from snlab import claims, experiments, gate, plots, sweep, tables
 
 configs = experiments.reparam_runs(preset, dataset, seeds, iterations, data_dir=data_dir, device=device)
 resnet = preset == "paper" if resnet is None else resnet
-resnet_configs = experiments.reparam_runs(preset, dataset, seeds, iterations, ["wgan-gp", "sn-gamma"], arch="resnet",
-                                          data_dir=data_dir, device=device) if resnet else []
+resnet_configs = experiments.reparam_runs(preset, dataset, seeds, resnet_iterations, ["wgan-gp", "sn-gamma"],
+                                          arch="resnet", data_dir=data_dir, device=device) if resnet else []
 
 # %%
 result = sweep.run_sweep(configs + resnet_configs, store, workers, train=train)

@@ -28,10 +28,11 @@
 preset = "cpu"
 dataset = "fashion_mnist"
 seeds = [0, 1, 2]
-iterations = None
+iterations = None  # the standard-CNN runs' G updates; None: the preset's
 methods = None  # None: every method of Figs 1–2, snlab.experiments.SETTINGS_METHODS
 settings = None  # None: Table 1's A–F
 resnet_seeds = [0, 1, 2]  # [] leaves the ResNet rows empty
+resnet_iterations = None  # the ResNet rows' G updates; None: the preset's (paper: the named config's 50k)
 store = "../results"
 train = True  # False: only the runs complete in store, nothing trained, as make reproduce
 workers = None
@@ -50,8 +51,8 @@ standard = (experiments.settings_grid(preset, dataset, seeds, iterations, method
                                       device=device)
             + experiments.settings_grid(preset, dataset, seeds, iterations, ["sn"], settings, loss="hinge",
                                         data_dir=data_dir, device=device))
-resnet = experiments.resnet_rows(preset, dataset, resnet_seeds, iterations, data_dir=data_dir, device=device) \
-    if resnet_seeds else []
+resnet = (experiments.resnet_rows(preset, dataset, resnet_seeds, resnet_iterations, data_dir=data_dir,
+                                  device=device) if resnet_seeds else [])
 configs = standard + resnet
 
 # %%
