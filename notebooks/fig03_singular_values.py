@@ -43,7 +43,7 @@ from pathlib import Path
 import pandas as pd
 
 import snlab.store
-from snlab import claims, experiments, gate, plots, spectral, sweep, tables
+from snlab import claims, experiments, gate, plots, results, spectral, sweep, tables
 from snlab.config import build_run_models
 
 methods, settings = list(methods or experiments.SPECTRA_METHODS), list(settings or experiments.TABLE1)
@@ -73,8 +73,9 @@ def spectra(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 best_rows = final.merge(best["setting"].reset_index(), on=["method", "setting"])  # every seed at the best setting
-at_best = spectra(best_rows)
-at_common = spectra(final[final["setting"] == common_setting])
+best_gone = results.diverged(best_rows, IS)  # a diverged D has no final spectrum: not drawn, counted in C3
+at_best = spectra(best_rows[~best_gone])
+at_common = spectra(final[~results.diverged(final, IS) & (final["setting"] == common_setting)])
 at_init = pd.concat([spectral.normalized_spectra(build_run_models(c)[1]).assign(method=c.method, seed=c.seed,
                                                                                    label=f"{c.method} (init)")
                      for c in configs if c.setting == common_setting])
@@ -95,7 +96,7 @@ judged = result.table["run"].isin(best_rows["run"]) | ~result.table["method"].is
 phases, testable = gate.assess(result.table[judged], configs, ["method"], store=store,
                                notebook="fig03_singular_values", iterations=iterations)
 init_ranks = spectral.relative_stable_rank(at_init, by=("method", "layer")).groupby("method").mean().round(3)
-claim = claims.c3_spectra(ranks, f"per method ({caption})", testable)
+claim = claims.c3_spectra(ranks, f"per method ({caption})", testable, int(best_gone.sum()))
 claims.record(out_dir, [claim], runs=result.counts(), best_setting=best["setting"].to_dict(), caption=caption,
               init_rank=init_ranks.to_dict())
 claim

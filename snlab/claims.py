@@ -189,15 +189,18 @@ def c2_settings(final: pd.DataFrame, fid: str, seeds: str, gate: Gate) -> dict:
                    gate)
 
 
-def c3_spectra(ranks: pd.DataFrame, seeds: str, gate: Gate) -> dict:
-    """``ranks``: method, seed, layer, relative stable rank (conv layers, each method at its best setting)."""
+def c3_spectra(ranks: pd.DataFrame, seeds: str, gate: Gate, diverged: int = 0) -> dict:
+    """``ranks``: method, seed, layer, relative stable rank (conv layers, each method at its best setting);
+    ``diverged``: that setting's diverged runs, which have no final spectrum: counted beside the numbers
+    (and by the gate), not ranked."""
     rule = ("SN's mean relative stable rank (Σs²/max s²/n, mean over conv layers) exceeds both WC's and WN's "
-            "by more than 2 SE across seeds")
+            "by more than 2 SE across seeds (diverged runs have no final spectrum: counted, not ranked)")
+    words = f"; {diverged} diverged run(s) at a best setting, without a final spectrum, not ranked" if diverged else ""
     if out := _missing("C3", rule, ranks["method"], ["sn", "clip", "wn"], seeds, gate):
-        return out
+        return {**out, "measured": out["measured"] + words}
     per_run = ranks.assign(seed=ranks.get("seed", 0)).groupby(["method", "seed"])["rank"].mean()
     means = {m: _mean_se(g) for m, g in per_run.groupby(level=0) if m in ("sn", "clip", "wn")}
-    return _record("C3", rule, _fmt(means, 3), seeds, _best_of(means, "sn", higher=True), gate)
+    return _record("C3", rule, _fmt(means, 3) + words, seeds, _best_of(means, "sn", higher=True), gate)
 
 
 def _trend(final: pd.DataFrame, x: str, y: str, worse: str, robust: str, cid: str, xname: str, seeds: str,

@@ -79,7 +79,10 @@ def machine() -> str:
 def spectra(run_dir: str | Path) -> pd.DataFrame:
     """D's final normalized spectra (layer, index, s2; ``spectral.normalized_spectra``) from the run's
     ``spectra.csv``, written when it completed; a run stored before that file existed is read from its
-    checkpoint, and the file written then."""
+    checkpoint, and the file written then. A diverged run has no final spectrum (its checkpoint is the last
+    one before the divergence): refused, naming it."""
+    if run_status(run_dir) == "diverged":
+        raise ValueError(f"{run_dir} diverged: it has no final spectrum (its checkpoint predates the divergence)")
     path = Path(run_dir) / "spectra.csv"
     if not path.exists():
         from snlab.spectral import normalized_spectra

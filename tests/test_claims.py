@@ -97,6 +97,10 @@ def test_c3_broad_spectrum_across_seeds():
     assert claims.c3_spectra(ranks, "3", OK)["verdict"] == "not reproduced"
     ranks.loc[ranks["method"] == "wn", "rank"] = [.55, .6, .65]
     assert claims.c3_spectra(ranks, "3", OK)["verdict"] == "inconclusive"
+    counted = claims.c3_spectra(ranks, "3", OK, diverged=2)  # no final spectrum: not ranked, but said
+    assert counted["measured"].endswith("; 2 diverged run(s) at a best setting, without a final spectrum, not ranked")
+    assert claims.c3_spectra(ranks.query("method != 'clip'"), "3", CLOSED, diverged=1)["measured"] == (
+        "no run of clip; 1 diverged run(s) at a best setting, without a final spectrum, not ranked")
 
 
 def _trend(slope_bad, slope_good, noise, seed=0):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import jupytext
@@ -159,6 +160,23 @@ def test_fig03_plots_the_methods_stored_and_says_which_are_not(tmp_path, smoke_s
         f'`make reproduce PRESET=smoke TRAIN=1 ONLY=fig03_singular_values SET="store={smoke_store}"` trains them')
     assert claim["gate"].startswith("points with runs: 2/3; ")
 
+
+
+def test_fig03_leaves_a_diverged_runs_spectrum_out_and_counts_the_run(tmp_path, smoke_store, fmnist_eval_dir):
+    """A diverged run has no final spectrum (its checkpoint predates the divergence): Fig 3 draws the other
+    runs at the common setting and the gate counts it, rather than read that checkpoint or fail."""
+    store = tmp_path / "store"
+    shutil.copytree(smoke_store, store)
+    wn, = store.glob("*-wn-D-s0-*")
+    status = wn / "status.json"
+    status.write_text(json.dumps({**json.loads(status.read_text()), "status": "diverged"}))
+    (wn / "spectra.csv").unlink()
+    out = tmp_path / "fig03"
+    _run("fig03_singular_values.ipynb", tmp_path, preset="smoke", methods=["wn", "sn"], settings=["D"], seeds=[0],
+         common_setting="D", store=str(store), train=False, data_dir=str(fmnist_eval_dir), out_dir=str(out))
+    assert (out / "fig03_setting_D.png").stat().st_size > 1000
+    claim, = json.loads((out / "metrics.json").read_text())["claims"]
+    assert "1 diverged" in claim["gate"] and not (wn / "spectra.csv").exists()
 
 def test_reproduce_runs_the_chosen_notebooks_with_declared_parameters_only(tmp_path):
     from snlab.reproduce import reproduce

@@ -81,6 +81,12 @@ def test_todo_says_what_is_left_and_writes_spectra(fmnist_dir, tmp_path):
     stored = store.spectra(default_run_dir(done, tmp_path))
     fresh = normalized_spectra(load_run(default_run_dir(done, tmp_path)).discriminator)
     pd.testing.assert_frame_equal(stored, fresh, check_exact=False, rtol=1e-12)
+    # A diverged run's checkpoint predates its divergence: no final spectrum is read from it.
+    status = default_run_dir(done, tmp_path) / "status.json"
+    status.write_text(json.dumps({**json.loads(status.read_text()), "status": "diverged"}))
+    (default_run_dir(done, tmp_path) / "spectra.csv").unlink()
+    with pytest.raises(ValueError, match="diverged: it has no final spectrum"):
+        store.spectra(default_run_dir(done, tmp_path))
 
 
 def test_a_killed_run_without_status_is_resumed(fmnist_dir, tmp_path):
