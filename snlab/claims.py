@@ -174,7 +174,8 @@ def c2_settings(final: pd.DataFrame, fid: str, seeds: str, gate: Gate) -> dict:
     """From the A–F grid's last rows (one per run): each method's worst setting by seed-mean FID (a
     diverged run counts as ∞); SN's worst must be the lowest of all methods."""
     rule = ("SN's worst-setting FID (seed mean) is below every other method's worst by more than 2 SE "
-            "(one within 2 SE of it: inconclusive; SN's worst infinite: not reproduced)")
+            "(one within 2 SE of it: inconclusive; a diverged seed counts as ∞, so a setting where any seed "
+            "diverged is its method's worst: SN's, not reproduced; another method's, SN ahead of it)")
     final, words = _diverged_as(final, fid, np.inf, "∞")
     if (out := _missing("C2", rule, final["method"], ["sn"], seeds, gate)) or final["method"].nunique() < 2:
         return out or _record("C2", rule, "only SN was run", seeds, "not measured", gate)
@@ -275,7 +276,8 @@ def c7_overfit(table: pd.DataFrame, seeds: str, gate: Gate) -> dict:
     (mean abs), so a critic that barely learned shows no small gap for it; then seed mean ± SE. A diverged
     run's gap is infinite (``_diverged_as``): it weighs against its method."""
     rule = ("γ·W̄_SN (sn-gamma) has the smallest relative gap (held-out − train critic loss) / |train critic "
-            "loss| over the last half, by more than 2 SE against each other reparametrization")
+            "loss| over the last half, by more than 2 SE against each other reparametrization (a diverged seed "
+            "counts as an infinite gap: any in sn-gamma, not reproduced)")
     table = table.assign(run=table.get("run", table["method"]))
     per_run = _per_run(table, lambda late: (late["critic_heldout"] - late["critic_train"]).mean()
                        / late["critic_train"].abs().mean(), "gap")

@@ -60,6 +60,18 @@ def test_c2_sn_must_have_the_best_worst_case():
     assert claims.c2_settings(all_diverged, "FID_x", "1", OK)["verdict"] == "not reproduced"  # ∞ ties never win
 
 
+def test_c2_one_diverged_seed_makes_its_setting_the_methods_worst():
+    """As docs/claims.md states: one diverged seed of three puts its setting at ∞, whatever the others score."""
+    one_of_sn = _final({"sn": {"A": 25, "D": 25}, "wn": {"A": 300, "D": 300}}, seeds=3, spread=1)
+    one_of_sn.loc[(one_of_sn["method"] == "sn") & (one_of_sn["setting"] == "D") & (one_of_sn["seed"] == 2),
+                  "FID_x"] = np.nan
+    assert claims.c2_settings(one_of_sn, "FID_x", "3", OK)["verdict"] == "not reproduced"
+    one_of_wn = _final({"sn": {"A": 25, "D": 25}, "wn": {"A": 24, "D": 24}}, seeds=3, spread=1)
+    one_of_wn.loc[(one_of_wn["method"] == "wn") & (one_of_wn["setting"] == "D") & (one_of_wn["seed"] == 2),
+                  "FID_x"] = np.nan
+    assert claims.c2_settings(one_of_wn, "FID_x", "3", OK)["verdict"] == "reproduced"
+
+
 def test_one_seed_has_no_noise_estimate_so_no_difference_passes_it():
     one = claims.c2_settings(_final({"sn": {"A": 30, "D": 35}, "wn": {"A": 25, "D": 90}}), "FID_x", "1", OK)
     assert one["verdict"] == "inconclusive"
