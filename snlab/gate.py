@@ -85,7 +85,8 @@ def earliest_settled(table: pd.DataFrame, fid: str, is_: str, untrained_fid: flo
     later evaluation) most of the point's non-diverged seeds, cut there, had learned (resp. settled) by
     ``run_phases``' rules; NaN when that never holds through the runs' end. A curve that flattens for a
     while and then falls again is not settled at the flat stretch. This is how the convergence study
-    picks the shortest run length the gate accepts."""
+    picks the shortest run length the gate accepts. A run that diverged later counts as diverged only at
+    cuts that reach its last row: before that, it was training like the others."""
     by = list(by)
 
     def first_from(flags: list[tuple[int, bool]]) -> float:
@@ -98,8 +99,13 @@ def earliest_settled(table: pd.DataFrame, fid: str, is_: str, untrained_fid: flo
     rows = []
     for point, runs in table.groupby(by):
         learned, settled = [], []  # (step, flag) at each of the point's own evaluations
+        steps, ends = runs["step"].to_numpy(), runs.groupby("run")["step"].transform("max").to_numpy()
         for step in sorted(runs.dropna(subset=[fid])["step"].unique()):
-            alive = run_phases(runs[runs["step"] <= step], fid, is_, untrained_fid).query("phase != 'diverged'")
+            keep = steps <= step
+            cut = runs[keep]
+            if "status" in cut:  # the status is the run's at its end, on every row
+                cut = cut.assign(status=np.where(ends[keep] <= step, cut["status"], "complete"))
+            alive = run_phases(cut, fid, is_, untrained_fid).query("phase != 'diverged'")
             learned.append((step, len(alive) > 0 and alive["phase"].isin(("learning", "settled")).mean() > 0.5))
             settled.append((step, len(alive) > 0 and (alive["phase"] == "settled").mean() > 0.5))
         point = point if isinstance(point, tuple) else (point,)

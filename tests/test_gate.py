@@ -79,6 +79,16 @@ def test_earliest_settled_is_the_step_from_which_the_point_stays_settled():
     pd.testing.assert_frame_equal(alone, both.loc[["wn"]])  # another point's evaluations change nothing
 
 
+def test_earliest_settled_counts_a_run_diverged_only_from_where_it_diverged():
+    """Seeds 0 and 2 settle by 800 and seed 1 stays early; seed 2 diverges at 900, after the last evaluation.
+    Cut at 800 it had not diverged: 2 of 3 settled, so the point is settled from 800 (counting it diverged
+    there would leave 1 of 2)."""
+    runs = pd.concat([_run("a", [(400, 250), (800, 240)], seed=0), _run("b", [(400, 900), (800, 800)], seed=1),
+                      _run("c", [(400, 250), (800, 240), (900, None)], seed=2, status="diverged")])
+    lengths = gate.earliest_settled(runs, "FID_x", "IS_x", UNTRAINED, ["method"]).iloc[0]
+    assert (lengths["learned_from"], lengths["settled_from"]) == (400, 800)
+
+
 def test_unevaluated_runs_are_not_taken_for_diverged_and_an_empty_gate_is_closed():
     """A complete run with no FID at all is early (not learned), not "diverged" (which would be decisive);
     no runs, or no reference points, close the gate."""
