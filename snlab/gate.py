@@ -162,10 +162,9 @@ def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: fl
         why.append(f"{seeds.min()} seed(s) at some point, {MIN_SEEDS} needed")
     if ok_points < n_points:
         alive = ref[ref["phase"] != "diverged"]
-        early, learning = int((alive["phase"] == "early").sum()), int((alive["phase"] == "learning").sum())
-        stuck = f"{early} of their runs still above FID {threshold:.0f}" + (
-            f", {learning} below it but still improving by more than {SETTLED:.0%} per doubling"
-            if need == "settled" else "")
+        stuck = f"{int((alive['phase'] == 'early').sum())} of their runs still above FID {threshold:.0f}"
+        if need == "settled":
+            stuck += _unsettled(alive[alive["phase"] == "learning"])
         why.append(f"{n_points - ok_points} of {n_points} reference points have not {what} at "
                    f"{int(phases['final_step'].max())} G updates ({stuck})")
     why += [f"not met: {text}" for met, text in extra if not met]
@@ -176,6 +175,18 @@ def check(phases: pd.DataFrame, by: list[str], reference=None, untrained_fid: fl
     needs = ("" if n_points == 0 and not absent  # nothing stored can be a reference point: no training opens it
              else "runs" if absent or seeds.min() < MIN_SEEDS else "longer" if ok_points < n_points else "")
     return Gate(not why, "; ".join(why), numbers, needs)
+
+
+def _unsettled(learning: pd.DataFrame) -> str:
+    """How reference runs below the learned line (``learning``: their ``run_phases`` rows) failed to settle:
+    improving by more than ``SETTLED`` per doubling (said even when none is), worse by more than that, or with
+    no evaluation at half the run to compare with."""
+    better = int((learning["fid"] < learning["fid_half"]).sum())
+    worse = int((learning["fid"] > learning["fid_half"]).sum())
+    unknown = int(learning["change"].isna().sum())
+    return (f", {better} below it but still improving by more than {SETTLED:.0%} per doubling"
+            + (f", {worse} below it but worse by more than {SETTLED:.0%} over the last doubling" if worse else "")
+            + (f", {unknown} below it without an evaluation at half the run" if unknown else ""))
 
 
 def _rule(need: str, untrained_fid: float | None, threshold: float) -> str:

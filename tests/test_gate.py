@@ -54,6 +54,17 @@ def test_check_refuses_early_points_too_few_seeds_and_unmet_extras():
     assert not extra.testable and extra.why == "not met: ≥ 10 epochs (2.1)"
 
 
+def test_a_closed_gate_tells_runs_that_got_worse_from_runs_still_improving():
+    """Below the learned line but not settled: 250 → 120 is improving, 120 → 250 worse, and a run with no
+    evaluation at half its length cannot show either; the reason says which is which."""
+    runs = pd.concat([_run("a", [(200, 250), (400, 120)], seed=0), _run("b", [(200, 120), (400, 250)], seed=1),
+                      _run("c", [(400, 250)], seed=2)])
+    g = gate.check(gate.run_phases(runs, "FID_x", "IS_x", UNTRAINED), ["method"], untrained_fid=UNTRAINED)
+    assert g.why == ("1 of 1 reference points have not settled at 400 G updates (0 of their runs still above FID "
+                     "300, 1 below it but still improving by more than 33% per doubling, 1 below it but worse by "
+                     "more than 33% over the last doubling, 1 below it without an evaluation at half the run)")
+
+
 def test_only_reference_points_must_settle_and_diverged_ones_are_decisive():
     phases = _grid(settled_seeds=1)
     not_ref = phases["setting"] == "C"
