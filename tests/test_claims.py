@@ -229,6 +229,7 @@ def test_t2_and_t7_rank_agreement():
     assert claims.t2_ranks(flipped, "IS_x", "FID_x", "3", OK)["verdict"] == "not reproduced"
     final = pd.DataFrame({"method": list(claims.TABLE7_ORDER), "IS_x": [7.0, 6.5, 6.0, np.nan]})  # Frobenius diverged
     assert claims.t7_order(final, "IS_x", "3", OK)["verdict"] == "reproduced"
+    assert "; IS (seed mean ± SE): sn-gamma " in claims.t7_order(final, "IS_x", "3", OK)["measured"]
     final.loc[0, "IS_x"] = 6.2  # SN-γ below the baseline
     assert claims.t7_order(final, "IS_x", "3", OK)["verdict"] == "inconclusive"
     every_run_diverged = final.assign(IS_x=np.nan)  # all IS 1: no order at all, so nothing agrees with the paper's
