@@ -16,9 +16,11 @@
 # %% [markdown]
 # # Fig 15 and Table 7 (App. E): reparametrizing D inside WGAN-GP
 # WGAN-GP (Wasserstein loss, gradient penalty, setting A) with D's weights left alone, written as
-# Frobenius-normalized, WN-reparametrized (our WN: unit rows) or γ·W̄_SN. Left: D's loss on a fixed
-# batch of training images and on held-out (test) images, against the same fixed fakes: a widening gap is
-# overfitting. Right: IS during training. The table puts our final IS/FID beside the paper's Table 7.
+# Frobenius-normalized, WN-reparametrized (our WN: unit rows) or γ·W̄_SN. Top, a panel per method: D's loss
+# on a fixed batch of training images and on held-out (test) images, against the same fixed fakes: a widening
+# gap is overfitting. Bottom: that gap relative to the train loss, over windows of logged steps (the ratio
+# C7 judges over the last half), and IS during training. The table puts our final IS/FID beside the paper's
+# Table 7.
 # Table 7's ResNet rows (WGAN-GP ResNet, and with γ·W̄_SN) run when `resnet` is true, by default only at
 # the paper preset: a GP ResNet is the costliest run here (hours on a GPU; too slow for the cpu preset).
 # The "D widths ×1.5" rows are not run.

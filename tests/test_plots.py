@@ -23,3 +23,20 @@ def test_timing_points_land_in_the_same_places_on_every_call():
     assert len(a) == 3 and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     assert any(len(np.unique(x[:, 0])) > 1 for x in a)  # jittered, not stacked
     assert np.array_equal(np.random.get_state()[1], before)
+
+
+def test_fig15_gap_curve_is_the_windowed_ratio_of_means_and_one_method_still_draws():
+    """Train loss alternating −1 / −3, held-out 0.2 above it: each window of 10 logged rows has
+    mean(held-out − train) / mean|train| = 0.2 / 2 = 0.1 exactly (a mean of step-by-step ratios would give
+    (0.2 + 0.067) / 2 = 0.133); the curve starts after one full window."""
+    steps = np.arange(50, 2050, 50)
+    train = np.where(np.arange(len(steps)) % 2 == 0, -1.0, -3.0)
+    runs = pd.concat([pd.DataFrame({"run": f"r{k}", "method": "wn", "step": steps, "critic_train": train,
+                                    "critic_heldout": train + 0.2, "IS_x": np.linspace(1, 3, len(steps))})
+                      for k in range(2)])
+    fig = plots.heldout_curves(runs, title="t")
+    gap, = [ax for ax in fig.axes if ax.get_ylabel().startswith("mean(held-out")]
+    x, y = gap.lines[0].get_xdata(), gap.lines[0].get_ydata()
+    assert x[0] == steps[plots.GAP_WINDOW - 1] and np.allclose(y, 0.1)
+    assert sum(ax.get_title() == "WN" for ax in fig.axes) == 1
+    plt.close(fig)
