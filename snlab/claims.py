@@ -285,8 +285,9 @@ def c7_overfit(table: pd.DataFrame, seeds: str, gate: Gate) -> dict:
     if (out := _missing("C7", rule, per_run["method"], ["sn-gamma"], seeds, gate)) or per_run["method"].nunique() < 2:
         return out or _record("C7", rule, "only sn-gamma was run", seeds, "not measured", gate)
     gaps = dict(sorted(((m, _mean_se(g)) for m, g in per_run.groupby("method")["gap"]), key=lambda kv: kv[1][0]))
+    verdict = "not reproduced" if np.isinf(gaps["sn-gamma"][0]) else _best_of(gaps, "sn-gamma", higher=False)
     return _record("C7", rule, "relative gap over the last half (seed mean ± SE): " + _fmt(gaps, 3) + words, seeds,
-                   _best_of(gaps, "sn-gamma", higher=False), gate)
+                   verdict, gate)
 
 
 def c8_conditional(table: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> dict:
@@ -339,11 +340,13 @@ def t2_ranks(comparison: pd.DataFrame, is_col: str, fid_col: str, seeds: str, ga
     """From ``tables.table2_comparison``: the standard-CNN rows at 100k updates with both our and the
     paper's CIFAR-10 numbers; FID ranks low-to-high, so ρ is of −FID. A row's diverged seeds (``our
     diverged``, left out of its means) rank as the worst outcome, as in the other rules: IS 1 in its mean
-    over all its seeds, and any one makes its FID ∞."""
-    rows = comparison.dropna(subset=[f"our {is_col}", "paper IS cifar10", "our setting"])
-    rows = rows[~rows.index.str.contains("hinge|2x")]
-    evaluated, gone = rows["our seeds"].astype(float), rows["our diverged"].fillna(0).astype(float)
-    is_ = (evaluated * rows[f"our {is_col}"] + gone * 1.0) / (evaluated + gone)
+    over all its seeds, and any one makes its FID ∞ (a method every run of which diverged: IS 1, FID ∞)."""
+    gone = comparison["our diverged"].fillna(0).astype(float)
+    ranked = ((comparison["our setting"].notna() | (gone > 0)) & comparison["paper IS cifar10"].notna()
+              & ~comparison.index.str.contains("hinge|2x"))  # not the real-data row, nor rows not run here
+    rows, gone = comparison[ranked], gone[ranked]
+    evaluated = rows["our seeds"].fillna(0).astype(float)
+    is_ = (evaluated * rows[f"our {is_col}"].fillna(0.0) + gone * 1.0) / (evaluated + gone)
     fid = rows[f"our {fid_col}"].mask(gone > 0, np.inf)
     diverged = int(gone.sum())
     return _rank_record("T2", "method order (Table 2's standard-CNN rows; diverged seeds rank as IS 1 and FID ∞)",

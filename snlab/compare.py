@@ -1,8 +1,9 @@
 """Side-by-side views of stored runs for the ``10_compare_normalizers`` notebook; nothing here trains.
 
 ``figure`` draws, for the chosen methods at one setting (and n_dis): the last sample grid of each
-run, σ(W̄) of one D layer over training, that layer's squared singular values from the checkpoint,
-and the methods' FID across every stored setting. Checkpoints are read once and cached.
+run, σ(W̄) of one D layer over training, that layer's squared singular values from the checkpoint (none
+for a diverged run: its checkpoint predates the divergence; its title says so), and the methods' FID across
+every stored setting. Checkpoints are read once and cached.
 """
 from __future__ import annotations
 
@@ -57,6 +58,7 @@ def figure(table: pd.DataFrame, store: str | Path, methods, setting: str, n_dis:
         raise ValueError(f"no stored run of {', '.join(methods)} at setting {setting} with n_dis={n_dis}")
     labels = {m: METHOD_SPECS[m].label for m in methods}
     label_of = runs.drop_duplicates("run").set_index("run")["method"].map(labels)  # run → method label
+    diverged = set(runs.loc[runs["status"] == "diverged", "run"])
     palette = method_palette(methods)
     fig = plt.figure(figsize=(max(12, 2 * len(names)), 7.5))
     grid = fig.add_gridspec(2, max(3, len(names)))
@@ -65,14 +67,14 @@ def figure(table: pd.DataFrame, store: str | Path, methods, setting: str, n_dis:
         if samples := latest_samples(Path(store, name)):
             ax.imshow(mpimg.imread(samples), cmap="gray")
         ax.set_axis_off()
-        ax.set_title(f"{label_of[name]} · {int(runs.loc[runs['run'] == name, 'step'].max()):,} G updates",
-                     fontsize=9)
+        ax.set_title(f"{label_of[name]} · {int(runs.loc[runs['run'] == name, 'step'].max()):,} G updates"
+                     + (" · diverged" if name in diverged else ""), fontsize=9)
     ax = fig.add_subplot(grid[1, 0])
     sns.lineplot(runs.assign(method=runs["method"].map(labels)), x="step", y=f"sigma_{layer}", hue="method",
                  palette=palette, ax=ax)
     ax.set(xlabel="generator updates", ylabel=f"σ(W̄) of {layer}, exact")
     ax = fig.add_subplot(grid[1, 1])
-    for name in names:
+    for name in (n for n in names if n not in diverged):
         s = _spectra(str(Path(store, name)))
         s = s[s["layer"] == layer]
         ax.plot(s["index"], s["s2"], label=label_of[name], color=palette[label_of[name]])

@@ -38,11 +38,15 @@ def table2_comparison(final: pd.DataFrame, real: dict, is_col: str, fid_col: str
     the best setting by IS chosen per architecture, method and loss; ``real``: the real-data row's
     metrics. ``our seeds`` counts the evaluated runs behind a row and the ``sd`` columns are the std
     across them (the paper's ResNet ± is across seeds too); ``our diverged`` counts the row's diverged
-    runs at that setting, left out of its means. Rows we did not run (2× updates) keep the paper's
-    numbers and empty cells for ours.
+    runs at that setting, left out of its means (a method every run of which diverged: all of them, with
+    no setting, 0 seeds and empty means). Rows we did not run (2× updates) keep the paper's numbers and
+    empty cells for ours.
     """
     theirs = paper.table2().pivot_table(index="row", columns="dataset", values=["IS", "FID"], sort=False)
-    best = best_runs(final.assign(arch=final.get("arch", "standard")), is_col, by=("arch", "method", "loss"))
+    final = final.assign(arch=final.get("arch", "standard"))
+    best = best_runs(final, is_col, by=("arch", "method", "loss"))
+    every_run_diverged = final[results.diverged(final, is_col)].groupby(["arch", "method", "loss"]).size().drop(
+        best.index, errors="ignore")
     rows = []
     for (row, method, loss, arch, iterations), _ in paper.table2().groupby(
             ["row", "method", "loss", "arch", "iterations"], dropna=False, sort=False):
@@ -55,6 +59,8 @@ def table2_comparison(final: pd.DataFrame, real: dict, is_col: str, fid_col: str
             ours.update({"our setting": run["setting"], "our seeds": run["seeds"], "our diverged": run["diverged"]})
             for c in (is_col, fid_col):
                 ours.update({f"our {c}": run[c], f"our {c} sd": run[f"sd_{c}"]})
+        elif iterations == 100_000 and (arch, method, loss) in every_run_diverged.index:
+            ours.update({"our seeds": 0, "our diverged": every_run_diverged[(arch, method, loss)]})
         rows.append({"row": row, **ours,
                      **{f"paper {m} {d}": theirs.loc[row].get((m, d))
                         for m in ("IS", "FID") for d in ("cifar10", "stl10")}})

@@ -182,6 +182,8 @@ def test_c7_a_diverged_run_weighs_against_its_method():
     gone = table.assign(status=np.where(table["method"] == "sn-gamma", "diverged", "complete"))
     c = claims.c7_overfit(gone, "3", OK)
     assert c["verdict"] == "not reproduced" and "3 diverged run(s) counted as an infinite gap" in c["measured"]
+    everyone = table.assign(status=np.where(table["seed"] == 0, "diverged", "complete"))  # ∞ − ∞: still SN-γ's loss
+    assert claims.c7_overfit(everyone, "3", OK)["verdict"] == "not reproduced"
 
 
 def test_a_missing_value_of_a_run_that_did_not_diverge_is_left_out_not_taken_for_divergence():

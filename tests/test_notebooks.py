@@ -299,6 +299,27 @@ def test_the_comparison_takes_each_cell_from_the_first_sweep_that_stored_it(fmni
     assert table["step"].to_dict() == {"sn": 2, "wn": 4}
 
 
+def test_the_comparison_draws_a_diverged_run_without_its_spectrum(tmp_path, smoke_store):
+    """A diverged run has no final spectrum: the comparison still draws, its sample title saying diverged."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from snlab import compare, experiments
+
+    store = tmp_path / "store"
+    shutil.copytree(smoke_store, store)
+    wn, = store.glob("*-wn-D-s0-*")
+    status = wn / "status.json"
+    status.write_text(json.dumps({**json.loads(status.read_text()), "status": "diverged"}))
+    (wn / "spectra.csv").unlink()
+    table = compare.stored_runs([experiments.settings_grid("smoke", seeds=[0], methods=["wn", "sn"])], store)
+    fig = compare.figure(table, store, ["wn", "sn"], "D", 5, "conv6")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any(t.startswith("WN") and t.endswith("· diverged") for t in titles)
+    spectrum, = [ax for ax in fig.axes if ax.get_xlabel() == "index of singular value"]
+    assert [line.get_label() for line in spectrum.lines] == ["SN"]
+
+
 def test_quickstart_run_directory_is_keyed_by_its_parameters(tmp_path, fmnist_dir):
     """Two quickstarts with other parameters train two runs, not one that refuses to resume."""
     import shutil

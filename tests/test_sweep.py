@@ -272,6 +272,23 @@ def test_table2_comparison_puts_our_best_setting_beside_the_paper():
     assert t.loc["SN-GANs", "paper IS cifar10"] == 7.42 and t.loc["SN-GANs", "paper FID stl10"] == 53.1
 
 
+def test_a_method_every_run_of_which_diverged_keeps_its_row_and_ranks_last_in_t2():
+    """WN's only runs diverged: its Table 2 row counts them (no setting, 0 seeds) rather than vanish, and T2
+    ranks it as IS 1, FID ∞, below SN, as the paper's order has it."""
+    from snlab.claims import t2_ranks
+    from snlab.gate import Gate
+
+    final = pd.DataFrame({"method": ["sn", "wn", "wn"], "loss": "standard", "setting": ["C", "A", "B"],
+                          "IS_x": [4.0, float("nan"), float("nan")], "FID_x": [20.0, float("nan"), float("nan")],
+                          "seed": 0, "run": list("abc"), "status": ["complete", "diverged", "diverged"]})
+    t = tables.table2_comparison(final, {"IS_x": 9.0, "FID_x": 1.0}, "IS_x", "FID_x")
+    assert pd.isna(t.loc["Weight Norm.", "our setting"])
+    assert t.loc["Weight Norm.", ["our seeds", "our diverged"]].tolist() == [0, 2]
+    claim = t2_ranks(t, "IS_x", "FID_x", "1", Gate(True, "", ""))
+    assert "IS: ρ = +1.00" in claim["measured"] and "FID: ρ = +1.00" in claim["measured"]
+    assert "2 diverged run(s) at the best settings ranked as IS 1, FID ∞" in claim["measured"]
+
+
 def test_a_run_another_process_is_writing_is_left_to_it(fmnist_dir, tmp_path):
     """Two sweeps on one store: the run directory's lock (held here as the other sweep would) keeps the
     second from writing it; once released, the run trains."""
