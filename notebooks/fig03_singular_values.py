@@ -96,7 +96,8 @@ judged = result.table["run"].isin(best_rows["run"]) | ~result.table["method"].is
 phases, testable = gate.assess(result.table[judged], configs, ["method"], store=store,
                                notebook="fig03_singular_values", iterations=iterations)
 init_ranks = spectral.relative_stable_rank(at_init, by=("method", "layer")).groupby("method").mean().round(3)
-claim = claims.c3_spectra(ranks, f"per method ({caption})", testable, int(best_gone.sum()))
+unranked = pd.concat([best_rows[best_gone], final[results.diverged(final, IS) & ~final["method"].isin(best.index)]])
+claim = claims.c3_spectra(ranks, f"per method ({caption})", testable, unranked["method"].value_counts().to_dict())
 claims.record(out_dir, [claim], runs=result.counts(), best_setting=best["setting"].to_dict(), caption=caption,
               init_rank=init_ranks.to_dict())
 claim

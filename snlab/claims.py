@@ -12,7 +12,8 @@ rests on, the testability gate's numbers (``snlab.gate``) and a verdict:
 - "not measured", when a method the rule needs was not run (or none of its runs was evaluated).
 
 A diverged run (status "diverged") counts as its rule's worst outcome, never as a run left out
-(``_diverged_as``).
+(``_diverged_as``), except in C3, whose measure (D's final spectrum) a diverged run does not have: there it
+is counted beside the numbers, and by the gate, but not ranked.
 
 Notebooks store their records in ``<out_dir>/metrics.json`` (``record``); ``snlab.claims_report``
 gathers every figure folder's records into ``figures/CLAIMS.md`` and the README.
@@ -190,15 +191,20 @@ def c2_settings(final: pd.DataFrame, fid: str, seeds: str, gate: Gate) -> dict:
                    gate)
 
 
-def c3_spectra(ranks: pd.DataFrame, seeds: str, gate: Gate, diverged: int = 0) -> dict:
+def c3_spectra(ranks: pd.DataFrame, seeds: str, gate: Gate, diverged: dict[str, int] | None = None) -> dict:
     """``ranks``: method, seed, layer, relative stable rank (conv layers, each method at its best setting);
-    ``diverged``: that setting's diverged runs, which have no final spectrum: counted beside the numbers
-    (and by the gate), not ranked."""
+    ``diverged``: per method, its diverged runs at that setting (all of them for a method every run of which
+    diverged), which have no final spectrum: counted beside the numbers (the gate counts them too), not
+    ranked. A method with nothing ranked leaves the claim not measured, saying whether it was not run or
+    every run diverged."""
     rule = ("SN's mean relative stable rank (Σs²/max s²/n, mean over conv layers) exceeds both WC's and WN's "
             "by more than 2 SE across seeds (diverged runs have no final spectrum: counted, not ranked)")
-    words = f"; {diverged} diverged run(s) at a best setting, without a final spectrum, not ranked" if diverged else ""
-    if out := _missing("C3", rule, ranks["method"], ["sn", "clip", "wn"], seeds, gate):
-        return {**out, "measured": out["measured"] + words}
+    diverged = {m: n for m, n in (diverged or {}).items() if n}
+    words = ("; diverged, so not ranked (no final spectrum): " + ", ".join(f"{m} {n}" for m, n in diverged.items())
+             if diverged else "")
+    if lacking := sorted({"sn", "clip", "wn"} - set(ranks["method"])):
+        why = ", ".join(f"{m} ({'every run diverged' if m in diverged else 'not run'})" for m in lacking)
+        return _record("C3", rule, f"no final spectrum of {why}{words}", seeds, "not measured", gate)
     per_run = ranks.assign(seed=ranks.get("seed", 0)).groupby(["method", "seed"])["rank"].mean()
     means = {m: _mean_se(g) for m, g in per_run.groupby(level=0) if m in ("sn", "clip", "wn")}
     return _record("C3", rule, _fmt(means, 3) + words, seeds, _best_of(means, "sn", higher=True), gate)

@@ -46,7 +46,8 @@ def test_rules_say_not_measured_without_the_methods_they_need():
     only_sn = claims.c2_settings(_final({"sn": {"A": 1}}), "FID_x", "1", CLOSED)["verdict"]
     assert only_sn == f"not testable at this scale: {CLOSED.why}"  # the gate's reason stands over "not measured"
     closed = claims.c3_spectra(ranks, "1", CLOSED)
-    assert closed["verdict"] == f"not testable at this scale: {CLOSED.why}" and closed["measured"] == "no run of clip"
+    assert closed["verdict"] == f"not testable at this scale: {CLOSED.why}"
+    assert closed["measured"] == "no final spectrum of clip (not run)"
 
 
 def test_c2_sn_must_have_the_best_worst_case():
@@ -109,10 +110,12 @@ def test_c3_broad_spectrum_across_seeds():
     assert claims.c3_spectra(ranks, "3", OK)["verdict"] == "not reproduced"
     ranks.loc[ranks["method"] == "wn", "rank"] = [.55, .6, .65]
     assert claims.c3_spectra(ranks, "3", OK)["verdict"] == "inconclusive"
-    counted = claims.c3_spectra(ranks, "3", OK, diverged=2)  # no final spectrum: not ranked, but said
-    assert counted["measured"].endswith("; 2 diverged run(s) at a best setting, without a final spectrum, not ranked")
-    assert claims.c3_spectra(ranks.query("method != 'clip'"), "3", CLOSED, diverged=1)["measured"] == (
-        "no run of clip; 1 diverged run(s) at a best setting, without a final spectrum, not ranked")
+    counted = claims.c3_spectra(ranks, "3", OK, diverged={"wn": 2, "sn": 0})  # no final spectrum: not ranked, but said
+    assert counted["measured"].endswith("; diverged, so not ranked (no final spectrum): wn 2")
+    unranked = claims.c3_spectra(ranks.query("method == 'sn'"), "3", CLOSED, diverged={"clip": 3})
+    assert unranked["measured"] == ("no final spectrum of clip (every run diverged), wn (not run); diverged, so not "
+                                    "ranked (no final spectrum): clip 3")
+    assert unranked["verdict"] == f"not testable at this scale: {CLOSED.why}"
 
 
 def _trend(slope_bad, slope_good, noise, seed=0):
