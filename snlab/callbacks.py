@@ -107,18 +107,29 @@ class TensorBoardEnd:
         self.tb.close()
 
 
+class RunDirectory:
+    """First at every G update: a run directory that held a ``config.json`` when training began (as every
+    ``snlab.train`` run's does) and lost it since (removed by hand, say) stops the run with an error naming
+    it, before any callback writes a sample grid or a checkpoint that would recreate the folder with files no
+    one can resume or read (one stat per update). A bare ``Trainer.fit`` into a folder without one is left
+    alone."""
+
+    def on_start(self, t) -> None:
+        self.watched = (t.run_dir / "config.json").is_file()
+
+    def on_step(self, t) -> None:
+        if self.watched and not (t.run_dir / "config.json").is_file():
+            raise FileNotFoundError(f"{t.run_dir / 'config.json'} is gone: the run directory was removed or emptied "
+                                    f"while training; stopped at G update {t.step}, nothing written since; train the "
+                                    "run again from the start")
+
+
 class Checkpoints:
     """Every ``checkpoint_every`` G updates and at the last: history, then the trainer's whole state,
-    each written atomically (on resume, history rows past the checkpoint's step are dropped). A run
-    directory that lost its ``config.json`` while training (deleted by hand, say) stops the run with an
-    error naming it, rather than filling a fresh folder with a checkpoint no one can resume or read."""
+    each written atomically (on resume, history rows past the checkpoint's step are dropped)."""
 
     def on_step(self, t) -> None:
         if t.status != "diverged" and (t.step % t.cfg.checkpoint_every == 0 or t.step == t.cfg.iterations):
-            if not (t.run_dir / "config.json").is_file():
-                raise FileNotFoundError(
-                    f"{t.run_dir / 'config.json'} is gone: the run directory was removed or emptied while "
-                    f"training, so no checkpoint was written at G update {t.step}; train the run again from the start")
             write_history(t)
             atomic_save(t.state_dict(), t.run_dir / "checkpoint.pt")
 
@@ -145,10 +156,10 @@ def write_history(t) -> None:
 
 
 def default_callbacks(cfg, run_dir: Path) -> list:
-    """What every run does around its updates, in order: history rows, samples, TensorBoard (when
-    ``cfg.tensorboard``), checkpoints, progress."""
+    """What every run does around its updates, in order: the run directory's check, history rows, samples,
+    TensorBoard (when ``cfg.tensorboard``), checkpoints, progress."""
     tb = None
     if cfg.tensorboard:
         from snlab.monitor import TensorBoard
         tb = TensorBoard(run_dir)
-    return [History(tb), Samples(tb), *([TensorBoardEnd(tb)] if tb else []), Checkpoints(), Progress()]
+    return [RunDirectory(), History(tb), Samples(tb), *([TensorBoardEnd(tb)] if tb else []), Checkpoints(), Progress()]

@@ -242,8 +242,8 @@ def test_every_case_names_a_test_that_exists():
 
 
 def test_a_run_folder_removed_while_training_stops_the_run_by_name(fmnist_dir, tmp_path):
-    """Deleting the run directory mid-run: the next checkpoint raises, naming the missing config.json,
-    instead of writing a checkpoint into a recreated folder that resume would then refuse."""
+    """Deleting the run directory mid-run: the next G update raises, naming the missing config.json, before
+    a sample grid or a checkpoint recreates the folder with files that resume would then refuse."""
     run = tmp_path / "r"
 
     class RemoveRunDir:
@@ -252,7 +252,7 @@ def test_a_run_folder_removed_while_training_stops_the_run_by_name(fmnist_dir, t
                 shutil.rmtree(run)
 
     cfg = snlab.TrainConfig(preset="smoke", data_dir=str(fmnist_dir), out_dir=str(run), iterations=3,
-                            checkpoint_every=1, progress=False)
-    with pytest.raises(FileNotFoundError, match=r"config.json is gone: .* at G update 2"):
+                            checkpoint_every=1, sample_every=1, progress=False)
+    with pytest.raises(FileNotFoundError, match=r"config.json is gone: .* at G update 2, nothing written since"):
         snlab.train(cfg, callbacks=[RemoveRunDir()])
-    assert not (run / "checkpoint.pt").exists()
+    assert not run.exists()
