@@ -241,9 +241,9 @@ def heldout_curves(table: pd.DataFrame, title: str = ""):
             ax.legend(fontsize=8, frameon=False)
     rolled = []
     for _, g in d.sort_values("step").groupby("run"):
-        window = g[["critic_train", "critic_heldout"]].rolling(GAP_WINDOW, min_periods=GAP_WINDOW)
-        means = window.mean()
-        scale = g["critic_train"].abs().rolling(GAP_WINDOW, min_periods=GAP_WINDOW).mean()
+        size = min(GAP_WINDOW, len(g))  # a run shorter than a window (a smoke run): one window of all its rows
+        means = g[["critic_train", "critic_heldout"]].rolling(size).mean()
+        scale = g["critic_train"].abs().rolling(size).mean()
         rolled.append(g.assign(gap=(means["critic_heldout"] - means["critic_train"]) / scale))
     gaps = pd.concat(rolled).dropna(subset=["gap"])
     sns.lineplot(gaps, x="step", y="gap", hue="label", palette=palette, ax=axes["gap"], legend=False, **band)

@@ -89,7 +89,8 @@ def next_step(left: pd.DataFrame, store: str | Path, notebook: str, preset: str,
     ``what`` in words, e.g. "the 142 runs of this figure not stored") costs from ``store``, and how:
     (whether it is too costly, the words). At the ``cpu`` preset above ``SENSIBLE_CORE_HOURS`` they begin
     with ``NOT_SENSIBLE`` and end with the GPU command; otherwise they end with the command that trains them
-    here (``iterations``: the length to set; ``dataset``: the runs' data; both as ``train_command`` takes them)."""
+    here (``iterations``: the length to set; ``dataset``: the runs' data; they and ``store`` enter the command
+    as ``train_command`` takes them)."""
     hours, unpriced = core_hours(left, store)
     if costly := too_costly(preset, hours, what):
         return True, f"{costly.removeprefix('; ')}; on a GPU: {gpu_command(notebook)}"

@@ -120,7 +120,7 @@ def _parameter(name: str, params: dict, declared: dict, fallback=None):
 
 
 def not_in_store(notebook: str, out: Path, why: str, trains: bool = True, preset: str = "cpu",
-                 iterations: int | None = None, dataset: str | None = None, store: str | None = None) -> None:
+                 iterations: int | None = None, dataset: str | None = None, store: str | Path | None = None) -> None:
     """``notebook`` found none of its runs in its store: its folder ``out`` keeps only the executed notebook,
     a ``NOT_MEASURED.md`` with ``why`` and what trains them at ``preset``, ``iterations`` G updates long, on
     ``dataset`` into ``store`` (the notebook's parameters as passed; None: its own, the protocol's length for

@@ -161,7 +161,6 @@ def test_fig03_plots_the_methods_stored_and_says_which_are_not(tmp_path, smoke_s
     assert claim["gate"].startswith("points with runs: 2/3; ")
 
 
-
 def test_fig03_leaves_a_diverged_runs_spectrum_out_and_counts_the_run(tmp_path, smoke_store, fmnist_eval_dir):
     """A diverged run has no final spectrum (its checkpoint predates the divergence): Fig 3 draws the other
     runs at the common setting and the gate counts it, rather than read that checkpoint or fail."""
@@ -179,6 +178,7 @@ def test_fig03_leaves_a_diverged_runs_spectrum_out_and_counts_the_run(tmp_path, 
     assert "1 diverged" in claim["gate"] and not (wn / "spectra.csv").exists()
     assert claim["measured"].startswith("no final spectrum of clip (not run), wn (every run diverged); diverged, so "
                                         "not ranked (no final spectrum): wn 1")
+
 
 def test_reproduce_runs_the_chosen_notebooks_with_declared_parameters_only(tmp_path):
     from snlab.reproduce import reproduce

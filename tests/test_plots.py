@@ -1,4 +1,5 @@
-"""Figures regenerate identically: the strip plots' jitter is fixed, and numpy's global state is untouched."""
+"""Figures regenerate identically (the strip plots' jitter is fixed, numpy's global state untouched), and Fig 15's
+gap curve is the statistic its label names."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt

@@ -525,7 +525,8 @@ def test_a_notebook_with_no_runs_at_another_preset_names_that_preset_in_the_comm
         '`make reproduce TRAIN=1 ONLY=fig04_final_width SET="iterations=500"` trains them')
 
 
-def test_the_command_that_trains_a_notebooks_runs_names_their_dataset_and_store_unless_they_are_its_own(tmp_path):
+def test_the_command_that_trains_a_notebooks_runs_names_their_dataset_and_store_unless_they_are_its_own(
+        tmp_path, monkeypatch):
     """A notebook given another dataset or store than its own (Fashion-MNIST, results/) gets a command
     that passes them on, so the runs it trains land where that notebook reads them; a relative store is
     taken from the working folder (notebooks/ in a notebook's kernel)."""
@@ -533,6 +534,12 @@ def test_the_command_that_trains_a_notebooks_runs_names_their_dataset_and_store_
 
     assert prices.train_command("fig04_final_width", dataset="fashion_mnist", store=RESULTS) == \
         "`make reproduce TRAIN=1 ONLY=fig04_final_width`"
+    monkeypatch.chdir(NOTEBOOKS)  # as in a notebook's kernel: its default store, relative
+    assert prices.train_command("fig04_final_width", store="../results") == \
+        "`make reproduce TRAIN=1 ONLY=fig04_final_width`"
+    assert prices.train_command("fig04_final_width", store="runs") == \
+        f'`make reproduce TRAIN=1 ONLY=fig04_final_width SET="store={NOTEBOOKS / "runs"}"`'
+    monkeypatch.undo()
     not_in_store("fig04_final_width", tmp_path, "12 of 12 runs are not complete in results", dataset="cifar10",
                  store=NOTEBOOKS / "../results", iterations=500)
     assert (tmp_path / "NOT_MEASURED.md").read_text().splitlines()[4].startswith(
