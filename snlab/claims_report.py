@@ -50,7 +50,8 @@ README_BLOCK = ("<!-- verdicts: written by `python -m snlab reproduce` from figu
 
 def _write_readme_block(readme: Path, found: dict[str, list[dict]]) -> None:
     """Replace the text between ``README_BLOCK``'s markers with one row per claim (and scope): the claim,
-    and its verdict up to the first ";" (the rest is in CLAIMS.md). A README without the markers is left alone."""
+    and its verdict up to the first ";" (``_short``; the rest is in CLAIMS.md). A README without the markers is
+    left alone."""
     if not readme.exists():
         return
     text = readme.read_text()
@@ -61,7 +62,18 @@ def _write_readme_block(readme: Path, found: dict[str, list[dict]]) -> None:
     for cid, (figure, claim) in CLAIMS.items():
         for c in found.get(cid, [None]):
             scope = f" ({c['scope']})" if c and c.get("scope") else ""
-            verdict = c["verdict"].split(";")[0] if c else "not measured"
+            verdict = _short(c) if c else "not measured"
             rows.append(f"| **{cid}**{scope} ({figure}) {claim} | {verdict} |")
     head, rest = text.split(start, 1)
     atomic_write_text(head + start + "\n" + "\n".join(rows) + "\n" + end + rest.split(end, 1)[1], readme)
+
+
+def _short(record: dict) -> str:
+    """A claim record's verdict for the README: its first clause and, when a closed gate priced what would open
+    it ("≈ N core-hours", in a later clause of the verdict, or in the gate column of a claim not measured),
+    that clause too, so a reader sees the cost of testing it here."""
+    first, *rest = record["verdict"].split("; ")
+    if record["verdict"].startswith("not measured"):
+        rest += record.get("gate", "").split("; ")
+    price = next((clause for clause in rest if "core-hours" in clause), None)
+    return f"{first} · {price}" if price and "core-hours" not in first else first

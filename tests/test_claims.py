@@ -278,6 +278,22 @@ def test_claims_markdown_lists_every_claim_with_its_gate(tmp_path):
     assert "| **C5** (H100) (Fig 10)" in readme and "| **T7** (Table 7)" in readme
 
 
+def test_the_readme_shows_a_closed_verdicts_first_clause_and_its_price():
+    priced = ("not testable at this scale: 2 of 3 reference points have not settled at 6400 G updates (…); this "
+              "figure's runs trained twice as long (12,800 G updates): ≈ 23.5 core-hours at the store's median rate; "
+              "`make reproduce …` trains them")
+    assert claims_report._short({"verdict": priced, "gate": "g"}) == (
+        "not testable at this scale: 2 of 3 reference points have not settled at 6400 G updates (…) · this figure's "
+        "runs trained twice as long (12,800 G updates): ≈ 23.5 core-hours at the store's median rate")
+    costly = "not testable at this scale: too costly for 2 CPU cores: ≈ 139.5 core-hours of training; on a GPU: …"
+    assert claims_report._short({"verdict": costly}) == costly.split("; ")[0]
+    unmeasured = {"verdict": "not measured: no runs in results/ (`NOT_MEASURED.md`)",
+                  "gate": "30 of 30 runs are not complete: ≈ 21.3 core-hours at the store's median rate; train=True …"}
+    assert claims_report._short(unmeasured) == ("not measured: no runs in results/ (`NOT_MEASURED.md`) · 30 of 30 runs "
+                                                "are not complete: ≈ 21.3 core-hours at the store's median rate")
+    assert claims_report._short({"verdict": "reproduced", "gate": "runs: 3 learning"}) == "reproduced"
+
+
 def test_every_claim_names_the_notebook_that_tests_it():
     """``claims.NOTEBOOK`` is how make reproduce marks the claims of a notebook with no stored runs."""
     from pathlib import Path
