@@ -50,8 +50,8 @@ README_BLOCK = ("<!-- verdicts: written by `python -m snlab reproduce` from figu
 
 def _write_readme_block(readme: Path, found: dict[str, list[dict]]) -> None:
     """Replace the text between ``README_BLOCK``'s markers with one row per claim (and scope): the claim,
-    and its verdict up to the first ";" (``_short``; the rest is in CLAIMS.md). A README without the markers is
-    left alone."""
+    and its verdict's first clause with the price of opening it, if any (``_short``; the rest is in CLAIMS.md).
+    A README without the markers is left alone."""
     if not readme.exists():
         return
     text = readme.read_text()
