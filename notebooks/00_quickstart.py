@@ -35,7 +35,7 @@ data_dir = None
 # %%
 import snlab
 import snlab.store
-from snlab import plots
+from snlab import image_plots, plots
 
 cfg = snlab.TrainConfig(preset=preset, dataset=dataset, method=method, setting=setting, seed=seed,
                         iterations=iterations, data_dir=data_dir, resume=True)
@@ -50,7 +50,7 @@ print(result.status, result.run_dir)
 result.history.tail()
 
 # %%
-plots.save(plots.samples(result.generator, title=f"Samples — {caption}"), f"{out_dir}/samples.png")
+plots.save(image_plots.samples(result.generator, title=f"Samples — {caption}"), f"{out_dir}/samples.png")
 
 # %%
 plots.save(plots.losses(result.history, title=caption), f"{out_dir}/losses.png")

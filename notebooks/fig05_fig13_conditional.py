@@ -45,7 +45,7 @@ from pathlib import Path
 import pandas as pd
 
 import snlab.store
-from snlab import claims, data, experiments, gate, paper, plots, sweep
+from snlab import claims, data, experiments, gate, image_plots, paper, plots, sweep
 
 configs = experiments.conditional_runs(preset, dataset, seeds, iterations, methods, head, data_dir=data_dir,
                                        device=device)
@@ -80,7 +80,7 @@ for m, run in final.sort_values("seed")[["method", "run"]].itertuples(index=Fals
         grids[plots.method_label(m)] = grid
 names = data.CLASS_NAMES.get(dataset, [str(c) for c in range(10)])
 title = f"G(z, y) at the last saved step of each method's lowest seed, one class per row\n{caption}"
-fig = plots.class_grids(grids, names, title=title)
+fig = image_plots.class_grids(grids, names, title=title)
 plots.save(fig, f"{out_dir}/samples_{head}.png", dpi=100)
 
 # %%

@@ -37,7 +37,7 @@ out_dir = "../figures/fig06_samples"
 from pathlib import Path
 
 import snlab.store
-from snlab import claims, experiments, plots, sweep
+from snlab import claims, experiments, image_plots, plots, sweep
 from snlab.methods import METHOD_SPECS
 
 methods, settings = list(methods or experiments.SETTINGS_METHODS), list(settings or experiments.TABLE1)
@@ -53,6 +53,6 @@ for _, row in final.iterrows():
     images[(METHOD_SPECS[row["method"]].label, f"setting {row['setting']}")] = snlab.store.latest_samples(
         Path(store, row["run"]))
 order = {(METHOD_SPECS[m].label, f"setting {s}"): None for m in methods for s in sorted(final["setting"].unique())}
-fig = plots.image_table({**order, **images}, crop=4, title=f"Samples at the last step — {caption}")
+fig = image_plots.image_table({**order, **images}, crop=4, title=f"Samples at the last step — {caption}")
 plots.save(fig, f"{out_dir}/fig06.png", dpi=90)  # about the samples' own resolution
 claims.record(out_dir, runs=result.counts(), caption=caption)
