@@ -161,15 +161,22 @@ def test_fig03_plots_the_methods_stored_and_says_which_are_not(tmp_path, smoke_s
     assert claim["gate"].startswith("points with runs: 2/3; ")
 
 
-def test_fig03_leaves_a_diverged_runs_spectrum_out_and_counts_the_run(tmp_path, smoke_store, fmnist_eval_dir):
-    """A diverged run has no final spectrum (its checkpoint predates the divergence): Fig 3 draws the other
-    runs at the common setting and the gate counts it, rather than read that checkpoint or fail."""
+def _with_wn_diverged(smoke_store, tmp_path):
+    """A copy of the smoke store whose WN run is marked diverged, as a run that ended in a NaN loss is (no
+    spectra.csv); the copy and that run's directory."""
     store = tmp_path / "store"
     shutil.copytree(smoke_store, store)
     wn, = store.glob("*-wn-D-s0-*")
     status = wn / "status.json"
     status.write_text(json.dumps({**json.loads(status.read_text()), "status": "diverged"}))
     (wn / "spectra.csv").unlink()
+    return store, wn
+
+
+def test_fig03_leaves_a_diverged_runs_spectrum_out_and_counts_the_run(tmp_path, smoke_store, fmnist_eval_dir):
+    """A diverged run has no final spectrum (its checkpoint predates the divergence): Fig 3 draws the other
+    runs at the common setting and the gate counts it, rather than read that checkpoint or fail."""
+    store, wn = _with_wn_diverged(smoke_store, tmp_path)
     out = tmp_path / "fig03"
     _run("fig03_singular_values.ipynb", tmp_path, preset="smoke", methods=["wn", "sn"], settings=["D"], seeds=[0],
          common_setting="D", store=str(store), train=False, data_dir=str(fmnist_eval_dir), out_dir=str(out))
@@ -308,12 +315,7 @@ def test_the_comparison_draws_a_diverged_run_without_its_spectrum(tmp_path, smok
     matplotlib.use("Agg")
     from snlab import compare, experiments
 
-    store = tmp_path / "store"
-    shutil.copytree(smoke_store, store)
-    wn, = store.glob("*-wn-D-s0-*")
-    status = wn / "status.json"
-    status.write_text(json.dumps({**json.loads(status.read_text()), "status": "diverged"}))
-    (wn / "spectra.csv").unlink()
+    store, _ = _with_wn_diverged(smoke_store, tmp_path)
     table = compare.stored_runs([experiments.settings_grid("smoke", seeds=[0], methods=["wn", "sn"])], store)
     fig = compare.figure(table, store, ["wn", "sn"], "D", 5, "conv6")
     titles = [ax.get_title() for ax in fig.axes]
