@@ -1,7 +1,7 @@
 """What the training loop does around its updates, as callbacks (in the spirit of minGPT's
-``Trainer.add_callback``): history rows with σ(W̄) and metrics, sample grids, TensorBoard, checkpoints and
-the progress bar. ``Trainer.fit`` only updates and calls them; each reads the trainer and writes its own
-files into the run directory (``snlab.store``'s format).
+``Trainer.add_callback``): the run directory's check, history rows with σ(W̄) and metrics, sample grids,
+TensorBoard, checkpoints and the progress bar. ``Trainer.fit`` only updates and calls them; each reads the
+trainer and writes its own files into the run directory (``snlab.store``'s format).
 
 A callback has any of ``on_start(trainer)``, ``on_step(trainer)`` (after every G update and its D
 updates) and ``on_end(trainer)`` (also when the loop raises). The trainer's ``window`` holds the D and G

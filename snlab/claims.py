@@ -75,7 +75,8 @@ def unmeasured(notebook: str, verdict: str, why: str) -> list[dict]:
 
 def _missing(cid: str, rule: str, have, need, seeds: str, gate: Gate) -> dict | None:
     """A "not measured" record when a method the rule needs is absent, else None; a closed ``gate``'s verdict
-    stands instead (what training the missing runs costs, with a store), beside "no run of …" as measured."""
+    stands instead (what training the missing runs costs, with a store), beside "no run of …" as measured
+    (C3 says it its own way: ``c3_spectra``)."""
     lacking = sorted(set(need) - set(have))
     if not lacking:
         return None
@@ -203,7 +204,7 @@ def c3_spectra(ranks: pd.DataFrame, seeds: str, gate: Gate, diverged: dict[str, 
     words = ("; diverged, so not ranked (no final spectrum): " + ", ".join(f"{m} {n}" for m, n in diverged.items())
              if diverged else "")
     if lacking := sorted({"sn", "clip", "wn"} - set(ranks["method"])):
-        why = ", ".join(f"{m} ({'every run diverged' if m in diverged else 'not run'})" for m in lacking)
+        why = ", ".join(f"{m} ({'every run diverged' if m in diverged else 'no evaluated run'})" for m in lacking)
         return _record("C3", rule, f"no final spectrum of {why}{words}", seeds, "not measured", gate)
     per_run = ranks.assign(seed=ranks.get("seed", 0)).groupby(["method", "seed"])["rank"].mean()
     means = {m: _mean_se(g) for m, g in per_run.groupby(level=0) if m in ("sn", "clip", "wn")}
@@ -358,7 +359,8 @@ def t2_ranks(comparison: pd.DataFrame, is_col: str, fid_col: str, seeds: str, ga
     return _rank_record("T2", "method order (Table 2's standard-CNN rows; diverged seeds rank as IS 1 and FID ∞)",
                         {"IS": (list(is_), list(rows["paper IS cifar10"])),
                          "FID": (list(-fid), list(-rows["paper FID cifar10"]))}, seeds, gate,
-                        f"; {diverged} diverged run(s) at the best settings ranked as IS 1, FID ∞" if diverged else "")
+                        f"; {diverged} diverged run(s) (at the best settings, or every run of a method) ranked as "
+                        "IS 1, FID ∞" if diverged else "")
 
 
 #: Table 7's standard-CNN variants, best first (IS 7.20, 6.68, 6.36; Frobenius collapsed).

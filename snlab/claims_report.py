@@ -71,9 +71,13 @@ def _write_readme_block(readme: Path, found: dict[str, list[dict]]) -> None:
 def _short(record: dict) -> str:
     """A claim record's verdict for the README: its first clause and, when a closed gate priced what would open
     it ("≈ N core-hours", in a later clause of the verdict, or in the gate column of a claim not measured),
-    that clause too, so a reader sees the cost of testing it here."""
+    that clause too (and the next, when it names runs the price leaves out), so a reader sees the cost of
+    testing it here."""
     first, *rest = record["verdict"].split("; ")
     if record["verdict"].startswith("not measured"):
         rest += record.get("gate", "").split("; ")
-    price = next((clause for clause in rest if "core-hours" in clause), None)
-    return f"{first} · {price}" if price and "core-hours" not in first else first
+    at = next((i for i, clause in enumerate(rest) if "core-hours" in clause), None)
+    if at is None or "core-hours" in first:
+        return first
+    unpriced = [clause for clause in rest[at + 1:at + 2] if "not priced" in clause]  # a price leaving runs out
+    return " · ".join([first, rest[at], *unpriced])

@@ -218,7 +218,8 @@ class Trainer:
         """Train from ``self.step`` to ``cfg.iterations`` G updates; returns "complete" or "diverged".
 
         After every G update (and its D updates) each callback's ``on_step`` runs, in order (default:
-        ``callbacks.default_callbacks``: history rows, samples, TensorBoard, checkpoints, progress); a
+        ``callbacks.default_callbacks``: the run directory's check, history rows, samples, TensorBoard,
+        checkpoints, progress); a
         callback that finds the run diverged sets ``self.status`` and the loop stops."""
         self.begin(run_dir, callbacks)
         try:

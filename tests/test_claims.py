@@ -47,7 +47,7 @@ def test_rules_say_not_measured_without_the_methods_they_need():
     assert only_sn == f"not testable at this scale: {CLOSED.why}"  # the gate's reason stands over "not measured"
     closed = claims.c3_spectra(ranks, "1", CLOSED)
     assert closed["verdict"] == f"not testable at this scale: {CLOSED.why}"
-    assert closed["measured"] == "no final spectrum of clip (not run)"
+    assert closed["measured"] == "no final spectrum of clip (no evaluated run)"
 
 
 def test_c2_sn_must_have_the_best_worst_case():
@@ -113,8 +113,8 @@ def test_c3_broad_spectrum_across_seeds():
     counted = claims.c3_spectra(ranks, "3", OK, diverged={"wn": 2, "sn": 0})  # no final spectrum: not ranked, but said
     assert counted["measured"].endswith("; diverged, so not ranked (no final spectrum): wn 2")
     unranked = claims.c3_spectra(ranks.query("method == 'sn'"), "3", CLOSED, diverged={"clip": 3})
-    assert unranked["measured"] == ("no final spectrum of clip (every run diverged), wn (not run); diverged, so not "
-                                    "ranked (no final spectrum): clip 3")
+    assert unranked["measured"] == ("no final spectrum of clip (every run diverged), wn (no evaluated run); diverged, "
+                                    "so not ranked (no final spectrum): clip 3")
     assert unranked["verdict"] == f"not testable at this scale: {CLOSED.why}"
 
 
@@ -238,7 +238,7 @@ def test_t2_and_t7_rank_agreement():
                                 "our diverged": np.where(comparison.index == best, 2, 0)})
     c = claims.t2_ranks(lone, "IS_x", "FID_x", "3", OK)
     assert c["verdict"] != "reproduced"
-    assert "2 diverged run(s) at the best settings ranked as IS 1, FID ∞" in c["measured"]
+    assert "2 diverged run(s) (at the best settings, or every run of a method) ranked as IS 1, FID ∞" in c["measured"]
     flipped = comparison.assign(**{"our IS_x": -paper["IS"]})
     assert claims.t2_ranks(flipped, "IS_x", "FID_x", "3", OK)["verdict"] == "not reproduced"
     final = pd.DataFrame({"method": list(claims.TABLE7_ORDER), "IS_x": [7.0, 6.5, 6.0, np.nan]})  # Frobenius diverged
@@ -292,6 +292,10 @@ def test_the_readme_shows_a_closed_verdicts_first_clause_and_its_price():
     assert claims_report._short(unmeasured) == ("not measured: no runs in results/ (`NOT_MEASURED.md`) · 30 of 30 runs "
                                                 "are not complete: ≈ 21.3 core-hours at the store's median rate")
     assert claims_report._short({"verdict": "reproduced", "gate": "runs: 3 learning"}) == "reproduced"
+    partly = {"verdict": "not testable at this scale: x; the 4 runs not stored: ≈ 2.0 core-hours; resnet runs not "
+                         "priced: none complete in the store; `make …` trains them"}
+    assert claims_report._short(partly) == ("not testable at this scale: x · the 4 runs not stored: ≈ 2.0 core-hours · "
+                                            "resnet runs not priced: none complete in the store")
 
 
 def test_every_claim_names_the_notebook_that_tests_it():

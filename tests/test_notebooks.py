@@ -154,7 +154,7 @@ def test_fig03_plots_the_methods_stored_and_says_which_are_not(tmp_path, smoke_s
     assert metrics["best_setting"] == {"wn": "D", "sn": "D"}
     assert metrics["caption"].endswith("2 seeds asked, 1 stored (0); 2 of 12 runs stored")
     claim, = metrics["claims"]
-    assert claim["measured"] == "no final spectrum of clip (not run)"
+    assert claim["measured"] == "no final spectrum of clip (no evaluated run)"
     assert claim["verdict"].startswith("not testable at this scale: 1 of 3 points have no run: clip; ")
     assert claim["verdict"].endswith(
         f'`make reproduce PRESET=smoke TRAIN=1 ONLY=fig03_singular_values SET="store={smoke_store}"` trains them')
@@ -183,8 +183,8 @@ def test_fig03_leaves_a_diverged_runs_spectrum_out_and_counts_the_run(tmp_path, 
     assert (out / "fig03_setting_D.png").stat().st_size > 1000
     claim, = json.loads((out / "metrics.json").read_text())["claims"]
     assert "1 diverged" in claim["gate"] and not (wn / "spectra.csv").exists()
-    assert claim["measured"].startswith("no final spectrum of clip (not run), wn (every run diverged); diverged, so "
-                                        "not ranked (no final spectrum): wn 1")
+    assert claim["measured"].startswith("no final spectrum of clip (no evaluated run), wn (every run diverged); "
+                                        "diverged, so not ranked (no final spectrum): wn 1")
 
 
 def test_reproduce_runs_the_chosen_notebooks_with_declared_parameters_only(tmp_path):
