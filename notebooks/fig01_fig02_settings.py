@@ -37,11 +37,14 @@ data_dir = None
 out_dir = "../figures/fig01_fig02_settings"
 
 # %%
+from functools import partial
+
 from snlab import claims, experiments, gate, plots, sweep
 
 methods, settings = list(methods or experiments.SETTINGS_METHODS), list(settings or experiments.TABLE1)
-configs = experiments.settings_grid(preset, dataset, seeds, iterations, methods, settings, data_dir=data_dir,
-                                     device=device)
+runs_at = partial(experiments.settings_grid, preset, dataset, seeds, methods=methods, settings=settings,
+                  data_dir=data_dir, device=device)  # this figure's runs by length
+configs = runs_at(iterations)
 
 # %%
 result = sweep.run_sweep(configs, store, workers, train=train)
@@ -59,7 +62,8 @@ for metric, name in (("IS", "fig01_inception_score"), ("FID", "fig02_fid")):
 # The paper shows every method learning at the benign settings A–C, and SN at all six: those must settle.
 phases, testable = gate.assess(result.table, configs, ["method", "setting"],
                                reference="setting in ['A', 'B', 'C'] or method == 'sn'",
-                               store=store, notebook="fig01_fig02_settings", iterations=iterations)
+                               store=store, notebook="fig01_fig02_settings", iterations=iterations,
+                               runs_at=runs_at)
 final.to_csv(f"{out_dir}/results.csv", index=False)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
 claim = claims.c2_settings(final, FID, f"per point ({caption})", testable)

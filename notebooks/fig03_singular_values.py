@@ -38,6 +38,7 @@ data_dir = None
 out_dir = "../figures/fig03_singular_values"
 
 # %%
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -47,8 +48,9 @@ from snlab import claims, experiments, gate, plots, results, spectral, sweep, ta
 from snlab.config import build_run_models
 
 methods, settings = list(methods or experiments.SPECTRA_METHODS), list(settings or experiments.TABLE1)
-configs = experiments.settings_grid(preset, dataset, seeds, iterations, methods, settings, data_dir=data_dir,
-                                     device=device)
+runs_at = partial(experiments.settings_grid, preset, dataset, seeds, methods=methods, settings=settings,
+                  data_dir=data_dir, device=device)  # this figure's runs by length
+configs = runs_at(iterations)
 if common_setting not in settings:
     raise ValueError(f"common_setting {common_setting!r} is not among the grid's settings: {', '.join(settings)}")
 
@@ -94,7 +96,7 @@ ranks = (spectral.relative_stable_rank(at_best, by=("method", "seed", "layer")).
          if not at_best.empty else pd.DataFrame(columns=["method", "seed", "layer", "rank"]))
 judged = result.table["run"].isin(best_rows["run"]) | ~result.table["method"].isin(best.index)  # diverged: counted
 phases, testable = gate.assess(result.table[judged], configs, ["method"], store=store,
-                               notebook="fig03_singular_values", iterations=iterations)
+                               notebook="fig03_singular_values", iterations=iterations, runs_at=runs_at)
 init_ranks = spectral.relative_stable_rank(at_init, by=("method", "layer")).groupby("method").mean().round(3)
 unranked = pd.concat([best_rows[best_gone], final[results.diverged(final, IS) & ~final["method"].isin(best.index)]])
 claim = claims.c3_spectra(ranks, f"per method ({caption})", testable, unranked["method"].value_counts().to_dict())

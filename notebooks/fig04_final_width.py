@@ -33,9 +33,13 @@ data_dir = None
 out_dir = "../figures/fig04_final_width"
 
 # %%
+from functools import partial
+
 from snlab import claims, experiments, gate, plots, sweep
 
-configs = experiments.final_width_sweep(preset, dataset, seeds, iterations, widths, data_dir=data_dir, device=device)
+runs_at = partial(experiments.final_width_sweep, preset, dataset, seeds, widths=widths, data_dir=data_dir,
+                  device=device)  # this figure's runs by length
+configs = runs_at(iterations)
 
 # %%
 result = sweep.run_sweep(configs, store, workers, train=train)
@@ -50,7 +54,7 @@ plots.save(fig, f"{out_dir}/fig04.png")
 
 # %%
 phases, testable = gate.assess(result.table, configs, ["method", "final_width"], store=store,
-                               notebook="fig04_final_width", iterations=iterations)
+                               notebook="fig04_final_width", iterations=iterations, runs_at=runs_at)
 final.to_csv(f"{out_dir}/results.csv", index=False)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
 claim = claims.c4_width(final, IS, f"per point ({caption})", testable)

@@ -40,6 +40,7 @@ data_dir = None
 out_dir = "../figures/fig05_fig13_conditional"
 
 # %%
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -47,8 +48,9 @@ import pandas as pd
 import snlab.store
 from snlab import claims, data, experiments, gate, image_plots, paper, plots, sweep
 
-configs = experiments.conditional_runs(preset, dataset, seeds, iterations, methods, head, data_dir=data_dir,
-                                       device=device)
+runs_at = partial(experiments.conditional_runs, preset, dataset, seeds, methods=methods, head=head,
+                  data_dir=data_dir, device=device)  # this figure's runs by length
+configs = runs_at(iterations)
 data.load_dataset(dataset, data_dir=data_dir)  # a missing dataset fails here, saying where to put it
 first = configs[0]
 
@@ -85,7 +87,7 @@ plots.save(fig, f"{out_dir}/samples_{head}.png", dpi=100)
 
 # %%
 phases, testable = gate.assess(table, configs, ["method"], store=store, notebook="fig05_fig13_conditional",
-                               iterations=iterations)
+                               iterations=iterations, runs_at=runs_at)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
 claim = claims.c8_conditional(table, columns[0], f"per method ({caption})", testable)
 claims.record(out_dir, [claim], runs=result.counts(), caption=caption, final=ours.to_dict())

@@ -36,9 +36,13 @@ data_dir = None
 out_dir = "../figures/fig09_sigma_during_training"
 
 # %%
+from functools import partial
+
 from snlab import claims, experiments, gate, plots, sweep
 
-configs = experiments.sigma_runs(preset, dataset, seeds, iterations, setting, data_dir=data_dir, device=device)
+runs_at = partial(experiments.sigma_runs, preset, dataset, seeds, setting=setting, data_dir=data_dir,
+                  device=device)  # this figure's runs by length
+configs = runs_at(iterations)
 len(configs)
 
 # %%
@@ -55,7 +59,7 @@ last = history.iloc[-1]
 # A claim about D while it trains, not about how well it trains: its runs must have learned, not settled
 # (docs/claims.md).
 phases, testable = gate.assess(result.table, configs, ["method"], need="learning", store=store,
-                               notebook="fig09_sigma_during_training", iterations=iterations)
+                               notebook="fig09_sigma_during_training", iterations=iterations, runs_at=runs_at)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
 claim = claims.c1_sigma(result.table, caption, testable)
 claims.record(out_dir, [claim], runs=result.counts(), caption=caption)

@@ -33,9 +33,13 @@ data_dir = None
 out_dir = "../figures/fig11_ndis"
 
 # %%
+from functools import partial
+
 from snlab import claims, experiments, gate, plots, sweep
 
-configs = experiments.ndis_sweep(preset, dataset, seeds, iterations, n_dis, data_dir=data_dir, device=device)
+runs_at = partial(experiments.ndis_sweep, preset, dataset, seeds, n_dis=n_dis, data_dir=data_dir,
+                  device=device)  # this figure's runs by length
+configs = runs_at(iterations)
 
 # %%
 result = sweep.run_sweep(configs, store, workers, train=train)
@@ -51,7 +55,8 @@ plots.save(fig, f"{out_dir}/fig11.png")
 # %%
 # The paper shows SN learning at every n_dis, and WN at n_dis = 1: those must settle.
 phases, testable = gate.assess(result.table, configs, ["method", "n_dis"], reference="method == 'sn' or n_dis == 1",
-                               store=store, notebook="fig11_ndis", iterations=iterations)
+                               store=store, notebook="fig11_ndis", iterations=iterations,
+                               runs_at=runs_at)
 final.to_csv(f"{out_dir}/results.csv", index=False)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
 claim = claims.c6_ndis(final, IS, f"per point ({caption})", testable)

@@ -40,11 +40,14 @@ data_dir = None
 out_dir = "../figures/fig15_table7_reparam"
 
 # %%
+from functools import partial
 from pathlib import Path
 
 from snlab import claims, experiments, gate, plots, sweep, tables
 
-configs = experiments.reparam_runs(preset, dataset, seeds, iterations, data_dir=data_dir, device=device)
+runs_at = partial(experiments.reparam_runs, preset, dataset, seeds, data_dir=data_dir,
+                  device=device)  # the standard-CNN runs by length
+configs = runs_at(iterations)
 resnet = preset == "paper" if resnet is None else resnet
 resnet_configs = experiments.reparam_runs(preset, dataset, seeds, resnet_iterations, ["wgan-gp", "sn-gamma"],
                                           arch="resnet", data_dir=data_dir, device=device) if resnet else []
@@ -84,7 +87,8 @@ table7
 # held-out gap can only show overfitting after D has seen the training data many times.
 epochs = experiments.epochs(configs[0])
 seen = (epochs >= claims.C7_MIN_EPOCHS, f"≥ {claims.C7_MIN_EPOCHS} passes of D over the training data ({epochs:.1f})")
-judge = dict(reference="method != 'frobenius'", store=store, notebook="fig15_table7_reparam", iterations=iterations)
+judge = dict(reference="method != 'frobenius'", store=store, notebook="fig15_table7_reparam", iterations=iterations,
+             runs_at=runs_at)
 phases, learned = gate.assess(table, configs, ["method"], **judge)
 _, overfit_testable = gate.assess(table, configs, ["method"], extra=[seen], **judge)
 final.to_csv(f"{out_dir}/results.csv", index=False)

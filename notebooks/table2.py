@@ -47,10 +47,14 @@ from snlab import claims, data, experiments, gate, plots, sweep, tables
 from snlab.metrics.evaluation import training_metrics
 
 methods, settings = list(methods or experiments.SETTINGS_METHODS), list(settings or experiments.TABLE1)
-standard = (experiments.settings_grid(preset, dataset, seeds, iterations, methods, settings, data_dir=data_dir,
+def standard_at(length):  # the standard-CNN runs at ``length`` G updates; None: the protocol's
+    return (experiments.settings_grid(preset, dataset, seeds, length, methods, settings, data_dir=data_dir,
                                       device=device)
-            + experiments.settings_grid(preset, dataset, seeds, iterations, ["sn"], settings, loss="hinge",
+            + experiments.settings_grid(preset, dataset, seeds, length, ["sn"], settings, loss="hinge",
                                         data_dir=data_dir, device=device))
+
+
+standard = standard_at(iterations)
 resnet = (experiments.resnet_rows(preset, dataset, resnet_seeds, resnet_iterations, data_dir=data_dir,
                                   device=device) if resnet_seeds else [])
 configs = standard + resnet
@@ -80,7 +84,8 @@ table.to_csv(f"{out_dir}/table2.csv")
 Path(out_dir, "table2.md").write_text(header + tables.to_markdown(table) + "\n")
 phases, testable = gate.assess(held["standard"], standard, ["method", "loss", "setting"],
                                reference="setting in ['A', 'B', 'C'] or method == 'sn'",
-                               store=store, notebook="table2", iterations=iterations)
+                               store=store, notebook="table2", iterations=iterations,
+                               runs_at=standard_at)
 claim = claims.t2_ranks(table, IS, FID, f"per point ({caption})", testable)
 claims.record(out_dir, [claim], runs=result.counts(), caption=caption, resnet_caption=resnet_caption, real=real)
 claim

@@ -26,6 +26,7 @@ discard anything.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -222,12 +223,14 @@ def _untrained_fid(config_json: str, data_dir: str | None, fid: str) -> float:
 
 
 def assess(table: pd.DataFrame, configs, by, reference=None, extra=(), need: str = "settled", store=None,
-           notebook: str | None = None, iterations: int | None = None) -> tuple[pd.DataFrame, Gate]:
+           notebook: str | None = None, iterations: int | None = None,
+           runs_at: Callable[[int], list] | None = None) -> tuple[pd.DataFrame, Gate]:
     """``run_phases`` of a sweep's ``table`` (``results.collect`` rows) and the ``check`` of them at the
     points ``by``, each point of ``configs`` asked for; ``reference``: a ``DataFrame.query`` string selecting
     the reference runs (default: all); ``need`` as ``check``'s. With the runs' ``store`` and the ``notebook``
     that draws them, a gate that more training could open also says what that costs and how (``_priced``;
-    ``iterations``: the notebook's parameter of that name, None when it runs at its protocol's length)."""
+    ``iterations``: the notebook's parameter of that name, None when it runs at its protocol's length;
+    ``runs_at``: the notebook's configs at another length, as its ``iterations`` would build them)."""
     from snlab.plots import metric_column
 
     fid, is_ = metric_column(table, "FID"), metric_column(table, "IS")
@@ -237,17 +240,18 @@ def assess(table: pd.DataFrame, configs, by, reference=None, extra=(), need: str
     asked = {tuple(getattr(c, b) for b in by) for c in configs}
     verdict = check(phases, by, mask, scale, extra, need, asked)
     if verdict.needs and store is not None and notebook:
-        verdict = _priced(verdict, configs, store, notebook, iterations)
+        verdict = _priced(verdict, configs, store, notebook, iterations, runs_at)
     return phases, verdict
 
 
-def _priced(verdict: Gate, configs, store, notebook: str, length: int | None = None) -> Gate:
+def _priced(verdict: Gate, configs, store, notebook: str, length: int | None = None,
+            runs_at: Callable[[int], list] | None = None) -> Gate:
     """``verdict`` with the price of what it ``needs`` (``prices.next_step``): the runs of ``configs`` that
     ``store`` lacks (the command names ``length``, the notebook's ``iterations`` parameter, unless None), or
-    all of them trained twice as long (when they share one length; priced with their evaluation schedule
-    kept, so that runs of ``store`` they would continue count as such: the command re-derives the schedule
-    from the length, at the same price). A price too costly for 2 CPU cores comes first, as the reason that
-    matters; another last, as the next step."""
+    ``runs_at(2 × their length)`` (when they share one length and ``runs_at`` is given): the runs that the
+    command setting that length trains, with the evaluation schedule it derives, so that runs of ``store``
+    already made at that length count as done. A price too costly for 2 CPU cores comes first, as the
+    reason that matters; another last, as the next step."""
     from snlab import prices, sweep
 
     if verdict.needs == "runs":
@@ -255,10 +259,10 @@ def _priced(verdict: Gate, configs, store, notebook: str, length: int | None = N
         what, iterations = f"the {len(left)} run{'s' if len(left) != 1 else ''} of this figure not stored", length
     else:
         lengths = {c.iterations for c in configs}
-        if len(lengths) != 1:
+        if len(lengths) != 1 or runs_at is None:
             return verdict
         iterations = 2 * lengths.pop()
-        left = sweep.todo([replace(c, iterations=iterations) for c in configs], store)
+        left = sweep.todo(runs_at(iterations), store)
         what = f"this figure's runs trained twice as long ({iterations:,} G updates)"
     if left.empty:  # seeds missing that configs do not ask for: nothing to price
         return verdict

@@ -74,9 +74,10 @@ def _private_feature_cache(tmp_path_factory):
     mp.undo()
 
 
-def write_timed_run(store: Path, cfg: TrainConfig, steps: int, seconds: float) -> None:
-    """A complete run record in ``store`` that trained ``steps`` G updates in ``seconds``."""
-    run = store / f"{cfg.method}-{cfg.arch}"
+def write_timed_run(store: Path, cfg: TrainConfig, steps: int, seconds: float, run: Path | None = None) -> None:
+    """A complete run record in ``store`` (folder ``run``, default named for its method and architecture) that
+    trained ``steps`` G updates in ``seconds``."""
+    run = run or store / f"{cfg.method}-{cfg.arch}"
     run.mkdir(parents=True)
     (run / "config.json").write_text(json.dumps(dataclasses.asdict(cfg)))
     pd.DataFrame({"step": [steps], "loss_d": [1.0], "loss_g": [1.0], "seconds": [seconds]}).to_csv(

@@ -1,11 +1,15 @@
 """The testability gate on synthetic run histories, in both directions."""
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
 from snlab import gate
 from snlab.config import TrainConfig
+from snlab.store import default_run_dir
 from tests.conftest import write_timed_run
 
 UNTRAINED = 1200.0  # LEARNED × this = 300
@@ -137,8 +141,10 @@ def test_a_gate_more_training_could_open_says_what_that_costs(tmp_path, monkeypa
     """SN at settings C and D, 40,000 G updates, 1 of 3 seeds settled per point: closed only because the runs
     are too short. With SN stored at 0.1 s per network update, C's 3 runs (n_dis 1) twice as long cost
     3 × 80,000 × 2 × 0.1 s = 13.3 core-hours, within a 2-core night: the command that trains them, last;
-    with D's (n_dis 5: 40 more) they are not: "too costly" and the GPU command, first. With seeds missing
-    the price is of the runs the store lacks, and the command names the notebook's length when it was given
+    with D's (n_dis 5: 40 more) they are not: "too costly" and the GPU command, first. The longer runs are
+    the notebook's (``runs_at``), with the evaluation schedule it derives for that length: one of C's stored
+    so leaves 2 to price (8.9 core-hours); without ``runs_at`` nothing is priced. With seeds missing the
+    price is of the runs the store lacks, and the command names the notebook's length when it was given
     one, and the store (not results/); with no store there is none."""
     monkeypatch.setattr(gate, "untrained_fid", lambda configs, fid: UNTRAINED)
     store = tmp_path / "store"
@@ -149,17 +155,26 @@ def test_a_gate_more_training_could_open_says_what_that_costs(tmp_path, monkeypa
                for k in range(3)]
     unsettled = ("2 of 2 reference points have not settled at 400 G updates (4 of their runs still above FID 300, "
                  "0 below it but still improving by more than 33% per doubling)")
-    _, both = gate.assess(table, configs, ["method", "setting"], store=store, notebook="fig_x")
+    def runs_at(length, settings="CD"):  # the notebook's runs at another length: 100 evaluations each
+        return [replace(c, iterations=length, eval_every=length // 100) for c in configs if c.setting in settings]
+
+    _, both = gate.assess(table, configs, ["method", "setting"], store=store, notebook="fig_x", runs_at=runs_at)
     assert both.needs == "longer" and both.why == (
         "too costly for 2 CPU cores: this figure's runs trained twice as long (80,000 G updates) ≈ 53.3 core-hours "
         "of training, more than a night of a 2-core laptop (24); on a GPU: `make reproduce PRESET=paper TRAIN=1 "
         f'ONLY=fig_x` with the paper\'s dataset in SET (e.g. `SET="dataset=cifar10"`); {unsettled}')
     c_only = table[table["setting"] == "C"]
-    _, one = gate.assess(c_only, configs[:3], ["method", "setting"], store=store, notebook="fig_x")
+    c_at = partial(runs_at, settings="C")
+    _, one = gate.assess(c_only, configs[:3], ["method", "setting"], store=store, notebook="fig_x", runs_at=c_at)
     assert one.why.endswith('trained twice as long (80,000 G updates): ≈ 13.3 core-hours at the store\'s median rate '
                             '(evaluations not counted); `make reproduce TRAIN=1 ONLY=fig_x SET="iterations=80000 '
                             f'store={store}"` trains them')
-    assert gate.assess(c_only, configs[:3], ["method", "setting"])[1].why == one.why.split("; ")[0]  # no store
+    unpriced = gate.assess(c_only, configs[:3], ["method", "setting"], store=store, notebook="fig_x")[1].why
+    assert gate.assess(c_only, configs[:3], ["method", "setting"])[1].why == unpriced == one.why.split("; ")[0]
+    longer = c_at(80_000)[0]
+    write_timed_run(store, longer, 80_000, 80_000 * 2 * 0.1, run=default_run_dir(longer, store))
+    _, rest = gate.assess(c_only, configs[:3], ["method", "setting"], store=store, notebook="fig_x", runs_at=c_at)
+    assert "(80,000 G updates): ≈ 8.9 core-hours" in rest.why
     two_seeds = c_only[c_only["seed"] < 2]
     _, few = gate.assess(two_seeds, configs[:3], ["method", "setting"], store=store, notebook="fig_x")
     assert few.needs == "runs" and few.why.endswith(  # none of the 3 is in the store: 3 × 40,000 × 2 × 0.1 s

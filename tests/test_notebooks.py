@@ -29,6 +29,15 @@ def test_committed_clean_with_parameters_and_in_sync(path):
         "notebook and its .py twin differ: run `make notebooks`"
 
 
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
+def test_a_gate_priced_by_its_notebook_gets_the_notebooks_runs_at_any_length(path):
+    """A gate that prices its runs twice as long (``gate.assess(notebook=…)``) must see them as the notebook's
+    ``iterations`` would build them (``runs_at``): with the schedule kept instead, runs already made at that
+    length are priced again (test_gate has the numbers)."""
+    source = path.with_suffix(".py").read_text()
+    assert source.count('notebook="') == source.count("runs_at=")
+
+
 def _run(name, tmp_path, **parameters):
     return papermill.execute_notebook(str(NOTEBOOKS / name), str(tmp_path / name), parameters=parameters,
                                       cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False)
