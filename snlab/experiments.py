@@ -9,6 +9,8 @@ from snlab.config import TrainConfig
 from snlab.settings import CONFIGS, TABLE1, get_preset
 from snlab.sweep import default_run_dir, grid
 
+#: Seeds of every figure's runs (the notebooks' ``seeds`` default): the issue's ≥ 3 per point.
+SEEDS = (0, 1, 2)
 #: Fig 1–2's methods, in the paper's bar order (docs/paper.md §6).
 SETTINGS_METHODS = ("clip", "gan-gp", "wgan-gp", "bn", "ln", "wn", "orthonormal", "sn")
 #: Fig 3's methods: weight clipping, WN and SN.
@@ -57,14 +59,14 @@ def _base(preset: str, dataset: str, iterations: int | None, table: dict, **fiel
                 eval_samples=samples, sample_every=iterations, checkpoint_every=every, **fields)
 
 
-def settings_grid(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2), iterations: int | None = None,
+def settings_grid(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=SEEDS, iterations: int | None = None,
                   methods=SETTINGS_METHODS, settings=TABLE1, **fields) -> list[TrainConfig]:
     """Figs 1–3, 6, Table 2: every method × setting × seed, IS/FID at the last step."""
     return grid(_base(preset, dataset, iterations, SWEEP_ITERATIONS, **fields),
                 method=methods, setting=settings, seed=seeds)
 
 
-def final_width_sweep(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2),
+def final_width_sweep(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=SEEDS,
                       iterations: int | None = None, widths=FINAL_WIDTHS, methods=("orthonormal", "sn"),
                       **fields) -> list[TrainConfig]:
     """Fig 4: setting C, D's last layer ``final_width`` × its original width, per method and seed."""
@@ -72,7 +74,7 @@ def final_width_sweep(preset: str = "cpu", dataset: str = "fashion_mnist", seeds
                 method=methods, final_width=widths, seed=seeds)
 
 
-def ndis_sweep(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2), iterations: int | None = None,
+def ndis_sweep(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=SEEDS, iterations: int | None = None,
                n_dis=N_DIS, methods=("wn", "sn"), **fields) -> list[TrainConfig]:
     """Fig 11: setting D's Adam parameters with n_dis varied, a fixed count of G updates."""
     return grid(_base(preset, dataset, iterations, NDIS_ITERATIONS, setting="D", **fields),
@@ -86,7 +88,7 @@ def ndis_sweep(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1,
 REPARAM_ITERATIONS = {"smoke": 2, "cpu": 6400, "paper": 100_000}
 
 
-def reparam_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2), iterations: int | None = None,
+def reparam_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=SEEDS, iterations: int | None = None,
                  methods=REPARAM_METHODS, setting: str = "A", arch: str = "standard", **fields) -> list[TrainConfig]:
     """Fig 15 / Table 7: WGAN-GP (gradient penalty, Wasserstein loss) with D reparametrized, setting A;
     held-out critic loss logged, IS/FID ``EVALS_PER_RUN`` times per run. ``arch="resnet"``: Table 7's ResNet rows, with
@@ -118,7 +120,7 @@ def _resnet(preset: str, dataset: str, iterations: int | None, table: dict, cond
     return {**base, "g_batch_size": 2 * base.get("batch_size", get_preset(preset)["batch_size"])}
 
 
-def conditional_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2),
+def conditional_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=SEEDS,
                      iterations: int | None = None, methods=("sn", "orthonormal"), head: str = "projection",
                      **fields) -> list[TrainConfig]:
     """Figs 5 / 13b: a class-conditional ResNet GAN (``head`` "projection" or "concat"), SN vs orthonormal,
@@ -132,7 +134,7 @@ def conditional_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=
     return grid(base, method=methods, seed=seeds)
 
 
-def resnet_rows(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2), iterations: int | None = None,
+def resnet_rows(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=SEEDS, iterations: int | None = None,
                 methods=("orthonormal", "sn"), **fields) -> list[TrainConfig]:
     """Table 2's ResNet rows: unconditional ResNet, hinge loss, the ResNet setting, per method and seed
     (the paper's ± is across seeds)."""
@@ -144,7 +146,7 @@ def resnet_rows(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1
 SIGMA_ITERATIONS = {"smoke": 4, "cpu": 6000, "paper": 100_000}
 
 
-def sigma_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2), iterations: int | None = None,
+def sigma_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=SEEDS, iterations: int | None = None,
                setting: str = "C", **fields) -> list[TrainConfig]:
     """Fig 9: SN at ``setting``, σ(W̄) and the conv operator norms logged."""
     base = _base(preset, dataset, iterations, SIGMA_ITERATIONS, method="sn", setting=setting, log_operator_norms=True,
@@ -163,7 +165,7 @@ CONVERGENCE_ITERATIONS = {"smoke": {"C": 4, "D": 2}, "cpu": {"C": 8000, "D": 300
                           "paper": {"C": 100_000, "D": 100_000}}
 
 
-def convergence_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=(0, 1, 2),
+def convergence_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=SEEDS,
                      iterations: int | None = None, methods=CONVERGENCE_METHODS, settings=CONVERGENCE_SETTINGS,
                      **fields) -> list[TrainConfig]:
     """The convergence study: IS and FID ``EVALS_PER_RUN`` times per run, per method × setting × seed,

@@ -266,7 +266,8 @@ def _priced(verdict: Gate, configs, store, notebook: str, length: int | None = N
         what = f"this figure's runs trained twice as long ({iterations:,} G updates)"
     if left.empty:  # seeds missing that configs do not ask for: nothing to price
         return verdict
-    costly, words = prices.next_step(left, store, notebook, configs[0].preset, what, iterations, configs[0].dataset)
+    costly, words = prices.next_step(left, store, notebook, configs[0].preset, what, iterations, configs[0].dataset,
+                                     {c.seed for c in configs})
     return replace(verdict, why=f"{words}; {verdict.why}" if costly else f"{verdict.why}; {words}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shlex
 from pathlib import Path
 
 import pandas as pd
@@ -84,36 +85,41 @@ def gpu_command(notebook: str) -> str:
 
 
 def next_step(left: pd.DataFrame, store: str | Path, notebook: str, preset: str, what: str,
-              iterations: int | None = None, dataset: str | None = None) -> tuple[bool, str]:
+              iterations: int | None = None, dataset: str | None = None, seeds=None) -> tuple[bool, str]:
     """What training ``left`` (``sweep.todo``'s rows of the runs ``notebook`` lacks, or of its runs made longer,
     ``what`` in words, e.g. "the 142 runs of this figure not stored") costs from ``store``, and how:
     (whether it is too costly, the words). At the ``cpu`` preset above ``SENSIBLE_CORE_HOURS`` they begin
     with ``NOT_SENSIBLE`` and end with the GPU command; otherwise they end with the command that trains them
-    here (``iterations``: the length to set; ``dataset``: the runs' data; they and ``store`` enter the command
-    as ``train_command`` takes them)."""
+    here (``iterations``: the length to set; ``dataset``: the runs' data; ``seeds``: theirs; they and ``store``
+    enter the command as ``train_command`` takes them)."""
     hours, unpriced = core_hours(left, store)
     if costly := too_costly(preset, hours, what):
         return True, f"{costly.removeprefix('; ')}; on a GPU: {gpu_command(notebook)}"
-    train = train_command(notebook, preset, iterations, dataset, store)
+    train = train_command(notebook, preset, iterations, dataset, store, seeds)
     return False, f"{what}: {price_text(hours, unpriced, left)}; {train} trains them"
 
 
 def train_command(notebook: str, preset: str = "cpu", iterations: int | None = None, dataset: str | None = None,
-                  store: str | Path | None = None) -> str:
+                  store: str | Path | None = None, seeds=None) -> str:
     """The command that trains ``notebook``'s missing runs at ``preset``, ``iterations`` G updates long (None:
     its protocol's length, named by nothing), e.g. "`make reproduce TRAIN=1 ONLY=fig04_final_width`".
-    ``dataset`` and ``store`` (the notebook's parameters; a relative store from the working folder, which
-    is notebooks/ in a notebook) enter its SET where they are not the notebooks' own (``TrainConfig``'s
-    dataset, results/), so that the runs are trained on that data into the store the notebook then reads."""
+    ``dataset``, ``store`` and ``seeds`` (the notebook's parameters; a relative store from the working folder,
+    which is notebooks/ in a notebook) enter its SET where they are not the notebooks' own (``TrainConfig``'s
+    dataset, results/, ``experiments.SEEDS``), so that the runs are trained on that data, with those seeds,
+    into the store the notebook then reads. A value with spaces is quoted for the shell that make hands
+    SET to."""
     from snlab.config import TrainConfig
+    from snlab.experiments import SEEDS
     from snlab.reproduce import RESULTS
 
     where = "" if preset == "cpu" else f" PRESET={preset}"
     sets = [f"iterations={iterations}"] if iterations else []
     if dataset and dataset != TrainConfig.dataset:
-        sets.append(f"dataset={dataset}")
+        sets.append(f"dataset={shlex.quote(dataset)}")
     if store and (folder := Path(store).resolve()) != RESULTS.resolve():
-        sets.append(f"store={folder}")
+        sets.append(f"store={shlex.quote(str(folder))}")
+    if seeds is not None and sorted(seeds) != sorted(SEEDS):
+        sets.append(f"seeds=[{','.join(str(s) for s in sorted(seeds))}]")  # no spaces: SET splits on them
     given = f' SET="{" ".join(sets)}"' if sets else ""
     return f"`make reproduce{where} TRAIN=1 ONLY={notebook}{given}`"
 

@@ -100,7 +100,8 @@ def _execute(path: Path, params: dict, declared: dict, train: bool, stream: bool
             raise
         not_in_store(path.stem, out, e.evalue, trains="train" in declared,
                      preset=_parameter("preset", params, declared, "cpu"), iterations=params.get("iterations"),
-                     dataset=params.get("dataset"), store=params.get("store") and NOTEBOOKS / params["store"])
+                     dataset=params.get("dataset"), store=params.get("store") and NOTEBOOKS / params["store"],
+                     seeds=params.get("seeds"))
         log(f"{path.stem}: no figure: {e.evalue}")
     metrics = out / "metrics.json"
     runs = json.loads(metrics.read_text()).get("runs") if metrics.exists() else None
@@ -120,11 +121,12 @@ def _parameter(name: str, params: dict, declared: dict, fallback=None):
 
 
 def not_in_store(notebook: str, out: Path, why: str, trains: bool = True, preset: str = "cpu",
-                 iterations: int | None = None, dataset: str | None = None, store: str | Path | None = None) -> None:
+                 iterations: int | None = None, dataset: str | None = None, store: str | Path | None = None,
+                 seeds=None) -> None:
     """``notebook`` found none of its runs in its store: its folder ``out`` keeps only the executed notebook,
     a ``NOT_MEASURED.md`` with ``why`` and what trains them at ``preset``, ``iterations`` G updates long, on
-    ``dataset`` into ``store`` (the notebook's parameters as passed; None: its own, the protocol's length for
-    ``iterations``; ``prices.train_command``), if ``trains`` (the notebook trains with ``train``;
+    ``dataset`` into ``store`` with ``seeds`` (the notebook's parameters as passed; None: its own, the
+    protocol's length for ``iterations``; ``prices.train_command``), if ``trains`` (the notebook trains with ``train``;
     otherwise ``why`` names the notebooks that do), and a ``metrics.json`` marking its claims not measured,
     or not testable at this scale with the GPU command when ``why`` says they cost more than
     ``prices.SENSIBLE_CORE_HOURS`` (``prices.NOT_SENSIBLE``). Everything else there goes, the paper-only
@@ -138,7 +140,7 @@ def not_in_store(notebook: str, out: Path, why: str, trains: bool = True, preset
     gpu = gpu_command(notebook)
     costly = next((part for part in why.split("; ") if part.startswith(NOT_SENSIBLE)), None)
     protocol = " at the preset's protocol" if iterations is None else ""
-    here = (f"{train_command(notebook, preset, iterations, dataset, store)} trains them{protocol} "
+    here = (f"{train_command(notebook, preset, iterations, dataset, store, seeds)} trains them{protocol} "
             f"(`python -m snlab sweep <name> --status` prices it)")
     how = ((f"On a GPU: {gpu}. Here, at that price: {here}" if costly else
             f"{here[0].upper()}{here[1:]}; at the paper's scale on a GPU: {gpu}") if trains

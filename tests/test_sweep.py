@@ -5,6 +5,7 @@ import dataclasses
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -548,6 +549,18 @@ def test_the_command_that_trains_a_notebooks_runs_names_their_dataset_and_store_
     not_in_store("fig04_final_width", tmp_path, "12 of 12 runs are not complete in runs", store=tmp_path / "runs")
     assert (tmp_path / "NOT_MEASURED.md").read_text().splitlines()[4].startswith(
         f'`make reproduce TRAIN=1 ONLY=fig04_final_width SET="store={tmp_path / "runs"}"` trains them')
+
+
+def test_the_command_names_other_seeds_and_survives_the_shell_that_make_hands_set_to(tmp_path):
+    """Seeds other than the notebooks' own enter SET too; a store with a space in its path is quoted, so
+    that the shell make runs (``--set $(SET)``, unquoted) hands ``reproduce`` the whole path back."""
+    from snlab.__main__ import _literal
+
+    assert "seeds" not in prices.train_command("fig11_ndis", seeds={2, 0, 1}, store=tmp_path)
+    store = tmp_path / "my runs"
+    command = prices.train_command("fig11_ndis", iterations=800, store=store, seeds={1, 0})
+    given = command.split('SET="')[1].removesuffix('"`')
+    assert dict(map(_literal, shlex.split(given))) == {"iterations": 800, "store": str(store), "seeds": [0, 1]}
 
 
 def _packable(fmnist_dir, settings=("A", "E", "C", "F")):
