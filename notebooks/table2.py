@@ -47,6 +47,8 @@ from snlab import claims, data, experiments, gate, plots, sweep, tables
 from snlab.metrics.evaluation import training_metrics
 
 methods, settings = list(methods or experiments.SETTINGS_METHODS), list(settings or experiments.TABLE1)
+
+
 def standard_at(length):  # the standard-CNN runs at ``length`` G updates; None: the protocol's
     return (experiments.settings_grid(preset, dataset, seeds, length, methods, settings, data_dir=data_dir,
                                       device=device)
