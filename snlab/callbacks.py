@@ -96,13 +96,15 @@ class Samples:
 
 class TensorBoardEnd:
     """At the end: the run's identity and last row as TensorBoard hparams, and the writer closed
-    (``snlab.monitor``; ``History`` and ``Samples`` write the rows and grids)."""
+    (``snlab.monitor``; ``History`` and ``Samples`` write the rows and grids). A run directory removed
+    while training (``RunDirectory``) gets none: hparams open a writer of their own, which would create
+    the folder again."""
 
     def __init__(self, tb):
         self.tb = tb
 
     def on_end(self, t) -> None:
-        if t.rows:
+        if t.rows and t.run_dir.is_dir():
             self.tb.hparams(t.cfg.run_fields(), t.rows[-1])
         self.tb.close()
 

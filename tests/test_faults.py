@@ -241,9 +241,11 @@ def test_every_case_names_a_test_that_exists():
         assert name in {f.name for f in tree.body if isinstance(f, ast.FunctionDef)}, f"{path}::{name}"
 
 
-def test_a_run_folder_removed_while_training_stops_the_run_by_name(fmnist_dir, tmp_path):
+@pytest.mark.parametrize("tensorboard", [False, True], ids=["plain", "tensorboard"])
+def test_a_run_folder_removed_while_training_stops_the_run_by_name(fmnist_dir, tmp_path, tensorboard):
     """Deleting the run directory mid-run: the next G update raises, naming the missing config.json, before
-    a sample grid or a checkpoint recreates the folder with files that resume would then refuse."""
+    a sample grid, a checkpoint or TensorBoard's closing hparams (as sweeps log) recreates the folder with
+    files that resume would then refuse."""
     run = tmp_path / "r"
 
     class RemoveRunDir:
@@ -252,7 +254,7 @@ def test_a_run_folder_removed_while_training_stops_the_run_by_name(fmnist_dir, t
                 shutil.rmtree(run)
 
     cfg = snlab.TrainConfig(preset="smoke", data_dir=str(fmnist_dir), out_dir=str(run), iterations=3,
-                            checkpoint_every=1, sample_every=1, progress=False)
+                            checkpoint_every=1, sample_every=1, progress=False, tensorboard=tensorboard)
     with pytest.raises(FileNotFoundError, match=r"config.json is gone: .* at G update 2, nothing written since"):
         snlab.train(cfg, callbacks=[RemoveRunDir()])
     assert not run.exists()
