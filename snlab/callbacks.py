@@ -109,6 +109,10 @@ class TensorBoardEnd:
         self.tb.close()
 
 
+class RunDirectoryGone(FileNotFoundError):
+    """``RunDirectory``'s error: the run's folder was removed while it trained."""
+
+
 class RunDirectory:
     """First at every G update: a run directory that held a ``config.json`` when training began (as every
     ``snlab.train`` run's does) and lost it since (removed by hand, say) stops the run with an error naming
@@ -121,7 +125,7 @@ class RunDirectory:
 
     def on_step(self, t) -> None:
         if self.watched and not (t.run_dir / "config.json").is_file():
-            raise FileNotFoundError(f"{t.run_dir / 'config.json'} is gone: the run directory was removed or emptied "
+            raise RunDirectoryGone(f"{t.run_dir / 'config.json'} is gone: the run directory was removed or emptied "
                                     f"while training; stopped at G update {t.step}, nothing written since; train the "
                                     "run again from the start")
 

@@ -14,7 +14,7 @@ order than K separate calls, so a packed run equals its separate twin up to floa
 bitwise (``tests/test_pack.py`` states the tolerance; in float32 the rounding reaches Adam's sign-like first
 steps, so packed and lone runs are comparable, not equal). Packing is not part of a run's identity, like
 ``TrainConfig.speedup``; a packed run is reproduced bitwise by the same pack (its checkpoints resume in
-a pack or alone). A run that diverges stops updating; its pack-mates go on. A packed run's training
+a pack or alone). A run that diverges, or whose directory is removed, stops updating; its pack-mates go on. A packed run's training
 seconds are its share of the pack's: each iteration's wall time divided by the runs it updated.
 
 A pack executes eagerly, or with speedup "cudagraphs" as one CUDA graph: the whole packed iteration (the
@@ -35,7 +35,7 @@ from pathlib import Path
 import torch
 from torch.func import functional_call, vmap
 
-from snlab.callbacks import default_callbacks
+from snlab.callbacks import RunDirectoryGone, default_callbacks
 from snlab.config import TrainConfig
 from snlab.cudagraph import GraphedIteration
 from snlab.files import exclusive
@@ -228,7 +228,8 @@ class Pack:
         return losses.detach()
 
     def fit(self, run_dirs: list[Path], callbacks: list[list] | None = None) -> list[str]:
-        """Train every run to its ``cfg.iterations``; each run's status ("complete" or "diverged").
+        """Train every run to its ``cfg.iterations``; each run's status ("complete", "diverged", or
+        "removed": its directory went while it trained, ``callbacks.RunDirectory``; its pack-mates go on).
 
         Each run's callbacks see its own ``Trainer`` as in ``Trainer.fit``. Its training seconds are its
         share of the pack's: each iteration's wall time divided by the runs it updated."""
@@ -247,7 +248,10 @@ class Pack:
                 share = (time.perf_counter() - start) / len(active)
                 for k, loss in zip(active, losses):
                     self.seconds[k] += share
-                    trainers[k].advance(loss)
+                    try:
+                        trainers[k].advance(loss)
+                    except RunDirectoryGone:  # that run stops; its pack-mates go on
+                        trainers[k].status = "removed"
         finally:
             for t in begun:
                 t._trigger("on_end")
@@ -259,7 +263,8 @@ class Pack:
 def train_packed(cfgs: list[TrainConfig], store: str | Path | None = None) -> list[TrainResult]:
     """Train (or resume) the runs ``cfgs`` as one pack, each into its own directory (``out_dir``, else its key in
     ``store``, else in ``runs/``), holding every run's lock as ``train`` does. ``speedup="auto"`` runs eagerly
-    here (``PACK_SPEEDUPS``); the runs are checked before any directory is touched."""
+    here (``PACK_SPEEDUPS``); the runs are checked before any directory is touched. A run whose directory
+    was removed while it trained comes back with status "removed", nothing written for it."""
     cfgs = [dataclasses.replace(c, speedup="eager") if c.speedup == "auto" else c for c in cfgs]
     check_pack(cfgs)
     run_dirs = [Path(c.out_dir) if c.out_dir else default_run_dir(c, *([store] if store else [])) for c in cfgs]

@@ -26,6 +26,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from snlab import prices
+from snlab.callbacks import RunDirectoryGone
 from snlab.config import TrainConfig
 from snlab.files import Busy, atomic_write_text, exclusive, held
 from snlab.pack import check_speedups, pack_key, train_packed
@@ -162,14 +163,17 @@ def _init_worker(threads: int, parent: int | None = None) -> None:
 def _train_job(job: list[dict], threads: int | None = None) -> list[str]:
     """Train one job, a run or a pack of runs (``snlab.pack``; fields of each), with ``threads`` torch
     threads when given: each run's status, "busy" for a run whose directory another process holds (its
-    pack-mates train without it). A failure leaves ``failed.json`` (error, traceback) in each of the
-    job's run directories (a pack fails as one), then propagates."""
+    pack-mates train without it), "removed" for one whose directory was removed while it trained (its
+    pack-mates go on). A failure leaves ``failed.json`` (error, traceback) in each of the job's run
+    directories (a pack fails as one), then propagates."""
     if threads:
         _init_worker(threads)
     cfgs = [TrainConfig(**fields) for fields in job]
     failed = [Path(cfg.out_dir) / "failed.json" for cfg in cfgs]
     try:
         statuses = [train(cfgs[0]).status] if len(cfgs) == 1 else [r.status for r in train_packed(cfgs)]
+    except RunDirectoryGone:  # a lone run's folder removed while it trained: nowhere to write failed.json
+        return ["removed"]
     except Busy:  # another process trains a run of the job: leave it busy, train the others without it
         free = [f for f, cfg in zip(job, cfgs) if not held(Path(cfg.out_dir) / ".lock")]
         if not free or len(free) == len(job):
@@ -271,7 +275,7 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
     ``pack``: train up to that many runs that can share a pack (``snlab.pack.pack_key``) as one job, one
     model under vmap (``snlab.pack``), eagerly, or as one CUDA graph with speedup "cudagraphs"; 1 (default)
     trains each run alone. A job's runs then share its worker, threads, GPU share and SLURM time limit,
-    and a run that raises fails its pack-mates too.
+    and a run that raises fails its pack-mates too (but for one whose directory is removed while it trains).
     Not automatic: on the 2-core CPU it measured at most 1.3× (docs/benchmarks.md), on a GPU not yet.
     """
     if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
@@ -297,7 +301,8 @@ def run_sweep(configs: list[TrainConfig], store: str | Path = "runs", workers: i
     failed, busy = _train_serially(jobs) if serial else _train_pooled(jobs, executor, workers, threads, store,
                                                                      **options)
     if failed:
-        raise RuntimeError(f"{len(failed)} of {len(todo)} runs failed (tracebacks in their failed.json):\n" +
+        raise RuntimeError(f"{len(failed)} of {len(todo)} runs failed (tracebacks in their failed.json, where "
+                           "their directory is left):\n" +
                            "\n".join(f"  {run}: {type(e).__name__}: {e}" for run, e in failed.items()))
     if busy and not accept_partial:
         raise RuntimeError(f"{len(busy)} of {len(configs)} runs are being trained by another process, so their "
@@ -343,12 +348,20 @@ def _train_serially(jobs: list[list[TrainConfig]]) -> tuple[dict, set]:
         for job in jobs:
             bar.set_postfix(failed=len(failed), busy=len(busy), running=len(job))
             try:
-                statuses = _train_job([dataclasses.asdict(cfg) for cfg in job])
-                busy |= {cfg.out_dir for cfg, status in zip(job, statuses) if status == "busy"}
+                _tally([cfg.out_dir for cfg in job], _train_job([dataclasses.asdict(cfg) for cfg in job]), failed, busy)
             except Exception as e:  # noqa: BLE001 - reported with the run's name by run_sweep
                 failed |= {cfg.out_dir: e for cfg in job}
             bar.update(len(job))
     return failed, busy
+
+
+def _tally(runs: list[str], statuses: list[str], failed: dict, busy: set) -> None:
+    """Add a job's outcome (its ``runs``' ``statuses``, ``_train_job``'s) to ``failed`` and ``busy``: a run
+    another process holds is busy; one whose directory was removed while it trained failed."""
+    busy |= {run for run, status in zip(runs, statuses) if status == "busy"}
+    failed |= {run: RunDirectoryGone("its directory was removed while it trained; nothing of it is kept, and the "
+                                     "next sweep trains it from the start")
+               for run, status in zip(runs, statuses) if status == "removed"}
 
 
 def _train_pooled(jobs: list[list[TrainConfig]], executor: str, workers: int, threads: int, store: Path,
@@ -367,7 +380,7 @@ def _train_pooled(jobs: list[list[TrainConfig]], executor: str, workers: int, th
                 if future.exception() is not None:
                     failed |= {run: future.exception() for run in runs}
                 else:
-                    busy |= {run for run, status in zip(runs, future.result()) if status == "busy"}
+                    _tally(runs, future.result(), failed, busy)
                 bar.update(len(runs))
             # Running: a pending run whose directory lock is held (by any executor's worker, on any host).
             running = sum(held(Path(run) / ".lock") for f in pending for run in futures[f])

@@ -240,7 +240,7 @@ class Trainer:
 
     @property
     def done(self) -> bool:
-        return self.step >= self.cfg.iterations or self.status == "diverged"
+        return self.step >= self.cfg.iterations or self.status != "complete"  # diverged, or removed in a pack
 
     def advance(self, losses: torch.Tensor) -> None:
         """Count one finished iteration (its (2,) losses, ``iteration``'s) and run the callbacks' ``on_step``."""
@@ -370,8 +370,11 @@ def prepare_run(cfg: TrainConfig, run_dir: Path, models=None) -> Trainer:
 
 
 def finish_run(trainer: Trainer, status: str, **facts) -> TrainResult:
-    """Write how ``trainer``'s run ended (``status.json``, with ``facts``; a complete run's ``spectra.csv``)."""
+    """Write how ``trainer``'s run ended (``status.json``, with ``facts``; a complete run's ``spectra.csv``);
+    nothing for a run "removed" (its directory went while it trained in a pack: ``snlab.pack``)."""
     run_dir, cfg = trainer.run_dir, trainer.cfg
+    if status == "removed":
+        return TrainResult(run_dir, pd.DataFrame(trainer.rows), trainer.G, trainer.D, cfg, status)
     if status == "complete":  # D's final spectra travel with the run's compact record (``results.spectra``)
         atomic_write_text(normalized_spectra(trainer.D).to_csv(index=False), run_dir / "spectra.csv")
     atomic_write_text(json.dumps({"status": status, "step": trainer.step, "seconds": round(trainer.seconds, 3),

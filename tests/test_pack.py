@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 
 import pytest
 import torch
 
 import snlab
+from snlab.callbacks import default_callbacks
 from snlab.pack import Pack, train_packed
 from snlab.train import Trainer
 
@@ -107,6 +109,27 @@ def test_a_diverging_run_stops_and_its_pack_mates_go_on(fmnist_dir, tmp_path, fl
     assert packed[1].step < 3 and packed[0].step == packed[2].step == 3
     kept = [cfgs[0], cfgs[2]]
     _assert_same_runs(_fit_apart(kept, tmp_path), [packed[0], packed[2]])
+
+
+def test_a_run_whose_directory_is_removed_stops_and_its_pack_mates_go_on(fmnist_dir, tmp_path, float64):
+    """Run 1's folder removed after its first update: it stops at its next ("removed"; nothing recreates
+    the folder), and runs 0 and 2 finish as if trained apart."""
+    cfgs = _cfgs(fmnist_dir, tmp_path, method="none", iterations=3)
+    trainers = [Trainer(cfg) for cfg in cfgs]
+    dirs = [tmp_path / f"packed{cfg.seed}" for cfg in cfgs]
+    for cfg, d in zip(cfgs, dirs):
+        d.mkdir()
+        (d / "config.json").write_text(cfg.to_json())  # what RunDirectory watches, as train writes it
+
+    class RemoveRun1:
+        def on_step(self, t):
+            if t.step == 1:
+                shutil.rmtree(dirs[1])
+
+    callbacks = [default_callbacks(c, d) + ([RemoveRun1()] if c.seed == 1 else []) for c, d in zip(cfgs, dirs)]
+    assert Pack(trainers).fit(dirs, callbacks) == ["complete", "removed", "complete"]
+    assert [t.step for t in trainers] == [3, 2, 3] and not dirs[1].exists()
+    _assert_same_runs(_fit_apart([cfgs[0], cfgs[2]], tmp_path), [trainers[0], trainers[2]])
 
 
 def test_packed_runs_write_their_own_directories_and_resume(fmnist_dir, tmp_path):

@@ -173,7 +173,8 @@ def test_a_failing_run_is_named_and_the_others_finish(fmnist_dir, tmp_path):
     good = _configs(fmnist_dir, method=["sn"])
     bad = sweep.grid(dict(preset="smoke", data_dir=str(tmp_path / "empty"), iterations=2, progress=False),
                      method=["wn"])
-    failed = r"1 of 2 runs failed \(tracebacks in their failed.json\):\n.*wn.*FileNotFoundError"
+    failed = (r"1 of 2 runs failed \(tracebacks in their failed.json, where their directory is left\):\n"
+              r".*wn.*FileNotFoundError")
     with pytest.raises(RuntimeError, match=failed):
         sweep.run_sweep(good + bad, tmp_path / "store", workers=0, log=lambda _: None)
     assert sweep.state(good[0], tmp_path / "store") == "done"
@@ -310,6 +311,28 @@ def test_a_run_another_process_is_writing_is_left_to_it(fmnist_dir, tmp_path):
     assert not held(run / ".lock")
     assert sweep.run_sweep(cfg, tmp_path, workers=0, log=lambda _: None).counts() == \
         {"reused": 0, "resumed": 0, "trained": 1}
+
+
+def test_a_run_whose_directory_is_removed_while_it_trains_is_named_as_such(fmnist_dir, tmp_path):
+    """A lone run (a pack's: test_pack) whose folder is removed mid-training fails by name, with nothing
+    written to recreate its folder; the other run finishes and the next sweep trains the removed one again."""
+    store = tmp_path / "store"  # a checkpoint at every update: one would recreate the folder
+    cfgs = [dataclasses.replace(c, iterations=3, checkpoint_every=1) for c in _configs(fmnist_dir, method=["sn", "wn"])]
+    gone = default_run_dir(cfgs[1], store)
+
+    def remove_at_first_update(cfg, *args, **kwargs):
+        class Remove:
+            def on_step(self, t):
+                if t.step == 1:
+                    shutil.rmtree(gone)
+        return snlab.train(cfg, callbacks=[Remove()] if Path(cfg.out_dir) == gone else ())
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sweep, "train", remove_at_first_update)
+        with pytest.raises(RuntimeError, match=f"1 of 2 runs failed .*\n  {gone}: RunDirectoryGone: its directory "
+                                               "was removed while it trained"):
+            sweep.run_sweep(cfgs, store, workers=0, log=lambda _: None)
+    assert not gone.exists() and sweep.state(cfgs[0], store) == "done"
 
 
 def test_a_failed_run_leaves_its_traceback(fmnist_dir, tmp_path):
