@@ -104,7 +104,7 @@ class TensorBoardEnd:
         self.tb = tb
 
     def on_end(self, t) -> None:
-        if t.rows and t.run_dir.is_dir():
+        if t.rows and t.status != "removed":
             self.tb.hparams(t.cfg.run_fields(), t.rows[-1])
         self.tb.close()
 
@@ -116,15 +116,16 @@ class RunDirectoryGone(FileNotFoundError):
 class RunDirectory:
     """First at every G update: a run directory that held a ``config.json`` when training began (as every
     ``snlab.train`` run's does) and lost it since (removed by hand, say) stops the run with an error naming
-    it, before any callback writes a sample grid or a checkpoint that would recreate the folder with files no
-    one can resume or read (one stat per update). A bare ``Trainer.fit`` into a folder without one is left
-    alone."""
+    it (``RunDirectoryGone``; the trainer's status "removed"), before any callback writes a sample grid or a
+    checkpoint that would recreate the folder with files no one can resume or read (one stat per update).
+    A bare ``Trainer.fit`` into a folder without one is left alone."""
 
     def on_start(self, t) -> None:
         self.watched = (t.run_dir / "config.json").is_file()
 
     def on_step(self, t) -> None:
         if self.watched and not (t.run_dir / "config.json").is_file():
+            t.status = "removed"  # the run stops, and nothing more is written for it
             raise RunDirectoryGone(f"{t.run_dir / 'config.json'} is gone: the run directory was removed or emptied "
                                     f"while training; stopped at G update {t.step}, nothing written since; train the "
                                     "run again from the start")

@@ -250,10 +250,12 @@ def _priced(verdict: Gate, configs, store, notebook: str, length: int | None = N
     ``store`` lacks (the command names ``length``, the notebook's ``iterations`` parameter, unless None), or
     ``runs_at(2 × their length)`` (when they share one length and ``runs_at`` is given): the runs that the
     command setting that length trains, with the evaluation schedule it derives, so that runs of ``store``
-    already made at that length count as done. A price too costly for 2 CPU cores comes first, as the
-    reason that matters; another last, as the next step."""
+    already made at that length count as done (all of them: the command that draws the figure from them,
+    last). A price too costly for 2 CPU cores comes first, as the reason that matters; another last, as the
+    next step."""
     from snlab import prices, sweep
 
+    first, seeds = configs[0], {c.seed for c in configs}
     if verdict.needs == "runs":
         left = sweep.todo(configs, store).query("state != 'done'")
         what, iterations = f"the {len(left)} run{'s' if len(left) != 1 else ''} of this figure not stored", length
@@ -262,12 +264,15 @@ def _priced(verdict: Gate, configs, store, notebook: str, length: int | None = N
         if len(lengths) != 1 or runs_at is None:
             return verdict
         iterations = 2 * lengths.pop()
-        left = sweep.todo(runs_at(iterations), store)
+        longer = sweep.todo(runs_at(iterations), store)
+        left = longer.query("state != 'done'")
         what = f"this figure's runs trained twice as long ({iterations:,} G updates)"
+        if left.empty and not longer.empty:
+            command = prices.train_command(notebook, first.preset, iterations, first.dataset, store, seeds, train=False)
+            return replace(verdict, why=f"{verdict.why}; {what} are all stored: {command} draws it from them")
     if left.empty:  # seeds missing that configs do not ask for: nothing to price
         return verdict
-    costly, words = prices.next_step(left, store, notebook, configs[0].preset, what, iterations, configs[0].dataset,
-                                     {c.seed for c in configs})
+    costly, words = prices.next_step(left, store, notebook, first.preset, what, iterations, first.dataset, seeds)
     return replace(verdict, why=f"{words}; {verdict.why}" if costly else f"{verdict.why}; {words}")
 
 

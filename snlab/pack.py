@@ -14,7 +14,8 @@ order than K separate calls, so a packed run equals its separate twin up to floa
 bitwise (``tests/test_pack.py`` states the tolerance; in float32 the rounding reaches Adam's sign-like first
 steps, so packed and lone runs are comparable, not equal). Packing is not part of a run's identity, like
 ``TrainConfig.speedup``; a packed run is reproduced bitwise by the same pack (its checkpoints resume in
-a pack or alone). A run that diverges, or whose directory is removed, stops updating; its pack-mates go on. A packed run's training
+a pack or alone). A run that diverges, or whose directory is removed, stops updating; its pack-mates go
+on. A packed run's training
 seconds are its share of the pack's: each iteration's wall time divided by the runs it updated.
 
 A pack executes eagerly, or with speedup "cudagraphs" as one CUDA graph: the whole packed iteration (the
@@ -250,8 +251,8 @@ class Pack:
                     self.seconds[k] += share
                     try:
                         trainers[k].advance(loss)
-                    except RunDirectoryGone:  # that run stops; its pack-mates go on
-                        trainers[k].status = "removed"
+                    except RunDirectoryGone:  # that run stops ("removed"); its pack-mates go on
+                        pass
         finally:
             for t in begun:
                 t._trigger("on_end")

@@ -100,9 +100,10 @@ def next_step(left: pd.DataFrame, store: str | Path, notebook: str, preset: str,
 
 
 def train_command(notebook: str, preset: str = "cpu", iterations: int | None = None, dataset: str | None = None,
-                  store: str | Path | None = None, seeds=None) -> str:
+                  store: str | Path | None = None, seeds=None, train: bool = True) -> str:
     """The command that trains ``notebook``'s missing runs at ``preset``, ``iterations`` G updates long (None:
-    its protocol's length, named by nothing), e.g. "`make reproduce TRAIN=1 ONLY=fig04_final_width`".
+    its protocol's length, named by nothing), e.g. "`make reproduce TRAIN=1 ONLY=fig04_final_width`"; with
+    ``train`` False, the one that only draws the figure from stored runs.
     ``dataset``, ``store`` and ``seeds`` (the notebook's parameters; a relative store from the working folder,
     which is notebooks/ in a notebook) enter its SET where they are not the notebooks' own (``TrainConfig``'s
     dataset, results/, ``experiments.SEEDS``), so that the runs are trained on that data, with those seeds,
@@ -119,9 +120,9 @@ def train_command(notebook: str, preset: str = "cpu", iterations: int | None = N
     if store and (folder := Path(store).resolve()) != RESULTS.resolve():
         sets.append(f"store={shlex.quote(str(folder))}")
     if seeds is not None and sorted(seeds) != sorted(SEEDS):
-        sets.append(f"seeds=[{','.join(str(s) for s in sorted(seeds))}]")  # no spaces: SET splits on them
+        sets.append(f"seeds={shlex.quote(str(sorted(seeds)).replace(' ', ''))}")  # no spaces: SET splits on them
     given = f' SET="{" ".join(sets)}"' if sets else ""
-    return f"`make reproduce{where} TRAIN=1 ONLY={notebook}{given}`"
+    return f"`make reproduce{where}{' TRAIN=1' if train else ''} ONLY={notebook}{given}`"
 
 
 def too_costly(preset: str, hours: float, what: str = "") -> str:

@@ -173,7 +173,7 @@ def _train_job(job: list[dict], threads: int | None = None) -> list[str]:
     try:
         statuses = [train(cfgs[0]).status] if len(cfgs) == 1 else [r.status for r in train_packed(cfgs)]
     except RunDirectoryGone:  # a lone run's folder removed while it trained: nowhere to write failed.json
-        return ["removed"]
+        return ["removed"] * len(cfgs)
     except Busy:  # another process trains a run of the job: leave it busy, train the others without it
         free = [f for f, cfg in zip(job, cfgs) if not held(Path(cfg.out_dir) / ".lock")]
         if not free or len(free) == len(job):

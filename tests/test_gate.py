@@ -143,7 +143,8 @@ def test_a_gate_more_training_could_open_says_what_that_costs(tmp_path, monkeypa
     3 × 80,000 × 2 × 0.1 s = 13.3 core-hours, within a 2-core night: the command that trains them, last;
     with D's (n_dis 5: 40 more) they are not: "too costly" and the GPU command, first. The longer runs are
     the notebook's (``runs_at``), with the evaluation schedule it derives for that length: one of C's stored
-    so leaves 2 to price (8.9 core-hours); without ``runs_at`` nothing is priced. With seeds missing the
+    so leaves 2 to price (8.9 core-hours), all 3 stored leave the command that draws the figure from them;
+    without ``runs_at`` nothing is priced. With seeds missing the
     price is of the runs the store lacks, and the command names the notebook's length when it was given
     one, and the store (not results/); with no store there is none."""
     monkeypatch.setattr(gate, "untrained_fid", lambda configs, fid: UNTRAINED)
@@ -175,6 +176,11 @@ def test_a_gate_more_training_could_open_says_what_that_costs(tmp_path, monkeypa
     write_timed_run(store, longer, 80_000, 80_000 * 2 * 0.1, run=default_run_dir(longer, store))
     _, rest = gate.assess(c_only, configs[:3], ["method", "setting"], store=store, notebook="fig_x", runs_at=c_at)
     assert "(80,000 G updates): ≈ 8.9 core-hours" in rest.why
+    for longer in c_at(80_000)[1:]:
+        write_timed_run(store, longer, 80_000, 80_000 * 2 * 0.1, run=default_run_dir(longer, store))
+    _, stored = gate.assess(c_only, configs[:3], ["method", "setting"], store=store, notebook="fig_x", runs_at=c_at)
+    assert stored.why.endswith('twice as long (80,000 G updates) are all stored: `make reproduce ONLY=fig_x '
+                               f'SET="iterations=80000 store={store}"` draws it from them')
     two_seeds = c_only[c_only["seed"] < 2]
     _, few = gate.assess(two_seeds, configs[:3], ["method", "setting"], store=store, notebook="fig_x")
     assert few.needs == "runs" and few.why.endswith(  # none of the 3 is in the store: 3 × 40,000 × 2 × 0.1 s

@@ -33,7 +33,8 @@ def test_committed_clean_with_parameters_and_in_sync(path):
 def test_a_gate_priced_by_its_notebook_gets_the_notebooks_runs_at_any_length(path):
     """A gate that prices its runs twice as long (``gate.assess(notebook=…)``) must see them as the notebook's
     ``iterations`` would build them (``runs_at``): with the schedule kept instead, runs already made at that
-    length are priced again (test_gate has the numbers)."""
+    length are priced again (test_gate has the numbers). A count suffices because each such notebook builds
+    its ``configs`` as ``runs_at(iterations)``: the two cannot disagree."""
     source = path.with_suffix(".py").read_text()
     assert source.count('notebook="') == source.count("runs_at=")
 

@@ -313,26 +313,31 @@ def test_a_run_another_process_is_writing_is_left_to_it(fmnist_dir, tmp_path):
         {"reused": 0, "resumed": 0, "trained": 1}
 
 
-def test_a_run_whose_directory_is_removed_while_it_trains_is_named_as_such(fmnist_dir, tmp_path):
-    """A lone run (a pack's: test_pack) whose folder is removed mid-training fails by name, with nothing
-    written to recreate its folder; the other run finishes and the next sweep trains the removed one again."""
-    store = tmp_path / "store"  # a checkpoint at every update: one would recreate the folder
-    cfgs = [dataclasses.replace(c, iterations=3, checkpoint_every=1) for c in _configs(fmnist_dir, method=["sn", "wn"])]
+@pytest.mark.parametrize("pack", [1, 2], ids=["alone", "packed"])
+def test_a_run_whose_directory_is_removed_while_it_trains_is_named_as_such(fmnist_dir, tmp_path, monkeypatch, pack):
+    """A run whose folder is removed mid-training (alone, or in a pack) fails by name, with nothing written
+    that would recreate its folder (a checkpoint is due at every update); the other run finishes, and the
+    next sweep trains the removed one again."""
+    store = tmp_path / "store"
+    cfgs = [dataclasses.replace(c, iterations=3, checkpoint_every=1)
+            for c in _configs(fmnist_dir, method=["sn"], seed=[0, 1])]
     gone = default_run_dir(cfgs[1], store)
 
-    def remove_at_first_update(cfg, *args, **kwargs):
-        class Remove:
-            def on_step(self, t):
-                if t.step == 1:
-                    shutil.rmtree(gone)
-        return snlab.train(cfg, callbacks=[Remove()] if Path(cfg.out_dir) == gone else ())
+    class Remove:
+        def on_step(self, t):
+            if t.step == 1:
+                shutil.rmtree(gone)
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sweep, "train", remove_at_first_update)
-        with pytest.raises(RuntimeError, match=f"1 of 2 runs failed .*\n  {gone}: RunDirectoryGone: its directory "
-                                               "was removed while it trained"):
-            sweep.run_sweep(cfgs, store, workers=0, log=lambda _: None)
+    def with_removal(cfg, run_dir):
+        return snlab.callbacks.default_callbacks(cfg, run_dir) + ([Remove()] if run_dir == gone else [])
+
+    for module in ("snlab.train", "snlab.pack"):  # where a lone run and a pack take their callbacks from
+        monkeypatch.setattr(sys.modules[module], "default_callbacks", with_removal)
+    with pytest.raises(RuntimeError, match=f"1 of 2 runs failed .*\\n  {gone}: RunDirectoryGone: its directory "
+                                           "was removed while it trained"):
+        sweep.run_sweep(cfgs, store, workers=0, pack=pack, log=lambda _: None)
     assert not gone.exists() and sweep.state(cfgs[0], store) == "done"
+    assert sweep.todo(cfgs, store)["state"].tolist() == ["done", "missing"]
 
 
 def test_a_failed_run_leaves_its_traceback(fmnist_dir, tmp_path):
