@@ -72,12 +72,16 @@ def _short(record: dict) -> str:
     """A claim record's verdict for the README: its first clause and, when a closed gate priced what would open
     it ("≈ N core-hours", in a later clause of the verdict, or in the gate column of a claim not measured),
     that clause too (and the next, when it names runs the price leaves out), so a reader sees the cost of
-    testing it here."""
+    testing it here. A first clause that is the price of longer runs (too costly) is followed by why they
+    would be needed: the unsettled reference points, without their run counts."""
     first, *rest = record["verdict"].split("; ")
     if record["verdict"].startswith("not measured"):
         rest += record.get("gate", "").split("; ")
     at = next((i for i, clause in enumerate(rest) if "core-hours" in clause), None)
-    if at is None or "core-hours" in first:
+    if "core-hours" in first:
+        why = [clause.split(" (")[0] for clause in rest if "have not settled" in clause]
+        return " · ".join([first, *why[:1]]) if "twice as long" in first else first
+    if at is None:
         return first
     unpriced = [clause for clause in rest[at + 1:at + 2] if "not priced" in clause]  # a price leaving runs out
     return " · ".join([first, rest[at], *unpriced])

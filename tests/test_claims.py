@@ -285,8 +285,15 @@ def test_the_readme_shows_a_closed_verdicts_first_clause_and_its_price():
     assert claims_report._short({"verdict": priced, "gate": "g"}) == (
         "not testable at this scale: 2 of 3 reference points have not settled at 6400 G updates (…) · this figure's "
         "runs trained twice as long (12,800 G updates): ≈ 23.5 core-hours at the store's median rate")
-    costly = "not testable at this scale: too costly for 2 CPU cores: ≈ 139.5 core-hours of training; on a GPU: …"
-    assert claims_report._short({"verdict": costly}) == costly.split("; ")[0]
+    costly = ("not testable at this scale: too costly for 2 CPU cores: the 142 runs not stored ≈ 139.5 core-hours of "
+              "training; on a GPU: …; 2 of 2 reference points have not settled at 16000 G updates (…)")
+    assert claims_report._short({"verdict": costly}) == costly.split("; ")[0]  # what is missing is runs, not length
+    longer = ("not testable at this scale: too costly for 2 CPU cores: this figure's runs trained twice as long "
+              "(25,600 G updates) ≈ 31.6 core-hours of training; on a GPU: …; 3 of 3 reference points have not "
+              "settled at 12800 G updates (0 of their runs …)")
+    assert claims_report._short({"verdict": longer}) == (
+        "not testable at this scale: too costly for 2 CPU cores: this figure's runs trained twice as long (25,600 G "
+        "updates) ≈ 31.6 core-hours of training · 3 of 3 reference points have not settled at 12800 G updates")
     unmeasured = {"verdict": "not measured: no runs in results/ (`NOT_MEASURED.md`)",
                   "gate": "30 of 30 runs are not complete: ≈ 21.3 core-hours at the store's median rate; train=True …"}
     assert claims_report._short(unmeasured) == ("not measured: no runs in results/ (`NOT_MEASURED.md`) · 30 of 30 runs "
