@@ -98,7 +98,8 @@ def _execute(path: Path, params: dict, declared: dict, train: bool, stream: bool
     except papermill.PapermillExecutionError as e:
         if e.ename != "NotInStore":
             raise
-        not_in_store(path.stem, out, e.evalue, trains="train" in declared,
+        why = from_root(e.evalue, _parameter("store", params, declared))
+        not_in_store(path.stem, out, why, trains="train" in declared,
                      preset=_parameter("preset", params, declared, "cpu"), iterations=params.get("iterations"),
                      dataset=params.get("dataset"), store=params.get("store") and NOTEBOOKS / params["store"],
                      seeds=params.get("seeds"))
@@ -110,6 +111,18 @@ def _execute(path: Path, params: dict, declared: dict, train: bool, stream: bool
     counts = ", ".join(f"{n} {k}" for k, n in runs.items()) if runs else ""
     log(f"{row['notebook']}: {row['seconds']} s  {counts} -> {out}  {params or ''}")
     return row
+
+
+def from_root(why: str, store: str | None) -> str:
+    """``why`` (a sweep's ``NotInStore`` message, naming the notebook's ``store`` parameter as its kernel read
+    it, relative to notebooks/) with that store named as from the repository's root, where CLAIMS.md and
+    the README are read: "… not complete in ../results: …" → "… not complete in results/: …"."""
+    if not store:
+        return why
+    folder = (NOTEBOOKS / store).resolve()
+    root = NOTEBOOKS.parent.resolve()
+    shown = f"{folder.relative_to(root)}/" if folder.is_relative_to(root) else str(folder)
+    return why.replace(f" in {store}:", f" in {shown}:")
 
 
 def _parameter(name: str, params: dict, declared: dict, fallback=None):

@@ -151,7 +151,7 @@ def test_reproduce_without_training_reads_the_store_and_says_what_it_lacks(tmp_p
 def test_fig03_plots_the_methods_stored_and_says_which_are_not(tmp_path, smoke_store, fmnist_eval_dir):
     """Without training, a store holding WN and SN at setting D (not clip, not setting A) gives Fig 3 of
     those two, a caption that counts what is stored, and C3 not testable for want of clip, with what the
-    runs the store lacks cost and the command that trains them."""
+    runs the store lacks cost and the command that trains them, with its seeds."""
     out = tmp_path / "fig03"
     (out / "fig03_setting_A.png").parent.mkdir()
     (out / "fig03_setting_A.png").write_bytes(b"a figure of runs no longer stored")
@@ -167,7 +167,8 @@ def test_fig03_plots_the_methods_stored_and_says_which_are_not(tmp_path, smoke_s
     assert claim["measured"] == "no final spectrum of clip (no evaluated run)"
     assert claim["verdict"].startswith("not testable at this scale: 1 of 3 points have no run: clip; ")
     assert claim["verdict"].endswith(
-        f'`make reproduce PRESET=smoke TRAIN=1 ONLY=fig03_singular_values SET="store={smoke_store}"` trains them')
+        f'`make reproduce PRESET=smoke TRAIN=1 ONLY=fig03_singular_values SET="store={smoke_store} seeds=\'[0,1]\'"` '
+        "trains them")  # the notebook's seeds, not its default three
     assert claim["gate"].startswith("points with runs: 2/3; ")
 
 

@@ -579,6 +579,17 @@ def test_the_command_that_trains_a_notebooks_runs_names_their_dataset_and_store_
         f'`make reproduce TRAIN=1 ONLY=fig04_final_width SET="store={tmp_path / "runs"}"` trains them')
 
 
+def test_a_missing_runs_reason_names_the_notebooks_store_as_from_the_repository_root(tmp_path):
+    """The kernel reads the default store as ../results (from notebooks/); CLAIMS.md and the README are read
+    from the repository's root, so the reason names results/; a store outside the repository keeps its path."""
+    from snlab.reproduce import from_root
+
+    why = "30 of 30 runs are not complete in {}: 240,000 G updates to train"
+    assert from_root(why.format("../results"), "../results") == why.format("results/")
+    assert from_root(why.format(tmp_path), str(tmp_path)) == why.format(tmp_path)
+    assert from_root(why.format("x"), None) == why.format("x")
+
+
 def test_the_command_names_other_seeds_and_survives_the_shell_that_make_hands_set_to(tmp_path):
     """Seeds other than the notebooks' own enter SET too; a store with a space in its path is quoted, so
     that the shell make runs (``--set $(SET)``, unquoted) hands ``reproduce`` the whole path back."""
