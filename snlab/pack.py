@@ -15,8 +15,8 @@ bitwise (``tests/test_pack.py`` states the tolerance; in float32 the rounding re
 steps, so packed and lone runs are comparable, not equal). Packing is not part of a run's identity, like
 ``TrainConfig.speedup``; a packed run is reproduced bitwise by the same pack (its checkpoints resume in
 a pack or alone). A run that diverges, or whose directory is removed, stops updating; its pack-mates go
-on. A packed run's training
-seconds are its share of the pack's: each iteration's wall time divided by the runs it updated.
+on. A packed run's training seconds are its share of the pack's: each iteration's wall time divided by the
+runs it updated.
 
 A pack executes eagerly, or with speedup "cudagraphs" as one CUDA graph: the whole packed iteration (the
 K runs' G step, D steps and Adam steps) captured once and replayed (``snlab.cudagraph``), made anew when a
