@@ -139,9 +139,9 @@ def not_in_store(notebook: str, out: Path, why: str, trains: bool = True, preset
     """``notebook`` found none of its runs in its store: its folder ``out`` keeps only the executed notebook,
     a ``NOT_MEASURED.md`` with ``why`` and what trains them at ``preset``, ``iterations`` G updates long, on
     ``dataset`` into ``store`` with ``seeds`` (the notebook's parameters as passed; None: its own, the
-    protocol's length for ``iterations``; ``prices.train_command``), if ``trains`` (the notebook trains with ``train``;
-    otherwise ``why`` names the notebooks that do), and a ``metrics.json`` marking its claims not measured,
-    or not testable at this scale with the GPU command when ``why`` says they cost more than
+    protocol's length for ``iterations``; ``prices.train_command``), if ``trains`` (the notebook trains
+    with ``train``; otherwise ``why`` names the notebooks that do), and a ``metrics.json`` marking its claims
+    not measured, or not testable at this scale with the GPU command when ``why`` says they cost more than
     ``prices.SENSIBLE_CORE_HOURS`` (``prices.NOT_SENSIBLE``). Everything else there goes, the paper-only
     tables too: figures of runs no longer stored would not show what the store holds."""
     from snlab.claims import UNTESTABLE, record, unmeasured

@@ -219,8 +219,8 @@ class Trainer:
 
         After every G update (and its D updates) each callback's ``on_step`` runs, in order (default:
         ``callbacks.default_callbacks``: the run directory's check, history rows, samples, TensorBoard,
-        checkpoints, progress); a
-        callback that finds the run diverged sets ``self.status`` and the loop stops."""
+        checkpoints, progress); a callback that finds the run diverged sets ``self.status`` and the loop
+        stops."""
         self.begin(run_dir, callbacks)
         try:
             while not self.done:
