@@ -6,7 +6,8 @@ rests on, the testability gate's numbers (``snlab.gate``) and a verdict:
 - "not testable at this scale" (and why), when the gate finds the runs cannot test the claim: too few
   seeds, or runs the paper shows learning that have not left the early phase; nothing else is judged;
 - "reproduced" / "not reproduced", when the rule's comparison is clear by more than two standard
-  errors across seeds (or exactly, for the measured timings and rank tests);
+  errors across seeds (exactly, for the measured timings; for rank tests, in 97.5% of redraws of the seed
+  means within their noise, ``_rank_record``);
 - "inconclusive", when it is within that noise, or there is no noise estimate (one seed) or no order
   (a rank test whose values all tie);
 - "not measured", when a method the rule needs was not run (or none of its runs was evaluated).
@@ -311,10 +312,22 @@ def c8_conditional(table: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> 
                    _best_of(means, "sn", higher=True), gate)
 
 
+def _exact_null(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """ρ of each of the n! orderings of our ranks ``a`` against the paper's ranks ``b``, sorted: ρ's exact
+    distribution when our order is unrelated to the paper's (not the t approximation, since n is 4–8)."""
+    b = (b - b.mean()) / np.linalg.norm(b - b.mean())
+    perms = np.array(list(itertools.permutations(a)))
+    return np.sort((perms - a.mean()) @ b / np.linalg.norm(a - a.mean()))
+
+
+def _p_value(null: np.ndarray, rho) -> np.ndarray:
+    """The one-sided p of each ``rho``: the share of ``null`` (sorted) at least as large."""
+    return 1 - np.searchsorted(null, np.asarray(rho) - 1e-12) / len(null)
+
+
 def spearman(ours, paper) -> tuple[float, float]:
     """Spearman's ρ of two equal-length sequences (ties take mean ranks) and its exact one-sided
-    permutation p-value: the share of the n! orderings of our ranks whose ρ is at least as large (exact,
-    not the t approximation, since n is 4–8). Both NaN when either side has a missing value or no spread
+    permutation p-value (``_exact_null``). Both NaN when either side has a missing value or no spread
     (all tied): there is no order to compare."""
     from scipy.stats import rankdata
 
@@ -323,42 +336,83 @@ def spearman(ours, paper) -> tuple[float, float]:
     a, b = rankdata(ours), rankdata(paper)
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan"), float("nan")
-    b = (b - b.mean()) / np.linalg.norm(b - b.mean())
-    perms = np.array(list(itertools.permutations(a)))
-    centred = perms - a.mean()
-    rhos = centred @ b / np.linalg.norm(a - a.mean())
-    rho = float((a - a.mean()) @ b / np.linalg.norm(a - a.mean()))
-    return rho, float(np.mean(rhos >= rho - 1e-12))
+    rho = float((a - a.mean()) @ (b - b.mean()) / (np.linalg.norm(a - a.mean()) * np.linalg.norm(b - b.mean())))
+    return rho, float(_p_value(_exact_null(a, b), rho))
 
 
-def _rank_record(cid: str, what: str, pairs: dict[str, tuple[list, list]], seeds: str, gate: Gate,
+def spearman_under_noise(means, ses, paper, draws: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
+    """Spearman's ρ and its exact p (``spearman``) between ``paper`` and ``draws`` redraws of our values, each
+    seed mean drawn from a normal with its standard error across seeds (the noise model of the 2-SE rules):
+    their spread under seed noise, each of shape (draws,). A fixed generator keeps a verdict reproducible. An
+    infinite mean (a diverged seed ranked worst) has SE 0 and stays put; ties take mean ranks."""
+    from scipy.stats import rankdata
+
+    m, s = np.asarray(means, float), np.asarray(ses, float)
+    z = np.random.default_rng(0).standard_normal((draws, len(m)))
+    a, b = rankdata(m + np.where(np.isinf(m), 0.0, s) * z, axis=1), rankdata(paper)
+    centred, bc = a - a.mean(axis=1, keepdims=True), b - b.mean()
+    with np.errstate(invalid="ignore"):
+        rho = centred @ bc / (np.linalg.norm(centred, axis=1) * np.linalg.norm(bc))
+    return rho, _p_value(_exact_null(rankdata(m), b), rho)
+
+
+def _rank_record(cid: str, what: str, pairs: dict[str, tuple[list, list, list]], seeds: str, gate: Gate,
                  words: str = "") -> dict:
-    rule = f"Spearman's ρ between our and the paper's {what}: ρ > 0 with one-sided exact p < 0.05 for each metric " \
-           "(ρ ≤ 0 for any: not reproduced; ρ undefined, all tied: inconclusive)"
-    tests = {name: spearman(ours, paper) for name, (ours, paper) in pairs.items()}
-    verdict = ("not reproduced" if any(r <= 0 for r, _ in tests.values()) else
-               "reproduced" if all(p < 0.05 for _, p in tests.values()) else "inconclusive")  # NaN: neither
-    return _record(cid, rule, "; ".join(f"{n}: ρ = {r:+.2f} (p = {p:.3f}, n = {len(pairs[n][0])})"
-                                        if np.isfinite(r) else f"{n}: ρ undefined (all tied or missing)"
-                                        for n, (r, p) in tests.items()) + words, seeds, verdict, gate)
+    """``pairs``: metric → (our seed means, their SEs, the paper's values), higher better on both sides."""
+    rule = (f"Spearman's ρ between our and the paper's {what}, for each metric: reproduced when ρ > 0 with "
+            "one-sided exact p < 0.05, and p < 0.05 in 97.5% of redraws of our means within their seed noise "
+            "(normal, SE across seeds); not reproduced when ρ ≤ 0 in 97.5% of the redraws for any metric; else "
+            "inconclusive (as when ρ is undefined, all tied, or there is no noise estimate, one seed)")
+    tests = {}
+    for name, (ours, ses, paper) in pairs.items():
+        rho, p = spearman(ours, paper)
+        if np.isfinite(rho) and np.isfinite(ses).all():
+            rhos, ps = spearman_under_noise(ours, ses, paper)
+            tests[name] = rho, p, float(np.mean(ps < 0.05)), float(np.mean(rhos <= 0))
+        else:
+            tests[name] = rho, p, np.nan, np.nan
+    verdict = ("not reproduced" if any(down >= 0.975 for *_, down in tests.values()) else
+               "reproduced" if all(r > 0 and p < 0.05 and up >= 0.975 for r, p, up, _ in tests.values()) else
+               "inconclusive")  # NaN: neither
+
+    def one(name: str, rho: float, p: float, up: float, down: float) -> str:
+        if not np.isfinite(rho):
+            return f"{name}: ρ undefined (all tied or missing)"
+        noise = (f"under seed noise p < 0.05 in {up:.1%} and ρ ≤ 0 in {down:.1%} of redraws" if np.isfinite(up)
+                 else "no noise estimate (1 seed)")
+        return f"{name}: ρ = {rho:+.2f} (p = {p:.3f}, n = {len(pairs[name][0])}; {noise})"
+    return _record(cid, rule, "; ".join(one(n, *t) for n, t in tests.items()) + words, seeds, verdict, gate)
+
+
+def _with_diverged_as(rows: pd.DataFrame, col: str, gone: pd.Series, worst: float) -> tuple[pd.Series, pd.Series]:
+    """Each row's mean and SE over all its seeds, its ``gone`` (diverged) ones at ``worst``, from the mean
+    (``our <col>``) and sd (``our <col> sd``) of its evaluated ones (``our seeds``): the pooled sum of squares,
+    exactly. SE NaN for a row of one seed (no noise estimate)."""
+    n, m = rows["our seeds"].fillna(0).astype(float), rows[f"our {col}"].fillna(0.0)
+    within = ((n - 1).clip(lower=0) * rows[f"our {col} sd"].fillna(0.0) ** 2)
+    total = n + gone
+    mean = (n * m + gone * worst) / total
+    squares = within + n * (m - mean) ** 2 + gone * (worst - mean) ** 2
+    return mean, np.sqrt(squares / (total - 1) / total).where(total > 1)
 
 
 def t2_ranks(comparison: pd.DataFrame, is_col: str, fid_col: str, seeds: str, gate: Gate) -> dict:
     """From ``tables.table2_comparison``: the standard-CNN rows at 100k updates with both our and the
     paper's CIFAR-10 numbers; FID ranks low-to-high, so ρ is of −FID. A row's diverged seeds (``our
     diverged``, left out of its means) rank as the worst outcome, as in the other rules: IS 1 in its mean
-    over all its seeds, and any one makes its FID ∞ (a method every run of which diverged: IS 1, FID ∞)."""
+    over all its seeds (and in its SE), and any one makes its FID ∞ (a method every run of which diverged:
+    IS 1, FID ∞), with no spread."""
     gone = comparison["our diverged"].fillna(0).astype(float)
     ranked = ((comparison["our setting"].notna() | (gone > 0)) & comparison["paper IS cifar10"].notna()
               & ~comparison.index.str.contains("hinge|2x"))  # not the real-data row, nor rows not run here
     rows, gone = comparison[ranked], gone[ranked]
-    evaluated = rows["our seeds"].fillna(0).astype(float)
-    is_ = (evaluated * rows[f"our {is_col}"].fillna(0.0) + gone * 1.0) / (evaluated + gone)
+    is_, is_se = _with_diverged_as(rows, is_col, gone, 1.0)
     fid = rows[f"our {fid_col}"].mask(gone > 0, np.inf)
+    fid_se = (rows[f"our {fid_col} sd"] / np.sqrt(rows["our seeds"].astype(float))).mask(gone > 0, 0.0)
     diverged = int(gone.sum())
     return _rank_record("T2", "method order (Table 2's standard-CNN rows; diverged seeds rank as IS 1 and FID ∞)",
-                        {"IS": (list(is_), list(rows["paper IS cifar10"])),
-                         "FID": (list(-fid), list(-rows["paper FID cifar10"]))}, seeds, gate,
+                        {"IS": (list(is_), list(is_se), list(rows["paper IS cifar10"])),
+                         "FID": (list(-fid), list(fid_se), list(-rows["paper FID cifar10"]))}, seeds, gate,
                         f"; {diverged} diverged run(s) (at the best settings, or every run of a method) ranked as "
                         "IS 1, FID ∞" if diverged else "")
 
@@ -369,15 +423,16 @@ TABLE7_ORDER = ("sn-gamma", "wgan-gp", "wn", "frobenius")
 
 def t7_order(final: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> dict:
     """From Fig 15's last rows (method, IS column; diverged runs count as IS 1): seed-mean IS per variant
-    ranked against ``TABLE7_ORDER``. The rank test sees the means only, so each variant's mean ± SE stands
-    beside ρ: an order whose gaps are within seed noise shows it."""
+    ranked against ``TABLE7_ORDER``, within its seed noise (``_rank_record``); each variant's mean ± SE
+    stands beside ρ."""
     final, words = _diverged_as(final, is_col, 1.0, "IS 1")
     if out := _missing("T7", "Spearman's ρ between our and the paper's order of the four variants by IS",
                        final["method"], TABLE7_ORDER, seeds, gate):
         return out
     means = {m: _mean_se(final.loc[final["method"] == m, is_col]) for m in TABLE7_ORDER}
     return _rank_record("T7", "order of the four variants by IS",
-                        {"IS": ([means[m][0] for m in TABLE7_ORDER], list(range(len(TABLE7_ORDER), 0, -1)))},
+                        {"IS": ([means[m][0] for m in TABLE7_ORDER], [means[m][1] for m in TABLE7_ORDER],
+                                list(range(len(TABLE7_ORDER), 0, -1)))},
                         seeds, gate, f"; IS (seed mean ± SE): {_fmt(means)}" + words)
 
 

@@ -223,30 +223,72 @@ def test_spearman_p_value_is_the_exact_permutation_share():
     assert rho == pytest.approx(-1.0) and p == pytest.approx(1.0)
 
 
-def test_t2_and_t7_rank_agreement():
+def _table2_at_paper_values(is_sd: float, fid_sd: float) -> pd.DataFrame:
+    """A Table 2 comparison whose seed means are the paper's own CIFAR-10 numbers, 3 seeds each."""
     from snlab.paper import table2
     paper = table2().query("dataset == 'cifar10' and arch == 'standard' and iterations == 100000 and loss != 'hinge'")
     paper = paper.dropna(subset=["method"]).set_index("row")
-    comparison = pd.DataFrame({"our setting": "C", "our seeds": 3, "our diverged": 0, "our IS_x": paper["IS"],
-                               "our FID_x": paper["FID"], "paper IS cifar10": paper["IS"],
-                               "paper FID cifar10": paper["FID"]})
+    return pd.DataFrame({"our setting": "C", "our seeds": 3, "our diverged": 0, "our IS_x": paper["IS"],
+                         "our IS_x sd": is_sd, "our FID_x": paper["FID"], "our FID_x sd": fid_sd,
+                         "paper IS cifar10": paper["IS"], "paper FID cifar10": paper["FID"]})
+
+
+def test_t2_rank_agreement_within_seed_noise():
+    comparison = _table2_at_paper_values(0.01, 0.1)
     assert claims.t2_ranks(comparison, "IS_x", "FID_x", "3", OK)["verdict"] == "reproduced"
+    # The same means, but seeds so noisy (sd 5 IS, 100 FID) that the order could be anything.
+    noisy = _table2_at_paper_values(5.0, 100.0)
+    c = claims.t2_ranks(noisy, "IS_x", "FID_x", "3", OK)
+    assert c["verdict"] == "inconclusive" and "IS: ρ = +1.00" in c["measured"]
     # The paper's best method, its best setting's one survivor beside 2 diverged seeds: IS (1 + 1 + best) / 3 and
     # FID ∞ rank it last, so the orders no longer agree.
-    best = paper["IS"].idxmax()
+    best = comparison["paper IS cifar10"].idxmax()
     lone = comparison.assign(**{"our seeds": np.where(comparison.index == best, 1, 3),
                                 "our diverged": np.where(comparison.index == best, 2, 0)})
     c = claims.t2_ranks(lone, "IS_x", "FID_x", "3", OK)
     assert c["verdict"] != "reproduced"
     assert "2 diverged run(s) (at the best settings, or every run of a method) ranked as IS 1, FID ∞" in c["measured"]
-    flipped = comparison.assign(**{"our IS_x": -paper["IS"]})
+    flipped = comparison.assign(**{"our IS_x": -comparison["our IS_x"]})
     assert claims.t2_ranks(flipped, "IS_x", "FID_x", "3", OK)["verdict"] == "not reproduced"
-    final = pd.DataFrame({"method": list(claims.TABLE7_ORDER), "IS_x": [7.0, 6.5, 6.0, np.nan]})  # Frobenius diverged
-    assert claims.t7_order(final, "IS_x", "3", OK)["verdict"] == "reproduced"
-    assert "; IS (seed mean ± SE): sn-gamma " in claims.t7_order(final, "IS_x", "3", OK)["measured"]
-    final.loc[0, "IS_x"] = 6.2  # SN-γ below the baseline
-    assert claims.t7_order(final, "IS_x", "3", OK)["verdict"] == "inconclusive"
-    every_run_diverged = final.assign(IS_x=np.nan)  # all IS 1: no order at all, so nothing agrees with the paper's
+    assert claims.t2_ranks(flipped.assign(**{"our IS_x sd": 20.0}), "IS_x", "FID_x", "3", OK)["verdict"] == \
+        "inconclusive"
+    one_seed = comparison.assign(**{"our seeds": 1, "our IS_x sd": np.nan, "our FID_x sd": np.nan})
+    c = claims.t2_ranks(one_seed, "IS_x", "FID_x", "1", OK)
+    assert c["verdict"] == "inconclusive" and "no noise estimate (1 seed)" in c["measured"]
+
+
+def test_t2_pools_a_rows_diverged_seeds_into_its_mean_and_se():
+    """One evaluated seed at IS 7 beside two diverged ones (IS 1): mean 3 and SE of [7, 1, 1] by hand."""
+    row = pd.DataFrame({"our seeds": [1.0], "our IS_x": [7.0], "our IS_x sd": [np.nan]})
+    mean, se = claims._with_diverged_as(row, "IS_x", pd.Series([2.0]), 1.0)
+    assert mean[0] == pytest.approx(3.0) and se[0] == pytest.approx(np.std([7, 1, 1], ddof=1) / np.sqrt(3))
+    row = pd.DataFrame({"our seeds": [3.0], "our IS_x": [5.0], "our IS_x sd": [np.std([4, 5, 6], ddof=1)]})
+    mean, se = claims._with_diverged_as(row, "IS_x", pd.Series([1.0]), 1.0)
+    assert mean[0] == pytest.approx(4.0) and se[0] == pytest.approx(np.std([4, 5, 6, 1], ddof=1) / 2)
+
+
+def test_spearman_under_noise_matches_the_normal_order_probability():
+    """Two values: ρ = +1 exactly when their order matches the paper's, P = Φ(Δ / √(SE₁² + SE₂²))."""
+    from scipy.stats import norm
+    rho, p = claims.spearman_under_noise([5.0, 4.0], [0.6, 0.8], [2, 1])
+    assert np.allclose(np.abs(rho), 1.0)
+    assert np.mean(rho > 0) == pytest.approx(norm.cdf(1.0), abs=0.015)
+    assert np.allclose(p[rho > 0], 0.5) and np.allclose(p[rho < 0], 1.0)  # the exact p of 2 values: 1 or 2 of 2
+    rho, p = claims.spearman_under_noise([1.0, 2.0, 3.0, 4.0], [0.0] * 4, [1, 2, 3, 4])
+    assert np.allclose(rho, 1.0) and np.allclose(p, 1 / 24)
+
+
+def test_t7_order_within_seed_noise():
+    def final(spread: float) -> pd.DataFrame:  # 3 seeds per variant around 7.0, 6.5, 6.0; Frobenius diverged
+        return pd.DataFrame({"method": np.repeat(claims.TABLE7_ORDER, 3),
+                             "IS_x": [m + d for m in (7.0, 6.5, 6.0) for d in (-spread, 0, spread)] + [np.nan] * 3})
+    assert claims.t7_order(final(0.05), "IS_x", "3", OK)["verdict"] == "reproduced"
+    assert "; IS (seed mean ± SE): sn-gamma 7.00 ± 0.03" in claims.t7_order(final(0.05), "IS_x", "3", OK)["measured"]
+    assert claims.t7_order(final(1.0), "IS_x", "3", OK)["verdict"] == "inconclusive"  # gaps of 0.5, SE 0.58
+    behind = final(0.05)
+    behind.loc[behind["method"] == "sn-gamma", "IS_x"] -= 0.8  # SN-γ below the baseline
+    assert claims.t7_order(behind, "IS_x", "3", OK)["verdict"] == "inconclusive"
+    every_run_diverged = final(0.05).assign(IS_x=np.nan)  # all IS 1: no order at all, so nothing agrees
     c = claims.t7_order(every_run_diverged, "IS_x", "3", OK)
     assert c["verdict"] == "inconclusive" and "ρ undefined" in c["measured"]
 
