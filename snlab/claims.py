@@ -22,14 +22,13 @@ gathers every figure folder's records into ``figures/CLAIMS.md`` and the README.
 from __future__ import annotations
 
 import itertools
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from snlab import results
-from snlab.files import atomic_write_text
+from snlab.files import atomic_write_text, json_text
 from snlab.gate import Gate
 
 CLAIMS = {
@@ -439,5 +438,5 @@ def t7_order(final: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> dict:
 def record(out_dir: str | Path, claims: list[dict] = (), **numbers) -> Path:
     """Write ``<out_dir>/metrics.json``: the notebook's headline numbers and its claim records."""
     path = Path(out_dir) / "metrics.json"
-    atomic_write_text(json.dumps({**numbers, "claims": list(claims)}, indent=2, default=str), path)
+    atomic_write_text(json_text({**numbers, "claims": list(claims)}, indent=2, default=str), path)
     return path

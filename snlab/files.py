@@ -1,10 +1,12 @@
-"""Atomic writes (a temporary file in the same folder, then a rename, so a kill never leaves half a
-file, and two writers of one file never share a temporary one) and an exclusive lock on a run directory."""
+"""Standard JSON text; atomic writes (a temporary file in the same folder, then a rename, so a kill never
+leaves half a file, and two writers of one file never share a temporary one); an exclusive lock on a run
+directory."""
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import io
+import json
 import os
 import time
 import uuid
@@ -13,6 +15,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+
+def json_text(obj, **kwargs) -> str:
+    """``json.dumps(obj, **kwargs)`` as standard JSON, which has no NaN or infinity: those floats (a value
+    not measured, a diverged run's worst outcome) become null, so that every JSON reader can read the file."""
+    def standard(o):
+        if isinstance(o, (float, np.floating)):
+            return float(o) if np.isfinite(o) else None
+        if isinstance(o, dict):
+            return {k: standard(v) for k, v in o.items()}
+        return [standard(v) for v in o] if isinstance(o, (list, tuple)) else o
+    return json.dumps(standard(obj), allow_nan=False, **kwargs)
 
 
 def atomic_save(obj, path: str | Path) -> None:

@@ -2,6 +2,8 @@
 testability gate decides first (tests/test_gate.py tests the gate itself)."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -353,3 +355,13 @@ def test_every_claim_names_the_notebook_that_tests_it():
     notebooks = Path(claims.__file__).resolve().parent.parent / "notebooks"
     assert set(claims.NOTEBOOK) == set(claims.CLAIMS)
     assert all((notebooks / f"{nb}.ipynb").exists() for nb in claims.NOTEBOOK.values())
+
+
+def test_metrics_json_is_standard_json_with_null_for_nan(tmp_path):
+    """JSON has no NaN or infinity: a value not measured is written as null, so strict readers read it."""
+    path = claims.record(tmp_path, [], settled_from=float("nan"), final={"sn": np.float32("inf"), "wn": 1.5},
+                         points=[np.float64(2.0), float("-inf")])
+    text = path.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard {c}")) == {
+        "settled_from": None, "final": {"sn": None, "wn": 1.5}, "points": [2.0, None], "claims": []}

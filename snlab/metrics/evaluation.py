@@ -12,7 +12,6 @@ of class c and the real images of class c (the projection paper's intra-FID, doc
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from pathlib import Path
@@ -22,7 +21,14 @@ import torch
 from tqdm import tqdm
 
 from snlab.data import ImageData, dataset_info, default_data_dir, load_dataset, to_uint8
-from snlab.files import atomic_save, atomic_savez, atomic_write_text, load_checkpoint, remove_stale_temporaries
+from snlab.files import (
+    atomic_save,
+    atomic_savez,
+    atomic_write_text,
+    json_text,
+    load_checkpoint,
+    remove_stale_temporaries,
+)
 from snlab.metrics import inception, scores
 from snlab.metrics.classifier import FMNISTExtractor
 
@@ -149,7 +155,7 @@ def _generated(generator, n: int, seed: int, batch_size: int, labels: torch.Tens
 
 def _write(result: dict, out: str | Path | None) -> dict:
     if out is not None:
-        atomic_write_text(json.dumps(result, indent=2), out)
+        atomic_write_text(json_text(result, indent=2), out)
     return result
 
 
