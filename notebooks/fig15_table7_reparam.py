@@ -74,7 +74,8 @@ table7 = tables.table7(final, IS, FID)
 table7.to_csv(f"{out_dir}/table7.csv")
 with open(f"{out_dir}/table7.md", "w") as f:
     f.write(f"Table 7 — ours: {caption}; ResNet rows: {resnet_caption}; {plots.metric_label(IS)}, "
-            f"{plots.metric_label(FID)}. Paper: CIFAR-10, Inception features, 100k G updates. Empty cells: "
+            f"{plots.metric_label(FID)}; ours ±: sd across seeds. Paper: CIFAR-10, Inception features, 100k G "
+            "updates; its IS ±: std over 10 sets of 5,000 samples of one model. Empty cells: "
             "ours, not run here; the paper's, none reported (its Frobenius run collapsed).\n\n"
             + tables.to_markdown(table7) + "\n")
 with open(f"{out_dir}/table8.md", "w") as f:

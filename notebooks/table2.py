@@ -76,10 +76,11 @@ table.round(2)
 
 # %%
 header = (f"Table 2. Ours: {caption}; best setting by IS per method; ResNet rows: {resnet_caption} "
-          f"(sd: across seeds); {plots.metric_label(IS)}, "
+          f"(ours ±: sd across seeds); {plots.metric_label(IS)}, "
           f"{plots.metric_label(FID)}, {configs[0].eval_samples} samples against the test split. "
           "Paper: Inception features, CIFAR-10 / STL-10, standard CNN 100k G updates (ResNet rows: the paper "
-          "does not say; the official config is 50k with decay), camera-ready numbers, docs/paper.md §5. "
+          "does not say; the official config is 50k with decay), camera-ready numbers, docs/paper.md §5; its "
+          "IS ±: std over 10 sets of 5,000 samples of one model (ResNet rows: across seeds, as its FID ±). "
           "Values are not comparable across the two; rankings are.\n\n")
 Path(out_dir).mkdir(parents=True, exist_ok=True)
 table.to_csv(f"{out_dir}/table2.csv")

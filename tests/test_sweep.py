@@ -272,6 +272,9 @@ def test_table2_comparison_puts_our_best_setting_beside_the_paper():
     assert t.loc["SN-GANs, hinge Eq.(17)", "our IS_x"] == 5.0  # the standard CNN's hinge row is not the ResNet's
     assert pd.isna(t.loc["SN-GANs (2x updates)", "our IS_x"])
     assert t.loc["SN-GANs", "paper IS cifar10"] == 7.42 and t.loc["SN-GANs", "paper FID stl10"] == 53.1
+    assert t.loc["SN-GANs", "paper IS cifar10 sd"] == 0.08 and t.loc["SN-GANs, hinge", "paper FID cifar10 sd"] == 0.21
+    shown = tables.to_markdown(t)  # mean ± sd where both exist, the mean alone where no sd was reported
+    assert "| 7.00 ± 1.41 " in shown and "| 7.42 ± 0.08 " in shown and "| 29.30 " in shown and " sd " not in shown
 
 
 def test_a_method_every_run_of_which_diverged_keeps_its_row_and_ranks_last_in_t2():
