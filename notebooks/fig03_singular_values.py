@@ -16,11 +16,11 @@
 # %% [markdown]
 # # Fig 3: squared singular values of each D layer (weight clipping, WN, SN)
 # As the paper: each method at the setting that gave its best IS in the A–F grid
-# (`fig01_fig02_settings`), a line per seed. Beside it, the same at one common setting (C), and each
-# layer at initialization (before any update), so a concentrated spectrum can be told from one the
-# initialization already had. Read from each run's stored `spectra.csv`: nothing is trained here
-# when the grid is complete. Exact SVD of each layer's effective weight W̄, reshaped
-# d_out × (d_in·k·k), squared and divided by the largest.
+# (`fig01_fig02_settings`), the seeds' mean as a line and their range as a band. Beside it, the same at
+# one common setting (C), and each layer at initialization (before any update), so a concentrated
+# spectrum can be told from one the initialization already had. Read from each run's stored
+# `spectra.csv`: nothing is trained here when the grid is complete. Exact SVD of each layer's
+# effective weight W̄, reshaped d_out × (d_in·k·k), squared and divided by the largest.
 
 # %% tags=["parameters"]
 preset = "cpu"
@@ -68,7 +68,7 @@ best[["setting", IS, "seeds"]]  # a method none of whose runs is stored, or all 
 def spectra(rows: pd.DataFrame) -> pd.DataFrame:
     """Conv layers' normalized spectra of the runs in ``rows``, labelled by method, setting and seed."""
     frames = [snlab.store.spectra(Path(store, r.run)).assign(method=r.method, seed=r.seed,
-                                                             label=f"{r.method} ({r.setting})")
+                                                             label=f"{plots.method_label(r.method)} ({r.setting})")
               for r in rows.itertuples()]
     table = pd.concat(frames) if frames else pd.DataFrame(columns=["layer"])
     return table[table["layer"].str.startswith("conv")]
@@ -78,9 +78,9 @@ best_rows = final.merge(best["setting"].reset_index(), on=["method", "setting"])
 best_gone = results.diverged(best_rows, IS)  # a diverged D has no final spectrum: not drawn, counted in C3
 at_best = spectra(best_rows[~best_gone])
 at_common = spectra(final[~results.diverged(final, IS) & (final["setting"] == common_setting)])
-at_init = pd.concat([spectral.normalized_spectra(build_run_models(c)[1]).assign(method=c.method, seed=c.seed,
-                                                                                   label=f"{c.method} (init)")
-                     for c in configs if c.setting == common_setting])
+at_init = pd.concat([spectral.normalized_spectra(build_run_models(c)[1]).assign(
+    method=c.method, seed=c.seed, label=f"{plots.method_label(c.method)} (init)")
+    for c in configs if c.setting == common_setting])
 at_init = at_init[at_init["layer"].str.startswith("conv")]
 for name, table, what in (("fig03", at_best, "each method at its best-IS setting"),
                           (f"fig03_setting_{common_setting}", at_common, f"every method at setting {common_setting}"),
@@ -88,7 +88,8 @@ for name, table, what in (("fig03", at_best, "each method at its best-IS setting
     if table.empty:  # no run stored there: no figure, and none left from an earlier call
         Path(out_dir, f"{name}.png").unlink(missing_ok=True)
         continue
-    fig = plots.singular_value_spectra(table, title=f"Squared singular values, {what} — {caption}")
+    about = "D as built, seeds " + ", ".join(map(str, seeds)) if name == "fig03_init" else caption
+    fig = plots.singular_value_spectra(table, title=f"Squared singular values, {what} — {about}")
     plots.save(fig, f"{out_dir}/{name}.png")
 
 # %%

@@ -100,7 +100,7 @@ def _strips(*args, **kwargs):
 
 def settings_bars(final: pd.DataFrame, metric: str, methods, title: str = ""):
     """Figs 1–2: one group of bars per method, one bar per setting A–F (``final``: one row per run): the
-    seed mean, ± 1 std, with each seed as a dot.
+    seed mean, ± 1 std, with each seed as a dot. Each group in its method's colour, from light (A) to full (F).
 
     FID goes on a log axis, as the paper's Fig 2. A run without a value (diverged) is marked "×".
     """
@@ -109,10 +109,15 @@ def settings_bars(final: pd.DataFrame, metric: str, methods, title: str = ""):
     order = [method_label(m) for m in methods]
     settings = sorted(d["setting"].unique())
     fig, ax = plt.subplots(figsize=(10, 3.6))
+    shade = dict(zip(settings, sns.light_palette("dimgrey", len(settings) + 2)[2:]))  # the legend's
     sns.barplot(d, x="label", y=col, hue="setting", order=order, hue_order=settings, errorbar="sd",
-                palette="viridis", ax=ax, err_kws={"linewidth": 1})
-    _strips(d, x="label", y=col, hue="setting", order=order, hue_order=settings, dodge=True, color="black",
-            size=2, ax=ax, legend=False)  # each seed
+                palette=shade, ax=ax, err_kws={"linewidth": 1})
+    for bars, setting in zip(ax.containers, settings):  # one container per setting; a bar's x is its method's
+        for bar in bars:
+            method = list(methods)[round(bar.get_x() + bar.get_width() / 2)]
+            bar.set_facecolor(sns.light_palette(method_color(method), len(settings) + 2)[2 + settings.index(setting)])
+    _strips(d, x="label", y=col, hue="setting", order=order, hue_order=settings, dodge=True,
+            palette=dict.fromkeys(settings, "black"), size=2, ax=ax, legend=False)  # each seed
     width = 0.8 / len(settings)
     for i, label in enumerate(order):
         for j, setting in enumerate(settings):
@@ -124,7 +129,7 @@ def settings_bars(final: pd.DataFrame, metric: str, methods, title: str = ""):
         ax.set_yscale("log")
     ax.set(xlabel="", ylabel=metric_label(col))
     ax.set_title(title, fontsize=9)
-    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), title="setting")
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), title="setting\n(shade of the\nmethod's colour)")
     return fig
 
 
@@ -264,8 +269,10 @@ def metric_curves(history: pd.DataFrame, title: str = "", metrics=("IS", "FID"),
         palette = method_palette(rows["method"].unique()) if hue == "method" else None
         if hue == "method":
             rows = rows.assign(method=rows["method"].map(method_label))
+        lone = hue is None and "method" in rows and rows["method"].nunique() == 1  # one method: its colour
+        one = {"color": method_color(rows["method"].iloc[0])} if lone else {}
         sns.lineplot(rows, x="step", y=col, hue=hue, marker="o", palette=palette, ax=ax, estimator="median",
-                     errorbar=("pi", 100), legend="auto" if hue and i == 0 else False)
+                     errorbar=("pi", 100), legend="auto" if hue and i == 0 else False, **one)
         ax.set(xlabel="generator updates", ylabel=metric_label(col).replace(" (", "\n("))  # two lines: no overlap
     fig.suptitle(title, fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.94))  # room for the title above the panels

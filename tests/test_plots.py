@@ -41,3 +41,20 @@ def test_fig15_gap_curve_is_the_windowed_ratio_of_means_and_one_method_still_dra
     assert x[0] == steps[plots.GAP_WINDOW - 1] and np.allclose(y, 0.1)
     assert sum(ax.get_title() == "WN" for ax in fig.axes) == 1
     plt.close(fig)
+
+
+def test_settings_bars_colour_each_method_from_light_to_its_own_colour():
+    """Figs 1–2 keep one colour per method: its bars go from a light shade (A) to the method's colour (the
+    last setting), with a missing cell (WN at A) leaving the others in place."""
+    from matplotlib.colors import to_rgba
+
+    final = pd.DataFrame([{"method": m, "setting": s, "seed": k, "IS_x": 2.0 + k}
+                          for m in ("wn", "sn") for s in "ABC" for k in range(3) if (m, s) != ("wn", "A")])
+    fig = plots.settings_bars(final, "IS", ["wn", "sn"])
+    bars = {(round(b.get_x() + b.get_width() / 2), s): b.get_facecolor()
+            for bars, s in zip(fig.axes[0].containers, "ABC") for b in bars if b.get_height() > 0}
+    plt.close(fig)
+    for i, method in enumerate(("wn", "sn")):
+        assert np.allclose(bars[(i, "C")], to_rgba(plots.method_color(method)))
+        assert np.mean(bars[(i, "B")][:3]) > np.mean(bars[(i, "C")][:3])  # lighter
+    assert (0, "A") not in bars and np.mean(bars[(1, "A")][:3]) > np.mean(bars[(1, "B")][:3])
