@@ -3,7 +3,8 @@
 ``figure`` draws, for the chosen methods at one setting (and n_dis): the last sample grid of each
 run, σ(W̄) of one D layer over training, that layer's squared singular values from the checkpoint (none
 for a diverged run: its checkpoint predates the divergence; its title says so), and the methods' FID across
-every stored setting. Checkpoints are read once and cached.
+every stored setting, each setting's runs at one length (``at_common_length``). Checkpoints are read once and
+cached.
 """
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ import seaborn as sns
 
 from snlab.methods import METHOD_SPECS
 from snlab.plots import method_palette, metric_column, metric_label
-from snlab.results import last_rows
 from snlab.settings import SETTINGS, get_setting
 from snlab.store import latest_samples, spectra
 
@@ -80,15 +80,36 @@ def figure(table: pd.DataFrame, store: str | Path, methods, setting: str, n_dis:
         ax.plot(s["index"], s["s2"], label=label_of[name], color=palette[label_of[name]])
     ax.set(xlabel="index of singular value", ylabel=f"s² / max s² of {layer}")
     ax = fig.add_subplot(grid[1, 2:])
-    final = last_rows(table[table["method"].isin(methods)])
-    final = final[final["n_dis"] == final["setting"].map(lambda s: SETTINGS[s].n_dis)]  # the A–F grid only
-    fid = metric_column(final, "FID")
-    sns.barplot(final.assign(method=final["method"].map(labels)), x="setting", y=fid, hue="method",
-                order=sorted(final["setting"].unique()), palette=palette, errorbar=None, ax=ax, legend=False)
-    ax.set(yscale="log", ylabel=metric_label(fid), xlabel="setting (all stored; run lengths may differ)")
+    chosen = table[table["method"].isin(methods)]
+    chosen = chosen[chosen["n_dis"] == chosen["setting"].map(lambda s: SETTINGS[s].n_dis)]  # the A–F grid only
+    fid = metric_column(chosen, "FID")
+    at = at_common_length(chosen, fid)
+    order = sorted(at["setting"].unique())
+    sns.barplot(at.assign(method=at["method"].map(labels)), x="setting", y=fid, hue="method", order=order,
+                palette=palette, errorbar=None, ax=ax, legend=False)
+    lengths = at.groupby("setting")["length"].first()
+    ax.set_xticks(range(len(order)), [f"{s}\n{lengths[s]:,}" for s in order])
+    ax.set(yscale="log", ylabel=metric_label(fid), xlabel="setting, and the G updates its runs are compared at")
     fig.suptitle(f"setting {setting}, n_dis = {n_dis}", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def at_common_length(table: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per setting, each run's last evaluation of ``metric`` at or before the shortest of that setting's runs
+    (its last logged step; a diverged run's divergence does not shorten the others), so that methods trained for
+    different lengths (the A–F grid's, the convergence study's) are compared at equal G updates. ``table``: history
+    rows (run, setting, step, status, ``metric``); one row per run, with the setting's ``length``, ``metric`` NaN
+    (no bar) for a diverged run and one not evaluated by then."""
+    ends = table.groupby("run").agg(setting=("setting", "first"), end=("step", "max"), status=("status", "last"))
+    alive = ends[ends["status"] != "diverged"]
+    length = alive.groupby("setting")["end"].min().combine_first(ends.groupby("setting")["end"].min()).astype(int)
+    rows = table.assign(length=table["setting"].map(length))
+    rows = rows[(rows["step"] <= rows["length"]) & rows[metric].notna() & rows["run"].isin(alive.index)]
+    evaluated = rows.sort_values("step").groupby("run").tail(1)
+    missing = ends.index.difference(evaluated["run"])  # diverged, or never evaluated by then: no bar
+    return pd.concat([evaluated, table[table["run"].isin(missing)].groupby("run").tail(1).assign(
+        **{metric: float("nan"), "length": lambda d: d["setting"].map(length)})], ignore_index=True)
 
 
 def widget(table: pd.DataFrame, store: str | Path, methods, setting: str, layer: str):

@@ -349,3 +349,21 @@ def test_quickstart_run_directory_is_keyed_by_its_parameters(tmp_path, fmnist_di
     finally:
         for p in set(runs.glob("*")) - before:
             shutil.rmtree(p)
+
+
+def test_the_comparison_compares_fid_at_each_settings_shortest_run():
+    """SN trained 16 G updates at C, WN 8: both compared at 8 (SN's evaluation at 8, not its final one); at D,
+    WN diverged at 2 and does not shorten SN's 8, and has no bar."""
+    from snlab import compare
+
+    def run(name, setting, steps, fids, status="complete"):
+        return pd.DataFrame({"run": name, "method": name.split("-")[0], "setting": setting, "step": steps,
+                             "FID_x": fids, "status": status})
+    table = pd.concat([run("sn-C", "C", [4, 8, 12, 16], [90.0, 50.0, 30.0, 20.0]),
+                       run("wn-C", "C", [4, 8], [80.0, 60.0]),
+                       run("sn-D", "D", [4, 8], [70.0, 40.0]),
+                       run("wn-D", "D", [1, 2], [300.0, float("nan")], status="diverged")])
+    at = compare.at_common_length(table, "FID_x").set_index("run")
+    assert at["FID_x"].drop("wn-D").to_dict() == {"sn-C": 50.0, "wn-C": 60.0, "sn-D": 40.0}
+    assert np.isnan(at.loc["wn-D", "FID_x"])
+    assert at["length"].to_dict() == {"sn-C": 8, "wn-C": 8, "sn-D": 8, "wn-D": 8}
