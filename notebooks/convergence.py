@@ -21,8 +21,10 @@
 # The testability gate (`snlab/gate.py`) calls a run *learned* once its FID is at most a quarter of
 # the untrained generator's, and *settled* once the last doubling of its G updates moved its FID by
 # at most a third; a circle marks the G update from which most of a method's seeds stayed settled.
-# Those lengths are what the figures' run lengths are chosen from. The metrics use the Fashion-MNIST
-# classifier's features (at the `cpu` preset), not Inception's.
+# Those lengths are what the figures' run lengths are chosen from; each figure's chosen length is marked
+# (dotted), or named at the top right where it lies past the study's runs: there it was chosen as the next
+# doubling, not seen settled (`docs/reproduction.md`). Fig 15 (setting A) and Fig 5 (the ResNet) are not in
+# the study. The metrics use the Fashion-MNIST classifier's features (at the `cpu` preset), not Inception's.
 
 # %% tags=["parameters"]
 preset = "cpu"
@@ -59,8 +61,11 @@ lengths.merge(phases.groupby(["method", "setting"])["phase"].agg(lambda p: ", ".
 
 # %%
 stored = table.groupby(["method", "setting"])["seed"].nunique()
+protocol = {"C": {"Figs 1–4, 6, Table 2": experiments.SWEEP_ITERATIONS[preset],
+                  "Fig 9": experiments.SIGMA_ITERATIONS[preset]},
+            "D": {"Fig 11": experiments.NDIS_ITERATIONS[preset]}}  # each figure's run length, by its setting
 fig = plots.convergence(table, untrained, lengths, title=f"Convergence study — {caption} asked; "
-                        f"{stored.min()}–{stored.max()} seeds stored per method and setting")
+                        f"{stored.min()}–{stored.max()} seeds stored per method and setting", protocol=protocol)
 plots.save(fig, f"{out_dir}/convergence.png")
 
 # %%

@@ -220,11 +220,14 @@ def heldout_curves(table: pd.DataFrame, title: str = ""):
     return fig
 
 
-def convergence(table: pd.DataFrame, untrained_fid: float, lengths: pd.DataFrame, title: str = ""):
+def convergence(table: pd.DataFrame, untrained_fid: float, lengths: pd.DataFrame, title: str = "",
+                protocol: dict[str, dict[str, int]] | None = None):
     """The convergence study: FID (log axis) and IS against G updates, a panel per setting, a line per
     method (median over seeds, band from the lowest to the highest seed). The untrained generator's FID
     and the gate's "learned" line (``gate.LEARNED`` × it) are dashed; a circle marks the G update from which
-    each method's seeds stayed mostly settled (``lengths``: ``gate.earliest_settled``)."""
+    each method's seeds stayed mostly settled (``lengths``: ``gate.earliest_settled``). ``protocol``: setting →
+    {figures: the run length chosen for them}, a dotted vertical line where it falls inside the study's runs and
+    an arrow at the right edge where it lies past them (chosen there, not seen settled)."""
     from snlab.gate import LEARNED
 
     fid, is_ = metric_column(table, "FID"), metric_column(table, "IS")
@@ -249,10 +252,28 @@ def convergence(table: pd.DataFrame, untrained_fid: float, lengths: pd.DataFrame
         for _, p in lengths[(lengths["setting"] == setting) & lengths["settled_from"].notna()].iterrows():
             at = d[(d["method"] == p["method"]) & (d["step"] == p["settled_from"])][fid].median()
             axes[0, j].plot(p["settled_from"], at, "o", ms=9, mfc="none", mew=2, color=method_color(p["method"]))
+        _protocol_marks(axes[:, j], d["step"].max(), (protocol or {}).get(setting, {}))
     sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1.01, 1), title="")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def _protocol_marks(column, longest: int, chosen: dict[str, int]) -> None:
+    """The run lengths ``chosen`` (figures → G updates) on a column of the convergence study's panels: a dotted
+    line at each one within the study's ``longest`` run, and past it an arrow at the FID panel's right edge."""
+    past = []
+    for k, (figures, length) in enumerate(sorted(chosen.items(), key=lambda item: item[1])):
+        if length <= longest:
+            for ax in column:
+                ax.axvline(length, ls=":", c="0.2", lw=1)
+            column[0].annotate(f"{figures}: {length:,}", (length, 0.02 + 0.07 * k), rotation=90, fontsize=7,
+                               xycoords=("data", "axes fraction"), ha="right", va="bottom", color="0.2")
+        else:
+            past.append(f"→ {figures}: {length:,} (past this study's runs)")
+    if past:
+        column[0].annotate("\n".join(past), (0.99, 0.98), xycoords="axes fraction", ha="right", va="top", fontsize=7,
+                           color="0.2")
 
 
 def metric_curves(history: pd.DataFrame, title: str = "", metrics=("IS", "FID"), hue: str | None = None):
