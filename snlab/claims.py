@@ -256,10 +256,12 @@ def c5_timing(timing: pd.DataFrame) -> list[dict]:
             "of unnormalized, WN, SN and WGAN-GP")
     records = []
     for device, g in timing.groupby("device", sort=False):
-        g = g.assign(round=g["round"].fillna(0) if "round" in g else 0)  # stored medians: one "round"
+        medians = "round" not in g or g["round"].isna().all()  # stored medians only, their rounds not kept
+        g = g.assign(round=0 if medians else g["round"])
         wide = g.pivot_table(index="round", columns="method", values="seconds_per_100_g_updates")
         source = " · ".join(str(g[c].iloc[0]) for c in ("date", "source") if c in g and pd.notna(g[c].iloc[0]))
-        seeds = f"{len(wide)} round(s), interleaved" + (f" · {source}" if source else "")
+        seeds = ("stored medians (per-round times not kept, so no spread)" if medians else
+                 f"{len(wide)} round(s), interleaved") + (f" · {source}" if source else "")
         if out := _missing("C5", rule, wide.columns, ["none", "wn", "sn", "wgan-gp"], seeds, NO_GATE):
             records.append({**out, "scope": device})
             continue

@@ -160,6 +160,10 @@ def test_c5_is_judged_per_device_in_the_papers_terms():
     slow_wn = _timing("x", {"none": 10, "wn": 25, "sn": 12, "wgan-gp": 20})  # WGAN-GP not the slowest
     assert claims.c5_timing(slow_wn)[0]["verdict"] == "not reproduced"
     assert claims.c5_timing(cpu[cpu["method"] != "wn"])[0]["verdict"] == "not measured"
+    assert records[1]["seeds"] == "3 round(s), interleaved"
+    stored = gpu.drop(columns="round").assign(date="2026-11-25", source="median of 5 rounds")  # as timing_gpu.csv
+    assert claims.c5_timing(stored)[0]["seeds"] == ("stored medians (per-round times not kept, so no spread) · "
+                                                    "2026-11-25 · median of 5 rounds")
 
 
 def _critic(gaps, train=-1.0, seeds=3):
