@@ -341,8 +341,9 @@ FIG9_YLIM = (0.95, 1.20)
 
 def sigma_and_operator_norms(history: pd.DataFrame, title: str = ""):
     """Fig 9 and its complement: per D conv, σ(W̄) of the reshaped matrix (what SN normalizes; left)
-    and the operator norm of the convolution at its input size (right; power iteration), against G updates.
-    The σ panel uses the paper's y-range (0.95–1.20); a value outside it is drawn at the edge as a ▲ / ▼."""
+    and the operator norm of the convolution at its input size (right; power iteration), against G updates;
+    with several runs (seeds), their median and a band from the lowest to the highest. The σ panel uses the
+    paper's y-range (0.95–1.20); a value of any run outside it is drawn at the edge as a ▲ / ▼."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
     for ax, prefix, ylabel in ((axes[0], "sigma_conv", "σ(W̄), reshaped d_out × (d_in·k·k) matrix"),
                                (axes[1], "opnorm_conv", "operator norm of the conv (power iteration)")):
@@ -351,7 +352,8 @@ def sigma_and_operator_norms(history: pd.DataFrame, title: str = ""):
             raise ValueError(f"history has no {prefix}* columns (train with log_operator_norms=True)")
         long = history.melt("step", cols, var_name="layer", value_name="value")
         long["layer"] = long["layer"].str.replace(prefix, "conv", regex=False)
-        sns.lineplot(long, x="step", y="value", hue="layer", ax=ax, legend=ax is axes[1])
+        sns.lineplot(long, x="step", y="value", hue="layer", ax=ax, legend=ax is axes[1], estimator="median",
+                     errorbar=("pi", 100))
         ax.set(xlabel="generator updates", ylabel=ylabel)
     low, high = FIG9_YLIM
     axes[0].set_ylim(low, high)
