@@ -354,7 +354,7 @@ def spearman_under_noise(means, ses, paper, draws: int = 10_000) -> tuple[np.nda
     centred, bc = a - a.mean(axis=1, keepdims=True), b - b.mean()
     with np.errstate(invalid="ignore"):
         rho = centred @ bc / (np.linalg.norm(centred, axis=1) * np.linalg.norm(bc))
-    return rho, _p_value(_exact_null(rankdata(m), b), rho)
+    return rho, _p_value(_exact_null(a[0], b), rho)  # ties only among SE-0 values: one pattern in every redraw
 
 
 def _rank_record(cid: str, what: str, pairs: dict[str, tuple[list, list, list]], seeds: str, gate: Gate,
@@ -388,13 +388,14 @@ def _rank_record(cid: str, what: str, pairs: dict[str, tuple[list, list, list]],
 def _with_diverged_as(rows: pd.DataFrame, col: str, gone: pd.Series, worst: float) -> tuple[pd.Series, pd.Series]:
     """Each row's mean and SE over all its seeds, its ``gone`` (diverged) ones at ``worst``, from the mean
     (``our <col>``) and sd (``our <col> sd``) of its evaluated ones (``our seeds``): the pooled sum of squares,
-    exactly. SE NaN for a row of one seed (no noise estimate)."""
+    exactly. SE NaN for a row of one evaluated seed (no noise estimate), 0 for one whose every seed diverged."""
     n, m = rows["our seeds"].fillna(0).astype(float), rows[f"our {col}"].fillna(0.0)
     within = ((n - 1).clip(lower=0) * rows[f"our {col} sd"].fillna(0.0) ** 2)
     total = n + gone
     mean = (n * m + gone * worst) / total
     squares = within + n * (m - mean) ** 2 + gone * (worst - mean) ** 2
-    return mean, np.sqrt(squares / (total - 1) / total).where(total > 1)
+    se = np.sqrt(squares / (total - 1).clip(lower=1) / total)
+    return mean, se.where(total > 1, np.where(n == 0, 0.0, np.nan))  # every seed diverged: certain, no spread
 
 
 def t2_ranks(comparison: pd.DataFrame, is_col: str, fid_col: str, seeds: str, gate: Gate) -> dict:

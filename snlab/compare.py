@@ -96,20 +96,26 @@ def figure(table: pd.DataFrame, store: str | Path, methods, setting: str, n_dis:
 
 
 def at_common_length(table: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Per setting, each run's last evaluation of ``metric`` at or before the shortest of that setting's runs
-    (its last logged step; a diverged run's divergence does not shorten the others), so that methods trained for
-    different lengths (the A–F grid's, the convergence study's) are compared at equal G updates. ``table``: history
-    rows (run, setting, step, status, ``metric``); one row per run, with the setting's ``length``, ``metric`` NaN
-    (no bar) for a diverged run and one not evaluated by then."""
-    ends = table.groupby("run").agg(setting=("setting", "first"), end=("step", "max"), status=("status", "last"))
-    alive = ends[ends["status"] != "diverged"]
-    length = alive.groupby("setting")["end"].min().combine_first(ends.groupby("setting")["end"].min()).astype(int)
-    rows = table.assign(length=table["setting"].map(length))
-    rows = rows[(rows["step"] <= rows["length"]) & rows[metric].notna() & rows["run"].isin(alive.index)]
-    evaluated = rows.sort_values("step").groupby("run").tail(1)
-    missing = ends.index.difference(evaluated["run"])  # diverged, or never evaluated by then: no bar
-    return pd.concat([evaluated, table[table["run"].isin(missing)].groupby("run").tail(1).assign(
-        **{metric: float("nan"), "length": lambda d: d["setting"].map(length)})], ignore_index=True)
+    """Per setting, each run's ``metric`` at one G update: the last one at which every evaluated, non-diverged run
+    of that setting has it (else the earliest of their last evaluations, each run read at its last evaluation
+    before it), so that methods trained for different lengths (the A–F grid's, the convergence study's) are
+    compared at equal G updates. A diverged run, or one not evaluated yet, does not move that point. ``table``:
+    history rows (run, setting, step, status, ``metric``); one row per run, with the setting's ``length``,
+    ``metric`` NaN (no bar) for a diverged run and one with no evaluation by then."""
+    status = table.groupby("run")["status"].last()
+    alive = table.dropna(subset=[metric])
+    alive = alive[alive["run"].map(status) != "diverged"]
+
+    def common(runs: pd.DataFrame) -> int:
+        steps = [set(g["step"]) for _, g in runs.groupby("run")]
+        return max(set.intersection(*steps), default=min(max(s) for s in steps))
+    ends = table.groupby(["setting", "run"])["step"].max().groupby("setting").min()  # nothing evaluated: its end
+    length = pd.Series({s: common(g) for s, g in alive.groupby("setting")}, dtype=float).combine_first(ends)
+    rows = alive.assign(length=alive["setting"].map(length))
+    picked = rows[rows["step"] <= rows["length"]].sort_values("step").groupby("run").tail(1)
+    rest = table[~table["run"].isin(picked["run"])].groupby("run").tail(1)
+    rest = rest.assign(**{metric: float("nan"), "length": rest["setting"].map(length)})
+    return pd.concat([picked, rest], ignore_index=True).astype({"length": int})
 
 
 def widget(table: pd.DataFrame, store: str | Path, methods, setting: str, layer: str):

@@ -5,6 +5,8 @@ std over 10 sets of 5,000 samples of one model; a ResNet FID's across seeds). A 
 ``X sd`` is printed "mean ± sd" (``to_markdown``)."""
 from __future__ import annotations
 
+import numbers
+
 import pandas as pd
 
 from snlab import paper, results
@@ -116,7 +118,7 @@ def to_markdown(table: pd.DataFrame, digits: int = 2) -> str:
     def cell(value, sd=None) -> str:
         if pd.isna(value):
             return ""
-        if not isinstance(value, float):
+        if not isinstance(value, numbers.Real) or isinstance(value, (bool, numbers.Integral)):
             return str(value)
         return f"{value:.{digits}f}" + ("" if sd is None or pd.isna(sd) else f" ± {sd:.{digits}f}")
     shown = {c: [cell(v, table[f"{c} sd"].iloc[i] if f"{c} sd" in table else None) for i, v in enumerate(table[c])]

@@ -271,6 +271,9 @@ def test_t2_pools_a_rows_diverged_seeds_into_its_mean_and_se():
     row = pd.DataFrame({"our seeds": [3.0], "our IS_x": [5.0], "our IS_x sd": [np.std([4, 5, 6], ddof=1)]})
     mean, se = claims._with_diverged_as(row, "IS_x", pd.Series([1.0]), 1.0)
     assert mean[0] == pytest.approx(4.0) and se[0] == pytest.approx(np.std([4, 5, 6, 1], ddof=1) / 2)
+    gone = pd.DataFrame({"our seeds": [0.0, 1.0], "our IS_x": [np.nan, 7.0], "our IS_x sd": [np.nan, np.nan]})
+    mean, se = claims._with_diverged_as(gone, "IS_x", pd.Series([1.0, 0.0]), 1.0)  # its one run diverged; one run
+    assert mean.tolist() == [1.0, 7.0] and se[0] == 0.0 and np.isnan(se[1])
 
 
 def test_spearman_under_noise_matches_the_normal_order_probability():
@@ -282,6 +285,8 @@ def test_spearman_under_noise_matches_the_normal_order_probability():
     assert np.allclose(p[rho > 0], 0.5) and np.allclose(p[rho < 0], 1.0)  # the exact p of 2 values: 1 or 2 of 2
     rho, p = claims.spearman_under_noise([1.0, 2.0, 3.0, 4.0], [0.0] * 4, [1, 2, 3, 4])
     assert np.allclose(rho, 1.0) and np.allclose(p, 1 / 24)
+    rho, p = claims.spearman_under_noise([1.0, 1.0, 3.0, 4.0], [0.01] * 4, [1, 2, 3, 4])  # a tie the noise breaks
+    assert np.allclose(p[np.isclose(rho, 1.0)], 1 / 24) and np.allclose(p[np.isclose(rho, 0.8)], 4 / 24)
 
 
 def test_t7_order_within_seed_noise():

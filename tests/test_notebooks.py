@@ -367,3 +367,11 @@ def test_the_comparison_compares_fid_at_each_settings_shortest_run():
     assert at["FID_x"].drop("wn-D").to_dict() == {"sn-C": 50.0, "wn-C": 60.0, "sn-D": 40.0}
     assert np.isnan(at.loc["wn-D", "FID_x"])
     assert at["length"].to_dict() == {"sn-C": 8, "wn-C": 8, "sn-D": 8, "wn-D": 8}
+    # A run still at its start, not evaluated yet, neither hides nor shortens the others; runs evaluated at
+    # different steps meet at the last step they share (12), not at one only some of them have.
+    table = pd.concat([run("sn-C", "C", [4, 8, 12, 16], [90.0, 50.0, 30.0, 20.0]),
+                       run("wn-C", "C", [6, 12, 18], [80.0, 60.0, 55.0]),
+                       run("bn-C", "C", [1, 2], [float("nan")] * 2, status="partial")])
+    at = compare.at_common_length(table, "FID_x").set_index("run")
+    assert at["FID_x"].drop("bn-C").to_dict() == {"sn-C": 30.0, "wn-C": 60.0} and np.isnan(at.loc["bn-C", "FID_x"])
+    assert set(at["length"]) == {12}
