@@ -91,7 +91,8 @@ def table7(final: pd.DataFrame, is_col: str, fid_col: str) -> pd.DataFrame:
     masked = {c: final[c].mask(gone) for c in (is_col, fid_col)}
     ours = final.assign(diverged=gone, **masked).groupby(["arch", "method"])
     table = pd.DataFrame({f"our {is_col}": ours[is_col].mean(), f"our {is_col} sd": ours[is_col].std(),
-                          f"our {fid_col}": ours[fid_col].mean(), "our seeds": ours.size(),
+                          f"our {fid_col}": ours[fid_col].mean(), f"our {fid_col} sd": ours[fid_col].std(),
+                          "our seeds": ours.size(),
                           "our diverged": ours["diverged"].sum()})
     table.index = [TABLE7_ROWS[i] for i in table.index]
     table = table.join(pd.DataFrame(paper.TABLE7, index=PAPER_COLUMNS).T, how="right")

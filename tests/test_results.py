@@ -160,6 +160,8 @@ def test_table7_puts_seed_means_beside_the_paper_and_counts_diverged_runs():
                           "IS_x": [6.0, 7.0, 8.0, float("nan")], "FID_x": [40.0, 30.0, 20.0, float("nan")]})
     t = tables.table7(final, "IS_x", "FID_x")
     assert t.loc["CNN baseline", ["our IS_x", "our FID_x", "our seeds"]].tolist() == [6.5, 35.0, 2]
+    assert t.loc["CNN baseline", "our FID_x sd"] == pytest.approx(50 ** 0.5)  # sd of 40 and 30
+    assert "| 35.00 ± 7.07 " in tables.to_markdown(t)
     assert t.loc["+ Frobenius", "our diverged"] == 1 and pd.isna(t.loc["+ WN", "our IS_x"])
     assert t.loc["+ SN", "paper IS (CIFAR-10, Inception)"] == 7.20 and len(t) == len(paper.TABLE7)
     assert type(t.loc["CNN baseline", "our seeds"]) is int and " 2.0 " not in tables.to_markdown(t)
