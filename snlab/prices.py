@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import shlex
 from pathlib import Path
 
@@ -107,8 +108,9 @@ def train_command(notebook: str, preset: str = "cpu", iterations: int | None = N
     ``dataset``, ``store`` and ``seeds`` (the notebook's parameters; a relative store from the working folder,
     which is notebooks/ in a notebook) enter its SET where they are not the notebooks' own (``TrainConfig``'s
     dataset, results/, ``experiments.SEEDS``), so that the runs are trained on that data, with those seeds,
-    into the store the notebook then reads. A value with spaces is quoted for the shell that make hands
-    SET to."""
+    into the store the notebook then reads. SET survives the three readers it has: a value is quoted for the
+    shell make runs the recipe in (``--set $(SET)``, unquoted), each ``$`` doubled for make, and the whole
+    escaped for the double quotes the user's shell reads it in, so that any path comes back whole."""
     from snlab.config import TrainConfig
     from snlab.experiments import SEEDS
     from snlab.reproduce import RESULTS
@@ -121,7 +123,8 @@ def train_command(notebook: str, preset: str = "cpu", iterations: int | None = N
         sets.append(f"store={shlex.quote(str(folder))}")
     if seeds is not None and sorted(seeds) != sorted(SEEDS):
         sets.append(f"seeds={shlex.quote(str(sorted(seeds)).replace(' ', ''))}")  # no spaces: SET splits on them
-    given = f' SET="{" ".join(sets)}"' if sets else ""
+    for_make = " ".join(sets).replace("$", "$$")
+    given = ' SET="' + re.sub(r'([\\"$`])', r"\\\1", for_make) + '"' if sets else ""
     return f"`make reproduce{where}{' TRAIN=1' if train else ''} ONLY={notebook}{given}`"
 
 

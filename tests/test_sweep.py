@@ -593,16 +593,24 @@ def test_a_missing_runs_reason_names_the_notebooks_store_as_from_the_repository_
     assert from_root(why.format("x"), None) == why.format("x")
 
 
-def test_the_command_names_other_seeds_and_survives_the_shell_that_make_hands_set_to(tmp_path):
-    """Seeds other than the notebooks' own enter SET too; a store with a space in its path is quoted, so
-    that the shell make runs (``--set $(SET)``, unquoted) hands ``reproduce`` the whole path back."""
+def test_the_command_names_other_seeds_and_survives_the_shells_and_make_that_read_set(tmp_path):
+    """Seeds other than the notebooks' own enter SET too; a store whose path has a space, quotes, ``$`` and a
+    backtick comes back whole through the user's shell, make (``make -n``: the recipe it would run, nothing
+    run) and the shell make runs the recipe in (``--set $(SET)``, unquoted), as the words ``reproduce`` gets."""
+    import subprocess
+
     from snlab.__main__ import _literal
+    from snlab.reproduce import NOTEBOOKS
 
     assert "seeds" not in prices.train_command("fig11_ndis", seeds={2, 0, 1}, store=tmp_path)
-    store = tmp_path / "my runs"
+    store = tmp_path / """my runs $HOME `x` "q" 'a' \\b"""
     command = prices.train_command("fig11_ndis", iterations=800, store=store, seeds={1, 0})
-    given = command.split('SET="')[1].removesuffix('"`')
-    assert dict(map(_literal, shlex.split(given))) == {"iterations": 800, "store": str(store), "seeds": [0, 1]}
+    dry = command.strip("`").replace("make ", f"make -n -C {shlex.quote(str(NOTEBOOKS.parent))} ", 1)
+    recipe = subprocess.run(["bash", "-c", dry], capture_output=True, text=True, check=True).stdout
+    line, = [line for line in recipe.splitlines() if " reproduce " in line]
+    words = subprocess.run(["sh", "-c", "printf '%s\\0' " + line.split(" --set ", 1)[1]], capture_output=True,
+                           text=True, check=True).stdout.split("\0")[:-1]
+    assert dict(map(_literal, words)) == {"iterations": 800, "store": str(store), "seeds": [0, 1]}
 
 
 def _packable(fmnist_dir, settings=("A", "E", "C", "F")):
