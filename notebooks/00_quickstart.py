@@ -65,4 +65,4 @@ plots.save(plots.sigmas(result.history, title=caption), f"{out_dir}/sigmas.png")
 
 # %%
 if cfg.eval_every:
-    plots.save(plots.metric_curves(result.history, title=caption), f"{out_dir}/metrics.png")
+    plots.save(plots.metric_curves(result.history.assign(method=method), title=caption), f"{out_dir}/metrics.png")
