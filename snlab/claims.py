@@ -21,7 +21,6 @@ gathers every figure folder's records into ``figures/CLAIMS.md`` and the README.
 """
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,7 @@ import pandas as pd
 from snlab import results
 from snlab.files import atomic_write_text, json_text
 from snlab.gate import Gate
+from snlab.ranking import agreement
 
 CLAIMS = {
     "C1": ("Fig 9", "SN keeps σ(W̄) of every D layer close to 1 during training."),
@@ -313,50 +313,6 @@ def c8_conditional(table: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> 
                    _best_of(means, "sn", higher=True), gate)
 
 
-def _exact_null(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """ρ of each of the n! orderings of our ranks ``a`` against the paper's ranks ``b``, sorted: ρ's exact
-    distribution when our order is unrelated to the paper's (not the t approximation, since n is 4–8)."""
-    b = (b - b.mean()) / np.linalg.norm(b - b.mean())
-    perms = np.array(list(itertools.permutations(a)))
-    return np.sort((perms - a.mean()) @ b / np.linalg.norm(a - a.mean()))
-
-
-def _p_value(null: np.ndarray, rho) -> np.ndarray:
-    """The one-sided p of each ``rho``: the share of ``null`` (sorted) at least as large."""
-    return 1 - np.searchsorted(null, np.asarray(rho) - 1e-12) / len(null)
-
-
-def spearman(ours, paper) -> tuple[float, float]:
-    """Spearman's ρ of two equal-length sequences (ties take mean ranks) and its exact one-sided
-    permutation p-value (``_exact_null``). Both NaN when either side has a missing value or no spread
-    (all tied): there is no order to compare."""
-    from scipy.stats import rankdata
-
-    if np.isnan(np.asarray(ours, float)).any() or np.isnan(np.asarray(paper, float)).any():
-        return float("nan"), float("nan")
-    a, b = rankdata(ours), rankdata(paper)
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return float("nan"), float("nan")
-    rho = float((a - a.mean()) @ (b - b.mean()) / (np.linalg.norm(a - a.mean()) * np.linalg.norm(b - b.mean())))
-    return rho, float(_p_value(_exact_null(a, b), rho))
-
-
-def spearman_under_noise(means, ses, paper, draws: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
-    """Spearman's ρ and its exact p (``spearman``) between ``paper`` and ``draws`` redraws of our values, each
-    seed mean drawn from a normal with its standard error across seeds (the noise model of the 2-SE rules):
-    their spread under seed noise, each of shape (draws,). A fixed generator keeps a verdict reproducible. An
-    infinite mean (a diverged seed ranked worst) has SE 0 and stays put; ties take mean ranks."""
-    from scipy.stats import rankdata
-
-    m, s = np.asarray(means, float), np.asarray(ses, float)
-    z = np.random.default_rng(0).standard_normal((draws, len(m)))
-    a, b = rankdata(m + np.where(np.isinf(m), 0.0, s) * z, axis=1), rankdata(paper)
-    centred, bc = a - a.mean(axis=1, keepdims=True), b - b.mean()
-    with np.errstate(invalid="ignore"):
-        rho = centred @ bc / (np.linalg.norm(centred, axis=1) * np.linalg.norm(bc))
-    return rho, _p_value(_exact_null(a[0], b), rho)  # ties only among SE-0 values: one pattern in every redraw
-
-
 def _rank_record(cid: str, what: str, pairs: dict[str, tuple[list, list, list]], seeds: str, gate: Gate,
                  words: str = "") -> dict:
     """``pairs``: metric → (our seed means, their SEs, the paper's values), higher better on both sides."""
@@ -364,14 +320,7 @@ def _rank_record(cid: str, what: str, pairs: dict[str, tuple[list, list, list]],
             "one-sided exact p < 0.05, and p < 0.05 in 97.5% of redraws of our means within their seed noise "
             "(normal, SE across seeds); not reproduced when ρ ≤ 0 in 97.5% of the redraws for any metric; else "
             "inconclusive (as when ρ is undefined, all tied, or there is no noise estimate, one seed)")
-    tests = {}
-    for name, (ours, ses, paper) in pairs.items():
-        rho, p = spearman(ours, paper)
-        if np.isfinite(rho) and np.isfinite(ses).all():
-            rhos, ps = spearman_under_noise(ours, ses, paper)
-            tests[name] = rho, p, float(np.mean(ps < 0.05)), float(np.mean(rhos <= 0))
-        else:
-            tests[name] = rho, p, np.nan, np.nan
+    tests = {name: agreement(ours, ses, paper) for name, (ours, ses, paper) in pairs.items()}
     verdict = ("not reproduced" if any(down >= 0.975 for *_, down in tests.values()) else
                "reproduced" if all(r > 0 and p < 0.05 and up >= 0.975 for r, p, up, _ in tests.values()) else
                "inconclusive")  # NaN: neither

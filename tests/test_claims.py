@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snlab import claims, claims_report
+from snlab import claims, claims_report, ranking
 from snlab.gate import Gate
 
 OK = Gate(True, "", "synthetic")  # the rules on their own
@@ -223,9 +223,9 @@ def test_c8_compares_is_through_training_within_seed_noise():
 
 
 def test_spearman_p_value_is_the_exact_permutation_share():
-    rho, p = claims.spearman([1, 2, 3, 4], [10, 20, 30, 40])
+    rho, p = ranking.spearman([1, 2, 3, 4], [10, 20, 30, 40])
     assert rho == pytest.approx(1.0) and p == pytest.approx(1 / 24)  # one ordering of 24 reaches ρ = 1
-    rho, p = claims.spearman([4, 3, 2, 1], [10, 20, 30, 40])
+    rho, p = ranking.spearman([4, 3, 2, 1], [10, 20, 30, 40])
     assert rho == pytest.approx(-1.0) and p == pytest.approx(1.0)
 
 
@@ -279,13 +279,13 @@ def test_t2_pools_a_rows_diverged_seeds_into_its_mean_and_se():
 def test_spearman_under_noise_matches_the_normal_order_probability():
     """Two values: ρ = +1 exactly when their order matches the paper's, P = Φ(Δ / √(SE₁² + SE₂²))."""
     from scipy.stats import norm
-    rho, p = claims.spearman_under_noise([5.0, 4.0], [0.6, 0.8], [2, 1])
+    rho, p = ranking.spearman_under_noise([5.0, 4.0], [0.6, 0.8], [2, 1])
     assert np.allclose(np.abs(rho), 1.0)
     assert np.mean(rho > 0) == pytest.approx(norm.cdf(1.0), abs=0.015)
     assert np.allclose(p[rho > 0], 0.5) and np.allclose(p[rho < 0], 1.0)  # the exact p of 2 values: 1 or 2 of 2
-    rho, p = claims.spearman_under_noise([1.0, 2.0, 3.0, 4.0], [0.0] * 4, [1, 2, 3, 4])
+    rho, p = ranking.spearman_under_noise([1.0, 2.0, 3.0, 4.0], [0.0] * 4, [1, 2, 3, 4])
     assert np.allclose(rho, 1.0) and np.allclose(p, 1 / 24)
-    rho, p = claims.spearman_under_noise([1.0, 1.0, 3.0, 4.0], [0.01] * 4, [1, 2, 3, 4])  # a tie the noise breaks
+    rho, p = ranking.spearman_under_noise([1.0, 1.0, 3.0, 4.0], [0.01] * 4, [1, 2, 3, 4])  # a tie the noise breaks
     assert np.allclose(p[np.isclose(rho, 1.0)], 1 / 24) and np.allclose(p[np.isclose(rho, 0.8)], 4 / 24)
 
 
@@ -305,8 +305,8 @@ def test_t7_order_within_seed_noise():
 
 
 def test_spearman_of_a_constant_or_missing_sequence_is_undefined():
-    assert all(np.isnan(claims.spearman([1, 1, 1, 1], [4, 3, 2, 1])))
-    assert all(np.isnan(claims.spearman([1, np.nan, 3, 4], [4, 3, 2, 1])))
+    assert all(np.isnan(ranking.spearman([1, 1, 1, 1], [4, 3, 2, 1])))
+    assert all(np.isnan(ranking.spearman([1, np.nan, 3, 4], [4, 3, 2, 1])))
 
 
 def test_claims_markdown_lists_every_claim_with_its_gate(tmp_path):
