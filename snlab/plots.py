@@ -112,10 +112,10 @@ def settings_bars(final: pd.DataFrame, metric: str, methods, title: str = ""):
     shade = dict(zip(settings, sns.light_palette("dimgrey", len(settings) + 2)[2:]))  # the legend's
     sns.barplot(d, x="label", y=col, hue="setting", order=order, hue_order=settings, errorbar="sd",
                 palette=shade, ax=ax, err_kws={"linewidth": 1})
-    for bars, setting in zip(ax.containers, settings):  # one container per setting; a bar's x is its method's
+    shades = [sns.light_palette(method_color(m), len(settings) + 2)[2:] for m in methods]  # A light … F full
+    for j, bars in enumerate(ax.containers):  # one container per setting; a bar's x is its method's index
         for bar in bars:
-            method = list(methods)[round(bar.get_x() + bar.get_width() / 2)]
-            bar.set_facecolor(sns.light_palette(method_color(method), len(settings) + 2)[2 + settings.index(setting)])
+            bar.set_facecolor(shades[round(bar.get_x() + bar.get_width() / 2)][j])
     _strips(d, x="label", y=col, hue="setting", order=order, hue_order=settings, dodge=True,
             palette=dict.fromkeys(settings, "black"), size=2, ax=ax, legend=False)  # each seed
     width = 0.8 / len(settings)
