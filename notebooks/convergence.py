@@ -61,8 +61,8 @@ lengths.merge(phases.groupby(["method", "setting"])["phase"].agg(lambda p: ", ".
 
 # %%
 stored = table.groupby(["method", "setting"])["seed"].nunique()
-protocol = {"C": {"Figs 1–4, 6, Table 2": experiments.SWEEP_ITERATIONS[preset],
-                  "Fig 9": experiments.SIGMA_ITERATIONS[preset]},
+protocol = {"C": {"Figs 1–3, 6, Table 2": experiments.SWEEP_ITERATIONS[preset],
+                  "Fig 4": experiments.FINAL_WIDTH_ITERATIONS[preset], "Fig 9": experiments.SIGMA_ITERATIONS[preset]},
             "D": {"Fig 11": experiments.NDIS_ITERATIONS[preset]}}  # each figure's run length, by its setting
 fig = plots.convergence(table, untrained, lengths, title=f"Convergence study — {caption} asked; "
                         f"{stored.min()}–{stored.max()} seeds stored per method and setting", protocol=protocol)

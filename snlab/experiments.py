@@ -24,12 +24,16 @@ REPARAM_METHODS = ("wgan-gp", "frobenius", "wn", "sn-gamma")
 
 #: G updates per run in the sweeps. paper: 100k (Figs 1–4, 15) and 10k (Fig 11), as the paper. cpu: the
 #: laptop protocol, from the convergence study (docs/reproduction.md): at 8,000 G updates (setting C) only
-#: WN had settled and at 3,000 (setting D) nothing had, so the A–F grid and Fig 4 take the next doubling
-#: of C, 16,000, and Fig 11 (setting D's Adam) 8,000, our choice above D's next doubling (6,000) since no
-#: D run had settled by half of it. Most of these cost tens of core-hours (``snlab sweep <name> --status``
-#: prices them); the committed ``results/`` holds the ones trained so far.
+#: WN had settled and at 3,000 (setting D) nothing had, so the A–F grid takes the next doubling of C,
+#: 16,000 (Fig 4 too, at first: ``FINAL_WIDTH_ITERATIONS``), and Fig 11 (setting D's Adam) 8,000, our choice
+#: above D's next doubling (6,000) since no D run had settled by half of it. Most of these cost tens of
+#: core-hours (``snlab sweep <name> --status`` prices them); the committed ``results/`` holds the ones trained
+#: so far.
 SWEEP_ITERATIONS = {"smoke": 2, "cpu": 16_000, "paper": 100_000}
 NDIS_ITERATIONS = {"smoke": 2, "cpu": 8_000, "paper": 10_000}
+#: G updates of Fig 4's runs. cpu: 32,000, the next doubling after the A–F grid's 16,000, at which 1 of seed 0's
+#: 12 runs had settled; extended to 32,000, 9 of them had (docs/reproduction.md, 2026-12-05).
+FINAL_WIDTH_ITERATIONS = {"smoke": 2, "cpu": 32_000, "paper": 100_000}
 #: G updates of the conditional runs (Figs 5, 13b; the paper preset takes the named config's, 450k on
 #: ImageNet). cpu: 5,000 (n_dis 5, like setting D), our choice: 1,500 left IS still rising, and the
 #: ResNet costs about 0.9 s per G update on one core.
@@ -70,7 +74,7 @@ def final_width_sweep(preset: str = "cpu", dataset: str = "fashion_mnist", seeds
                       iterations: int | None = None, widths=FINAL_WIDTHS, methods=("orthonormal", "sn"),
                       **fields) -> list[TrainConfig]:
     """Fig 4: setting C, D's last layer ``final_width`` × its original width, per method and seed."""
-    return grid(_base(preset, dataset, iterations, SWEEP_ITERATIONS, setting="C", **fields),
+    return grid(_base(preset, dataset, iterations, FINAL_WIDTH_ITERATIONS, setting="C", **fields),
                 method=methods, final_width=widths, seed=seeds)
 
 
