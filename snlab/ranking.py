@@ -9,12 +9,18 @@ import itertools
 import numpy as np
 
 
+def _rho(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Spearman's ρ of each row of ranks ``a`` (shape (..., n)) against the ranks ``b`` (n,): their Pearson
+    correlation; NaN for a row with no spread."""
+    centred, bc = a - a.mean(axis=-1, keepdims=True), b - b.mean()
+    with np.errstate(invalid="ignore"):
+        return centred @ bc / (np.linalg.norm(centred, axis=-1) * np.linalg.norm(bc))
+
+
 def _exact_null(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """ρ of each of the n! orderings of our ranks ``a`` against the paper's ranks ``b``, sorted: ρ's exact
     distribution when our order is unrelated to the paper's (not the t approximation, since n is 4–8)."""
-    b = (b - b.mean()) / np.linalg.norm(b - b.mean())
-    perms = np.array(list(itertools.permutations(a)))
-    return np.sort((perms - a.mean()) @ b / np.linalg.norm(a - a.mean()))
+    return np.sort(_rho(np.array(list(itertools.permutations(a))), b))
 
 
 def _p_value(null: np.ndarray, rho) -> np.ndarray:
@@ -33,7 +39,7 @@ def spearman(ours, paper) -> tuple[float, float]:
     a, b = rankdata(ours), rankdata(paper)
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan"), float("nan")
-    rho = float((a - a.mean()) @ (b - b.mean()) / (np.linalg.norm(a - a.mean()) * np.linalg.norm(b - b.mean())))
+    rho = float(_rho(a, b))
     return rho, float(_p_value(_exact_null(a, b), rho))
 
 
@@ -47,9 +53,7 @@ def spearman_under_noise(means, ses, paper, draws: int = 10_000) -> tuple[np.nda
     m, s = np.asarray(means, float), np.asarray(ses, float)
     z = np.random.default_rng(0).standard_normal((draws, len(m)))
     a, b = rankdata(m + np.where(np.isinf(m), 0.0, s) * z, axis=1), rankdata(paper)
-    centred, bc = a - a.mean(axis=1, keepdims=True), b - b.mean()
-    with np.errstate(invalid="ignore"):
-        rho = centred @ bc / (np.linalg.norm(centred, axis=1) * np.linalg.norm(bc))
+    rho = _rho(a, b)
     return rho, _p_value(_exact_null(a[0], b), rho)  # ties only among SE-0 values: one pattern in every redraw
 
 
