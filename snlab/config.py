@@ -58,7 +58,8 @@ class TrainConfig:
     #: Network: the paper's standard CNN, its ResNet, or an MLP for 2-D points.
     arch: str = "standard"
     #: "" (unconditional), or a class-conditional ResNet with D's head "projection" or "concat" (Table 6c):
-    #: G(z, y) with y uniform over classes, D(x, y) on labeled real batches.
+    #: G(z, y) with y uniform over classes, D(x, y) on labeled real batches; or "ac": D(x) scores without
+    #: labels and an auxiliary classifier predicts them (AC-WGAN-GP, Table 8).
     conditional: str = _identity("when set", "")
     #: G updates to train (each followed by n_dis D updates).
     iterations: int | None = _identity("never", None)
@@ -70,6 +71,8 @@ class TrainConfig:
     width: float | None = None
     #: Width of D's last conv relative to the paper's (Fig 4).
     final_width: float = 1.0
+    #: D's channel counts relative to ``width`` (None: 1; the "D widths ×1.5" rows of Tables 7 and 8: 1.5).
+    d_width: float | None = _identity("when set", None)
     #: Adam's learning rate α (None: the setting's).
     lr: float | None = None
     #: Adam's β1 (None: the setting's).
@@ -140,7 +143,7 @@ class TrainConfig:
     WHOLE = ("iterations", "batch_size", "g_batch_size", "n_dis", "lr_decay_start", "seed", "log_every",
              "sample_every", "checkpoint_every", "eval_every", "eval_samples", "n_power_iterations")
     #: Fields that must be > 0, and fields that must be ≥ 0, when set.
-    POSITIVE = ("width", "final_width", "lr", "clip_value")
+    POSITIVE = ("width", "final_width", "d_width", "lr", "clip_value")
     NON_NEGATIVE = ("gp_lambda", "ortho_coef", "lr_decay_start", "seed")
     #: Switches: True or False only (joint_d=1 would otherwise train the same run under another key).
     FLAGS = ("lr_decay", "gradient_penalty", "log_operator_norms", "log_heldout_loss", "joint_d", "progress",
@@ -223,6 +226,8 @@ class TrainConfig:
             raise ValueError(f"g_batch_size must be >= 1 (or None: batch_size), got {self.g_batch_size}")
         if self.g_batch_size == self.batch_size:
             self.g_batch_size = None
+        if self.d_width == 1.0:
+            self.d_width = None
         if not self.lr_decay:
             self.lr_decay_start = 0  # unused without decay
         elif self.speedup == "cudagraphs":
@@ -296,9 +301,10 @@ class TrainConfig:
                              f"not {self.arch!r}")
         if not info.n_classes or info.splits[0] == "unlabeled":
             raise ValueError(f"dataset {self.dataset!r} trains on unlabeled data: it cannot be conditional")
-        if self.gradient_penalty:
-            raise ValueError("a gradient penalty with a conditional D is not defined by the paper (it would need "
-                             "labels for the interpolates); use an unconditional run or a method without GP")
+        if self.gradient_penalty and self.conditional != "ac":
+            raise ValueError(f"a gradient penalty with D's {self.conditional!r} head is not defined by the paper (it "
+                             "would need labels for the interpolates); use conditional 'ac' (AC-WGAN-GP, whose "
+                             "score takes no labels), an unconditional run, or a method without GP")
         if self.log_heldout_loss or self.log_operator_norms:
             raise ValueError("log_heldout_loss and log_operator_norms are for unconditional runs (Figs 15, 9)")
 
@@ -327,5 +333,5 @@ def build_run_models(cfg: TrainConfig):
     torch.manual_seed(cfg.seed)
     return build_models(cfg.arch, cfg.method, info.resolution, info.channels, cfg.width,
                         info.n_classes if cfg.conditional else 0, head=cfg.conditional or "projection",
-                        final_width=cfg.final_width, lrelu_slope=cfg.lrelu_slope,
+                        final_width=cfg.final_width, d_width=cfg.d_width or 1.0, lrelu_slope=cfg.lrelu_slope,
                         n_power_iterations=cfg.n_power_iterations, clip_value=cfg.clip_value)

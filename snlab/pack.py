@@ -40,7 +40,7 @@ from snlab.callbacks import RunDirectoryGone, default_callbacks
 from snlab.config import TrainConfig
 from snlab.cudagraph import GraphedIteration
 from snlab.files import exclusive
-from snlab.losses import gradient_penalty
+from snlab.objectives import d_objective, g_objective
 from snlab.speed import resolve_device
 from snlab.store import default_run_dir
 from snlab.train import Trainer, TrainResult, finish_run, prepare_run
@@ -49,8 +49,8 @@ from snlab.train import Trainer, TrainResult, finish_run, prepare_run
 #: pack shares them; the others (seed, lr, β₁, β₂, setting, lengths, lr decay, logging, evaluation, clip
 #: value, orthonormal β) are per run.
 PACK_FIELDS = ("dataset", "method", "loss", "gradient_penalty", "gp_lambda", "arch", "conditional", "batch_size",
-               "g_batch_size", "width", "final_width", "n_dis", "joint_d", "n_power_iterations", "lrelu_slope",
-               "device")
+               "g_batch_size", "width", "final_width", "d_width", "n_dis", "joint_d", "n_power_iterations",
+               "lrelu_slope", "device")
 
 
 def pack_key(cfg: TrainConfig) -> tuple:
@@ -110,8 +110,8 @@ class _Stacked:
         buffers = {name: torch.stack([self.buffers[k][name] for k in active]) for name in self.buffers[0]}
 
         def one(p, b, *xs):
-            def call(*args, buffers=b):
-                return functional_call(self.template, (p, buffers), args)
+            def call(*args, buffers=b, **kwargs):
+                return functional_call(self.template, (p, buffers), args, kwargs)
             return fn(call, b, *xs)
 
         dims = (0, 0, *(None if x is None else 0 for x in inputs))
@@ -180,33 +180,23 @@ class Pack:
         """``Trainer.g_step`` for every active run at once; the K losses (K,), detached."""
         z, y = (_stack(list(x)) for x in zip(*inputs))
         x = self.G(_generate, (z, y), active, grad=True)
-        loss_fn = self.loss.g
+        loss, cfg = self.loss, self.cfg
 
-        def score(call_d, buffers, x, y):
-            return loss_fn(call_d(x) if y is None else call_d(x, y))
-        losses = self.D(score, (x, y), active, grad=False)  # D's parameters enter as constants
+        def g_loss(call_d, buffers, x, y):
+            return g_objective(call_d, loss, cfg, x, y)
+        losses = self.D(g_loss, (x, y), active, grad=False)  # D's parameters enter as constants
         return self._update(losses, [self.trainers[k].opt_g for k in active])
 
     def d_step(self, active: list[int], inputs: list[tuple]) -> torch.Tensor:
         """``Trainer.d_step`` for every active run at once; the K losses (K,), detached."""
         real, y_real, z, y, eps = (_stack(list(x)) for x in zip(*inputs))
-        cfg, loss_fn = self.cfg, self.loss.d
+        cfg, loss = self.cfg, self.loss
         with torch.no_grad():
             fake = self.G(_generate, (z, y), active, grad=False)
 
         def d_loss(call_d, buffers, real, y_real, fake, y, eps):
-            if cfg.joint_d:
-                both = call_d(torch.cat([real, fake])) if y is None else \
-                    call_d(torch.cat([real, fake]), torch.cat([y_real, y]))
-                loss = loss_fn(*both.split([len(real), len(fake)]))
-            else:
-                loss = loss_fn(call_d(real), call_d(fake)) if y is None else \
-                    loss_fn(call_d(real, y_real), call_d(fake, y))
-            if cfg.gradient_penalty:
-                grad = torch.func.grad(lambda x, b: call_d(x, buffers=b).sum())
-                loss = loss + cfg.gp_lambda * gradient_penalty(call_d, real, fake, eps=eps,
-                                                               input_grad=lambda x: grad(x, buffers))
-            return loss
+            grad = torch.func.grad(lambda x, b: call_d(x, buffers=b).sum())  # the penalty's ∇ₓ D, functional
+            return d_objective(call_d, loss, cfg, real, y_real, fake, y, eps, input_grad=lambda x: grad(x, buffers))
         losses = self.D(d_loss, (real, y_real, fake, y, eps), active, grad=True)
         if self.method.d_penalty:  # a function of each run's own weights: added outside the vmap
             losses = losses + torch.stack([self.method.d_penalty(self.trainers[k].D, self.trainers[k].cfg)

@@ -13,8 +13,8 @@ from snlab.store import run_status
 #: Config fields copied onto every history row (the config's ``lr`` as ``base_lr``: history has the current lr).
 #: A field a record predates reads as its ``TrainConfig`` default (``joint_d``: False).
 CONFIG_COLUMNS = ("dataset", "method", "setting", "loss", "preset", "arch", "conditional", "iterations", "n_dis",
-                  "base_lr", "beta1", "beta2", "batch_size", "width", "final_width", "seed", "gradient_penalty",
-                  "joint_d")
+                  "base_lr", "beta1", "beta2", "batch_size", "width", "final_width", "d_width", "seed",
+                  "gradient_penalty", "joint_d")
 
 
 def collect(store: str | Path = "runs", runs: Collection[str] | None = None) -> pd.DataFrame:

@@ -14,9 +14,10 @@ from snlab.config import TrainConfig, build_run_models
 from snlab.cudagraph import GraphedIteration
 from snlab.data import dataset_info, load_dataset, to_device
 from snlab.files import atomic_write_text, exclusive, load_checkpoint, remove_stale_temporaries
-from snlab.losses import get_loss, gradient_penalty
+from snlab.losses import get_loss
 from snlab.methods import get_method
 from snlab.models import generate
+from snlab.objectives import d_objective, g_objective
 from snlab.spectral import OperatorNorms, normalized_spectra
 from snlab.speed import apply_speedup, resolve_device, resolve_speedup
 from snlab.store import default_run_dir, machine, run_status
@@ -168,13 +169,7 @@ class Trainer:
         real, y_real, z, y, eps = inputs or self.d_inputs()
         with torch.no_grad():
             fake = self.G(z) if y is None else self.G(z, y)
-        if cfg.joint_d:  # one call for real and fake: one SN power iteration for both
-            both = D(torch.cat([real, fake])) if y is None else D(torch.cat([real, fake]), torch.cat([y_real, y]))
-            loss = self.loss.d(*both.split([len(real), len(fake)]))
-        else:
-            loss = self.loss.d(D(real), D(fake)) if y is None else self.loss.d(D(real, y_real), D(fake, y))
-        if cfg.gradient_penalty:
-            loss = loss + cfg.gp_lambda * gradient_penalty(D, real, fake, eps=eps)
+        loss = d_objective(D, self.loss, cfg, real, y_real, fake, y, eps)
         if self.method.d_penalty:
             loss = loss + self.method.d_penalty(D, cfg)
         self.opt_d.zero_grad(set_to_none=True)
@@ -188,7 +183,7 @@ class Trainer:
         """One G update on ``inputs`` (``g_inputs()``; None draws them); G's loss, detached."""
         self.D.requires_grad_(False)  # no D gradients are needed for G's update
         z, y = inputs or self.g_inputs()
-        loss = self.loss.g(self.D(self.G(z)) if y is None else self.D(self.G(z, y), y))
+        loss = g_objective(self.D, self.loss, self.cfg, self.G(z) if y is None else self.G(z, y), y)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()

@@ -56,6 +56,34 @@ def test_d_sees_each_real_image_with_its_own_label_and_g_the_fakes_labels(fmnist
     assert len(z) == 12 and torch.equal(y_g, y_d)  # g_batch_size: G's step has its own batch size
 
 
+def test_ac_head_scores_without_labels_and_its_losses_add_the_class_cross_entropy(fmnist_dir, tmp_path):
+    """AC-WGAN-GP (Table 8): D(x) takes no labels; D's loss is the WGAN loss + 1.0 · CE of its class logits
+    on the real batch + λ · the penalty, G's the WGAN loss + 0.1 · CE on its fakes. CE by hand: the mean
+    of logsumexp(l) − l[y]."""
+    from snlab.losses import gradient_penalty
+    from snlab.objectives import d_objective, g_objective
+    cfg = _cfg(fmnist_dir, tmp_path, conditional="ac", method="sn-gamma", loss="wasserstein", gradient_penalty=True)
+    trainer = Trainer(cfg)
+    D = trainer.D.eval()  # eval: SN's u stays put, so each call below sees the same D
+    real, y_real, z, y, eps = trainer.d_inputs()
+    fake = trainer.G(z, y).detach()
+    scores, logits = D(real, logits=True)
+    assert scores.shape == (8,) and logits.shape == (8, 10) and torch.equal(D(real), scores)
+
+    def ce(lg, labels):
+        return (torch.logsumexp(lg, 1) - lg[torch.arange(len(labels)), labels]).mean()
+    want_d = D(fake).mean() - scores.mean() + ce(logits, y_real) + 10.0 * gradient_penalty(D, real, fake, eps=eps)
+    assert torch.allclose(d_objective(D, trainer.loss, cfg, real, y_real, fake, y, eps), want_d, atol=1e-5)
+    fake_scores, fake_logits = D(fake, logits=True)
+    want_g = -fake_scores.mean() + 0.1 * ce(fake_logits, y)
+    assert torch.allclose(g_objective(D, trainer.loss, cfg, fake, y), want_g, atol=1e-6)
+    with pytest.raises(ValueError, match="predicts the class from x: call it without y"):
+        D(real, y_real)
+    projection = Trainer(_cfg(fmnist_dir, tmp_path / "p")).D
+    with pytest.raises(ValueError, match="logits=True needs D's auxiliary classifier"):
+        projection(real, y_real, logits=True)
+
+
 def test_conditional_resume_is_bitwise_identical(fmnist_dir, tmp_path):
     full = snlab.train(_cfg(fmnist_dir, tmp_path / "full", iterations=6, conditional="concat"))
     snlab.train(_cfg(fmnist_dir, tmp_path / "split", iterations=3, conditional="concat"))
@@ -87,10 +115,11 @@ def test_named_configs_follow_spec_section_4():
 
 
 @pytest.mark.parametrize("fields,match", [
-    (dict(conditional="film"), "valid: '' \\(unconditional\\), projection, concat"),
+    (dict(conditional="film"), "valid: '' \\(unconditional\\), projection, concat, ac"),
     (dict(arch="standard"), "conditional runs need arch='resnet'"),
     (dict(dataset="stl10"), "trains on unlabeled data"),
-    (dict(method="wgan-gp", loss=None), "gradient penalty with a conditional D"),
+    (dict(method="wgan-gp", loss=None), "gradient penalty with D's 'projection' head"),
+    (dict(conditional="concat", method="wgan-gp", loss=None), "use conditional 'ac'"),
     (dict(log_heldout_loss=True), "unconditional runs"),
     (dict(log_operator_norms=True), "unconditional runs"),
     (dict(lr_decay=True, lr_decay_start=4), r"lr_decay_start must be in \[0, iterations=4\)"),

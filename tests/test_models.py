@@ -44,6 +44,21 @@ def test_final_width_scales_last_conv():
     assert D.features.conv6.out_channels == 4 * 256 and D.fc.in_features == 16 * 1024
 
 
+def test_d_width_scales_every_d_layer_and_leaves_g_alone():
+    """Tables 7–8's "D widths ×1.5": D's channel counts × 1.5 on top of ``width``; G as it was."""
+    G, D = snlab.build_models("resnet", "sn", 32, 3, width=0.5)
+    G15, D15 = snlab.build_models("resnet", "sn", 32, 3, width=0.5, d_width=1.5)
+    assert [p.shape for p in G.parameters()] == [p.shape for p in G15.parameters()]
+    convs = [m for m in D.modules() if isinstance(m, torch.nn.Conv2d)]
+    convs15 = [m for m in D15.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [64] * len(convs)  # 128 × 0.5
+    assert [c.out_channels for c in convs15] == [96] * len(convs)  # 128 × 0.5 × 1.5
+    key = snlab.TrainConfig(arch="resnet", setting="resnet", d_width=1).run_fields()
+    assert "d_width" not in key  # 1 is the default run: the same key
+    with pytest.raises(ValueError, match="arch 'mlp' has fixed widths"):
+        snlab.build_models("mlp", "sn", d_width=1.5)
+
+
 @pytest.mark.parametrize("method,layer", [("bn", nn.BatchNorm2d), ("ln", nn.GroupNorm)])
 def test_feature_norms_have_no_learnable_scale(method, layer):
     _, D = snlab.build_models("standard", method, 32, 1, width=0.125)

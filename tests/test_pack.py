@@ -88,6 +88,8 @@ CASES |= {
     "bn-gp": {"method": "bn", "gradient_penalty": True},
     "lengths-and-decay": {"method": "sn", "lr_decay": True, "per_run": [("iterations", (2, 3, 4))]},
     "conditional-resnet": {"method": "sn", "arch": "resnet", "conditional": "projection", "loss": "hinge"},
+    "ac-wgan-gp": {"method": "sn-gamma", "arch": "resnet", "conditional": "ac", "loss": "wasserstein",
+                   "gradient_penalty": True},  # Table 8's
 }
 
 

@@ -15,22 +15,24 @@ ARCHS = ("standard", "resnet", "mlp")
 
 def build_models(arch: str = "standard", method: str = "sn", resolution: int = 32, channels: int = 3,
                  width: float = 1.0, n_classes: int = 0, *, head: str = "projection", final_width: float = 1.0,
-                 lrelu_slope: float = 0.1, n_power_iterations: int = 1, clip_value: float = 0.01,
+                 d_width: float = 1.0, lrelu_slope: float = 0.1, n_power_iterations: int = 1, clip_value: float = 0.01,
                  z_dim: int = 128) -> tuple[nn.Module, nn.Module]:
     """(G, D) for ``arch`` with ``method`` applied to every conv/linear layer of D.
 
     G maps z (B, z_dim) to images (B, channels, resolution, resolution) in [−1, 1] (or points
     (B, 2) for ``arch="mlp"``, where resolution, channels and width are ignored); D maps them to
-    scores (B,). ``width`` multiplies every channel count; ``final_width`` D's last conv (Fig 4,
-    standard CNN only). ``n_classes > 0`` (ResNet only) makes them conditional: ``G(z, y)`` with
-    conditional BN and ``D(x, y)`` with a ``head`` "projection" or "concat" (Table 6c), whose class
-    embedding ``method`` treats as one more weight layer (SN: SNEmbedID; ``normalizers.WEIGHT_LAYERS``).
+    scores (B,). ``width`` multiplies every channel count, ``d_width`` D's once more (Tables 7–8's
+    "D widths ×1.5"); ``final_width`` D's last conv (Fig 4, standard CNN only). ``n_classes > 0``
+    (ResNet only) makes them conditional: ``G(z, y)`` with conditional BN and ``D(x, y)`` with a ``head``
+    "projection" or "concat" (Table 6c), whose class embedding ``method`` treats as one more weight layer
+    (SN: SNEmbedID; ``normalizers.WEIGHT_LAYERS``), or ``D(x)`` with the "ac" head, whose auxiliary
+    classifier is one more dense layer of D.
     """
     spec = get_method(method)
     if arch not in ARCHS:
         raise ValueError(f"unknown arch {arch!r}; valid: {', '.join(ARCHS)}")
     for name, value in (("resolution", resolution), ("channels", channels), ("width", width),
-                        ("final_width", final_width), ("z_dim", z_dim)):
+                        ("final_width", final_width), ("d_width", d_width), ("z_dim", z_dim)):
         if arch != "mlp" and not value > 0:
             raise ValueError(f"{name} must be > 0, got {value!r}")
     if n_classes < 0:
@@ -44,14 +46,16 @@ def build_models(arch: str = "standard", method: str = "sn", resolution: int = 3
         if final_width != 1.0:
             raise ValueError("final_width (Fig 4) applies to the standard CNN only")
         G = resnet.Generator(resolution, channels, width, n_classes, z_dim)
-        D = resnet.Discriminator(resolution, channels, width, n_classes, head)
+        D = resnet.Discriminator(resolution, channels, width * d_width, n_classes, head)
     elif arch == "mlp":
         if spec.features:
             raise ValueError(f"method {method!r} normalizes conv feature maps; arch 'mlp' has none")
+        if d_width != 1.0:
+            raise ValueError(f"d_width scales D's channels; arch 'mlp' has fixed widths (got d_width={d_width})")
         G, D = mlp.Generator(z_dim), mlp.Discriminator(lrelu_slope=lrelu_slope)
     else:
         G = standard.Generator(resolution, channels, width, z_dim)
-        D = standard.Discriminator(resolution, channels, width, final_width, spec.features, lrelu_slope)
+        D = standard.Discriminator(resolution, channels, width * d_width, final_width, spec.features, lrelu_slope)
     return G, _apply_weights(D, spec, n_power_iterations, clip_value)
 
 

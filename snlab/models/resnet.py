@@ -7,7 +7,9 @@ pre-activation blocks (ReLU-conv-ReLU-conv[-avgpool], hidden width = input width
 conv1×1[-avgpool] when the width changes or the block downsamples), ReLU, global sum pooling,
 dense → 1. Conditional heads: "projection" adds ⟨embed(y), h⟩ (Miyato & Koyama 2018);
 "concat" (Table 6c) tiles a 128-d (× width) class embedding over the feature map and concatenates it
-after D's third block.
+after D's third block; "ac" (AC-GAN, the AC-WGAN-GP of App. E's Table 8) takes no labels: a second dense
+layer predicts the class from the same pooled features, and the loss asks it to be right
+(``snlab.objectives``).
 Init as the official code: Glorot-uniform with gain √2 for residual convs, 1 for shortcuts,
 dense layers and the embedding. Table 5 (48 px) has no official code; it follows the table.
 """
@@ -123,7 +125,7 @@ class Generator(nn.Module):
         return torch.tanh(self.out(F.relu(self.bn(h))))
 
 
-HEADS = ("projection", "concat")
+HEADS = ("projection", "concat", "ac")
 #: The concat head's class-embedding size (Table 6c) and the block after which it is concatenated.
 CONCAT_DIM, CONCAT_AFTER = 128, 3
 
@@ -133,7 +135,9 @@ class Discriminator(nn.Module):
 
     dense(h), h the ReLU'd, sum-pooled features; conditional (``n_classes > 0``) with ``head``
     "projection": + ⟨embed(y), h⟩; "concat": embed(y) (B, 128·width) tiled to (B, 128·width, H, W) and
-    concatenated to the features after the third block. Either way the class embedding is ``self.embed``.
+    concatenated to the features after the third block (either way the class embedding is ``self.embed``);
+    "ac": no labels in, the score is unconditional, and ``D(x, logits=True)`` also returns the auxiliary
+    classifier's class logits ``self.classify(h)`` (B, n_classes).
     """
 
     def __init__(self, resolution: int = 32, channels: int = 3, width: float = 1.0, n_classes: int = 0,
@@ -152,12 +156,20 @@ class Discriminator(nn.Module):
             c_in = c_out
         self.blocks = nn.ModuleList(blocks)
         self.fc = _glorot(nn.Linear(c_in, 1), 1.0)
-        if n_classes:
+        self.labeled = bool(n_classes) and head != "ac"  # whether D takes labels
+        if n_classes and head == "ac":
+            self.classify = _glorot(nn.Linear(c_in, n_classes), 1.0)
+        elif n_classes:
             self.embed = nn.Embedding(n_classes, concat or c_in)
             nn.init.xavier_uniform_(self.embed.weight)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        _check_labels(self.n_classes, y, "D(x, y)")
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, logits: bool = False):
+        if logits and not hasattr(self, "classify"):
+            raise ValueError(f"logits=True needs D's auxiliary classifier (conditional head 'ac'); this D's head is "
+                             f"{self.head if self.n_classes else 'none (unconditional)'}")
+        if self.n_classes and not self.labeled and y is not None:
+            raise ValueError("D's 'ac' head predicts the class from x: call it without y (D(x), or D(x, logits=True))")
+        _check_labels(self.n_classes if self.labeled else 0, y, "D(x, y)")
         h = x
         for i, block in enumerate(self.blocks):
             if i == CONCAT_AFTER and self.n_classes and self.head == "concat":
@@ -168,7 +180,7 @@ class Discriminator(nn.Module):
         out = self.fc(h).squeeze(1)
         if self.n_classes and self.head == "projection":
             out = out + (self.embed(y) * h).sum(1)
-        return out
+        return (out, self.classify(h)) if logits else out
 
 
 def _check_labels(n_classes: int, y: torch.Tensor | None, call: str) -> None:
