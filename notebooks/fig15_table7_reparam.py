@@ -21,9 +21,10 @@
 # gap is overfitting. Bottom: that gap relative to the train loss, over windows of logged steps (the ratio
 # C7 judges over the last half), and IS during training. The table puts our final IS/FID beside the paper's
 # Table 7.
-# Table 7's ResNet rows (WGAN-GP ResNet, and with γ·W̄_SN) run when `resnet` is true, by default only at
-# the paper preset: a GP ResNet is the costliest run here (hours on a GPU; too slow for the cpu preset).
-# The "D widths ×1.5" rows are not run.
+# The ResNet rows of Table 7 (WGAN-GP ResNet, with γ·W̄_SN, and with γ·W̄_SN and D's widths ×1.5) and of
+# Table 8 (the same three inside AC-WGAN-GP: G conditional, D's auxiliary classifier predicts the class) run
+# when `resnet` is true, by default only at the paper preset: a GP ResNet is the costliest run here (hours
+# on a GPU; too slow for the cpu preset).
 
 # %% tags=["parameters"]
 preset = "cpu"
@@ -31,7 +32,7 @@ dataset = "fashion_mnist"
 seeds = [0, 1, 2]
 iterations = None  # the standard-CNN runs' G updates; None: the preset's
 resnet = None  # Table 7's ResNet rows; None: only at preset "paper"
-resnet_iterations = None  # their G updates; None: the preset's, at paper 100k with decay
+resnet_iterations = None  # G updates of the ResNet rows, Tables 7 and 8; None: the preset's, at paper 100k with decay
 store = "../results"
 train = True  # False: only the runs complete in store, nothing trained, as make reproduce
 workers = None
@@ -43,24 +44,34 @@ out_dir = "../figures/fig15_table7_reparam"
 from functools import partial
 from pathlib import Path
 
-from snlab import claims, experiments, gate, plots, sweep, tables
+from snlab import claims, experiments, gate, plots, prices, sweep, tables
 
 runs_at = partial(experiments.reparam_runs, preset, dataset, seeds, data_dir=data_dir,
                   device=device)  # the standard-CNN runs by length
 configs = runs_at(iterations)
 resnet = preset == "paper" if resnet is None else resnet
-resnet_configs = experiments.reparam_runs(preset, dataset, seeds, resnet_iterations, ["wgan-gp", "sn-gamma"],
-                                          arch="resnet", data_dir=data_dir, device=device) if resnet else []
+resnet_configs, ac_configs = (experiments.appendix_e_resnet_runs(preset, dataset, seeds, resnet_iterations, head,
+                                                                data_dir=data_dir, device=device)
+                               for head in ("", "ac"))
+
+
+def not_run(rows: list) -> str:
+    """A caption for ResNet rows left out (``resnet`` false): what training them here would cost."""
+    return (f"not run at preset {preset} (`resnet=True` trains them, {prices.price(sweep.todo(rows, store), store)}; "
+            f"the paper's scale: {prices.gpu_command('fig15_table7_reparam')})")
+
 
 # %%
-result = sweep.run_sweep(configs + resnet_configs, store, workers, train=train)
-table, resnet_table = (result.table[result.table["arch"] == arch] for arch in ("standard", "resnet"))
+result = sweep.run_sweep(configs + (resnet_configs + ac_configs if resnet else []), store, workers, train=train)
+stored = result.table
+table = stored[stored["arch"] == "standard"]
+resnet_table = stored[(stored["arch"] == "resnet") & (stored["conditional"] != "ac")]
 resnet_caption = ("WGAN-GP with SN-GAN's ResNet (Table 4), not Gulrajani's · "
-                  f"{experiments.describe(resnet_configs, resnet_table)}" if resnet else "not run")
+                  f"{experiments.describe(resnet_configs, resnet_table)}" if resnet else not_run(resnet_configs))
 caption = f"WGAN-GP, setting A · {experiments.describe(configs, table)}"
 curves = {"fig15": (table, caption)}
-if resnet:
-    curves["fig15_resnet"] = (resnet_table, resnet_caption)
+if resnet:  # the curves of D as built and as γ·W̄_SN (the widened D's runs are in Table 7 only)
+    curves["fig15_resnet"] = (resnet_table[resnet_table["d_width"].isna()], resnet_caption)
 for name, (runs, title) in curves.items():
     if runs.empty:  # none stored: no figure, and none left from an earlier call
         Path(out_dir, f"{name}.png").unlink(missing_ok=True)
@@ -70,7 +81,7 @@ for name, (runs, title) in curves.items():
 # %%
 final = result.final
 IS, FID = plots.metric_column(final, "IS"), plots.metric_column(final, "FID")
-table7 = tables.table7(final, IS, FID)
+table7 = tables.appendix_e_table(final, 7, IS, FID)
 table7.to_csv(f"{out_dir}/table7.csv")
 with open(f"{out_dir}/table7.md", "w") as f:
     f.write(f"Table 7 — ours: {caption}; ResNet rows: {resnet_caption}; {plots.metric_label(IS)}, "
@@ -78,9 +89,16 @@ with open(f"{out_dir}/table7.md", "w") as f:
             "updates; its IS ±: std over 10 sets of 5,000 samples of one model. Empty cells: "
             "ours, not run here; the paper's, none reported (its Frobenius run collapsed).\n\n"
             + tables.to_markdown(table7) + "\n")
+table8 = tables.appendix_e_table(final, 8, IS, FID)
+table8.to_csv(f"{out_dir}/table8.csv")
+ac_runs = stored[stored["conditional"] == "ac"]
+ac_caption = ("AC-WGAN-GP (D's auxiliary classifier; CE weights 1 in D, 0.1 in G) with SN-GAN's ResNet · "
+              f"{experiments.describe(ac_configs, ac_runs)}" if resnet else not_run(ac_configs))
 with open(f"{out_dir}/table8.md", "w") as f:
-    f.write("Table 8 (App. E: AC-WGAN-GP, ResNet, with labels) — the paper's numbers only: snlab has no "
-            "auxiliary-classifier D, so no row is ours.\n\n" + tables.to_markdown(tables.table8()) + "\n")
+    f.write(f"Table 8 — ours: {ac_caption}; {plots.metric_label(IS)}, {plots.metric_label(FID)}; ours ±: sd "
+            "across seeds. Paper: CIFAR-10, Inception features, 100k G updates; its IS ±: std over 10 sets of "
+            "5,000 samples of one model. Empty cells: ours, not run here; the paper's, none reported.\n\n"
+            + tables.to_markdown(table8) + "\n")
 table7
 
 # %%

@@ -5,6 +5,8 @@ makes the run store hand every notebook the same runs. Run lengths per preset ar
 """
 from __future__ import annotations
 
+from functools import partial
+
 from snlab.config import TrainConfig
 from snlab.settings import CONFIGS, TABLE1, get_preset
 from snlab.sweep import default_run_dir, grid
@@ -91,22 +93,32 @@ def ndis_sweep(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=SEEDS,
 #: 6,400 in 8 of the 9 runs of the three methods the paper shows learning (WGAN-GP seed 1: 27%), so the gate
 #: asks for the next doubling, which prices above a 2-core night (``docs/reproduction.md``, 2026-12-05).
 REPARAM_ITERATIONS = {"smoke": 2, "cpu": 12_800, "paper": 100_000}
+#: The widened D of Tables 7 and 8's last rows: every D channel count × 1.5.
+APPENDIX_E_D_WIDTH = 1.5
 
 
 def reparam_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=SEEDS, iterations: int | None = None,
-                 methods=REPARAM_METHODS, setting: str = "A", arch: str = "standard", **fields) -> list[TrainConfig]:
-    """Fig 15 / Table 7: WGAN-GP (gradient penalty, Wasserstein loss) with D reparametrized, setting A;
-    held-out critic loss logged, IS/FID ``EVALS_PER_RUN`` times per run. ``arch="resnet"``: Table 7's ResNet rows, with
-    Gulrajani's optimizer (the ResNet setting, G batch twice D's; at the paper preset 100k G updates with
-    linear decay; ``setting`` is ignored) but SN-GAN's ResNet (Table 4: G width 256, sum pooling), not
-    Gulrajani's (G width 128, mean pooling). Seed-major: a campaign stopped early holds whole seeds."""
-    wgan = dict(loss="wasserstein", gradient_penalty=True, log_heldout_loss=True, **fields)
-    if arch == "resnet":
-        length = iterations if iterations is not None or preset != "paper" else SWEEP_ITERATIONS["paper"]
-        base = _resnet(preset, dataset, length, SWEEP_ITERATIONS, "", **wgan)
-    else:
-        base = _base(preset, dataset, iterations, REPARAM_ITERATIONS, setting=setting, **wgan)
+                 methods=REPARAM_METHODS, setting: str = "A", **fields) -> list[TrainConfig]:
+    """Fig 15 / Table 7's standard-CNN rows: WGAN-GP (gradient penalty, Wasserstein loss) with D
+    reparametrized, setting A; held-out critic loss logged, IS/FID ``EVALS_PER_RUN`` times per run.
+    Seed-major: a campaign stopped early holds whole seeds."""
+    base = _base(preset, dataset, iterations, REPARAM_ITERATIONS, setting=setting, loss="wasserstein",
+                 gradient_penalty=True, log_heldout_loss=True, **fields)
     return grid(base, seed=seeds, method=methods)
+
+
+def appendix_e_resnet_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=SEEDS,
+                           iterations: int | None = None, conditional: str = "", **fields) -> list[TrainConfig]:
+    """The ResNet rows of Table 7 (``conditional=""``) or of Table 8 (``"ac"``: AC-WGAN-GP, with labels):
+    WGAN-GP with D as built ("wgan-gp"), as γ·W̄_SN ("sn-gamma"), and as γ·W̄_SN with D's widths ×1.5
+    (``d_width``), per seed. Gulrajani's optimizer (the ResNet setting, G batch twice D's; at the paper
+    preset 100k G updates with linear decay) but SN-GAN's ResNet (Table 4: G width 256, sum pooling), not
+    Gulrajani's (G width 128, mean pooling). Table 7's log the held-out critic loss (Fig 15's curves)."""
+    length = iterations if iterations is not None or preset != "paper" else SWEEP_ITERATIONS["paper"]
+    base = _resnet(preset, dataset, length, SWEEP_ITERATIONS, conditional, loss="wasserstein",
+                   gradient_penalty=True, log_heldout_loss=not conditional, **fields)  # held-out: unconditional only
+    return grid(base, seed=seeds, method=["wgan-gp", "sn-gamma"]) + grid(base, seed=seeds, method=["sn-gamma"],
+                                                                         d_width=[APPENDIX_E_D_WIDTH])
 
 
 def _resnet(preset: str, dataset: str, iterations: int | None, table: dict, conditional: str, **fields) -> dict:
@@ -186,7 +198,8 @@ def convergence_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=
 #: The sweeps by figure, for ``python -m snlab sweep <name>``.
 SWEEPS = {"convergence": convergence_runs, "fig01": settings_grid, "fig04": final_width_sweep,
           "fig05": conditional_runs, "fig09": sigma_runs, "fig11": ndis_sweep, "fig15": reparam_runs,
-          "table2-resnet": resnet_rows}
+          "table2-resnet": resnet_rows, "table7-resnet": appendix_e_resnet_runs,
+          "table8": partial(appendix_e_resnet_runs, conditional="ac")}
 
 
 def epochs(cfg: TrainConfig) -> float:

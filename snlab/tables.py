@@ -1,8 +1,8 @@
 """The paper's tables with our numbers beside its own: Table 2 (each method at its best setting), Table 7
-(reparametrizations inside WGAN-GP) and Table 8 (the paper's only). Our columns are seed means with the
-seed standard deviation; the paper's come from ``snlab.paper``, with its ± as a column of their own (an IS
-std over 10 sets of 5,000 samples of one model; a ResNet FID's across seeds). A column ``X`` beside an
-``X sd`` is printed "mean ± sd" (``to_markdown``)."""
+(reparametrizations inside WGAN-GP) and Table 8 (the same inside AC-WGAN-GP, with labels). Our columns are seed
+means with the seed standard deviation; the paper's come from ``snlab.paper``, with its ± as a column of their own
+(an IS std over 10 sets of 5,000 samples of one model; a ResNet FID's across seeds). A column ``X`` beside
+an ``X sd`` is printed "mean ± sd" (``to_markdown``)."""
 from __future__ import annotations
 
 import numbers
@@ -75,27 +75,39 @@ def table2_comparison(final: pd.DataFrame, real: dict, is_col: str, fid_col: str
     return table
 
 
-#: Table 7's rows: (architecture, method) → the paper's row label.
-TABLE7_ROWS = {("standard", "wgan-gp"): "CNN baseline", ("standard", "frobenius"): "+ Frobenius",
-               ("standard", "wn"): "+ WN", ("standard", "sn-gamma"): "+ SN", ("resnet", "wgan-gp"): "ResNet baseline",
-               ("resnet", "sn-gamma"): "ResNet + SN"}
+#: App. E's runs → (table, the paper's row label), by (architecture, conditional head, method, D width
+#: relative to G's). Table 8's are AC-WGAN-GP (``conditional="ac"``).
+APPENDIX_E_ROWS = {
+    ("standard", "", "wgan-gp", 1.0): (7, "CNN baseline"), ("standard", "", "frobenius", 1.0): (7, "+ Frobenius"),
+    ("standard", "", "wn", 1.0): (7, "+ WN"), ("standard", "", "sn-gamma", 1.0): (7, "+ SN"),
+    ("resnet", "", "wgan-gp", 1.0): (7, "ResNet baseline"), ("resnet", "", "sn-gamma", 1.0): (7, "ResNet + SN"),
+    ("resnet", "", "sn-gamma", 1.5): (7, "ResNet + SN, D widths x1.5"),
+    ("resnet", "ac", "wgan-gp", 1.0): (8, "Baseline"), ("resnet", "ac", "sn-gamma", 1.0): (8, "+ SN"),
+    ("resnet", "ac", "sn-gamma", 1.5): (8, "+ SN, D widths x1.5")}
 #: The paper's columns of Tables 7 and 8.
 PAPER_COLUMNS = ["paper IS (CIFAR-10, Inception)", "paper IS (CIFAR-10, Inception) sd", "paper FID"]
 
 
-def table7(final: pd.DataFrame, is_col: str, fid_col: str) -> pd.DataFrame:
-    """Table 7: one row per paper row; ours (seed mean, seed sd, seed count) from ``final`` (one row per run:
-    arch, method, status, metric columns; a diverged run (``results.diverged``) is left out of the means and
-    counted in ``our diverged``) beside the paper's. Rows we did not run keep the paper's numbers only."""
+def appendix_e_table(final: pd.DataFrame, number: int, is_col: str, fid_col: str) -> pd.DataFrame:
+    """Table 7 or 8 (``number``): one row per paper row; ours (seed mean, seed sd, seed count) beside the
+    paper's. ``final``: one row per run (arch, method, status, metric columns; optional conditional and
+    d_width, read as "" and 1 where missing), the runs of rows of the other table ignored; a diverged run
+    (``results.diverged``) is left out of the means and counted in ``our diverged``. Rows we did not run
+    keep the paper's numbers only."""
+    final = final.assign(conditional=final["conditional"].fillna("") if "conditional" in final else "",
+                         d_width=final["d_width"].fillna(1.0) if "d_width" in final else 1.0)
+    row = [APPENDIX_E_ROWS.get(key, (None, None)) for key in
+           zip(final["arch"], final["conditional"], final["method"], final["d_width"])]
+    final = final.assign(table=[t for t, _ in row], row=[r for _, r in row])
+    final = final[final["table"] == number]
     gone = results.diverged(final, is_col)
     masked = {c: final[c].mask(gone) for c in (is_col, fid_col)}
-    ours = final.assign(diverged=gone, **masked).groupby(["arch", "method"])
+    ours = final.assign(diverged=gone, **masked).groupby("row")
     table = pd.DataFrame({f"our {is_col}": ours[is_col].mean(), f"our {is_col} sd": ours[is_col].std(),
                           f"our {fid_col}": ours[fid_col].mean(), f"our {fid_col} sd": ours[fid_col].std(),
-                          "our seeds": ours.size(),
-                          "our diverged": ours["diverged"].sum()})
-    table.index = [TABLE7_ROWS[i] for i in table.index]
-    table = table.join(pd.DataFrame(paper.TABLE7, index=PAPER_COLUMNS).T, how="right")
+                          "our seeds": ours.size(), "our diverged": ours["diverged"].sum()})
+    paper_table = {7: paper.TABLE7, 8: paper.TABLE8}[number]
+    table = table.join(pd.DataFrame(paper_table, index=PAPER_COLUMNS).T, how="right")
     for count in ("our seeds", "our diverged"):
         table[count] = _counts(table[count])
     return table
@@ -104,12 +116,6 @@ def table7(final: pd.DataFrame, is_col: str, fid_col: str) -> pd.DataFrame:
 def _counts(column: pd.Series) -> pd.Series:
     """A count column as Python ints, None where a row was not run (printed 2, not 2.0)."""
     return pd.Series([None if pd.isna(v) else int(v) for v in column], index=column.index, dtype=object)
-
-
-def table8() -> pd.DataFrame:
-    """Table 8 (App. E: AC-WGAN-GP, ResNet, with labels): the paper's numbers; snlab has no
-    auxiliary-classifier D, so there are no columns of ours."""
-    return pd.DataFrame(paper.TABLE8, index=PAPER_COLUMNS).T
 
 
 def to_markdown(table: pd.DataFrame, digits: int = 2) -> str:

@@ -260,7 +260,10 @@ def test_sweep_notebooks_share_one_run_store_and_write_their_figures(tmp_path, f
     assert np.isfinite(ours.loc["SN-GANs, hinge", ["our IS_fmnist", "our IS_fmnist sd"]]).all()
     assert ours.loc["SN-GANs, hinge", "our seeds"] == 2 and ours.loc["SN-GANs, hinge", "our setting"] == "resnet"
     table7 = pd.read_csv(tmp_path / "fig15_table7_reparam" / "table7.csv", index_col=0)
-    assert np.isfinite(table7.loc[["CNN baseline", "ResNet baseline", "ResNet + SN"], "our IS_fmnist"]).all()
+    assert np.isfinite(table7.loc[["CNN baseline", "ResNet baseline", "ResNet + SN", "ResNet + SN, D widths x1.5"],
+                                  "our IS_fmnist"]).all()
+    table8 = pd.read_csv(tmp_path / "fig15_table7_reparam" / "table8.csv", index_col=0)
+    assert np.isfinite(table8.loc[["Baseline", "+ SN", "+ SN, D widths x1.5"], "our IS_fmnist"]).all()
     curves = pd.read_csv(tmp_path / "fig05_fig13_conditional" / "final_projection.csv", index_col="method")
     assert np.isfinite(curves.loc[["sn", "orthonormal"], "intraFID_fmnist"]).all()
     _run("10_compare_normalizers.ipynb", tmp_path, preset="smoke", store=str(tmp_path / "runs"), interactive=False,

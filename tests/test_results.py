@@ -153,12 +153,12 @@ def test_every_committed_record_keeps_its_store_key():
         assert default_run_dir(cfg, RESULTS) == run, run.name
 
 
-def test_table7_puts_seed_means_beside_the_paper_and_counts_diverged_runs():
+def test_tables_7_and_8_put_seed_means_beside_the_paper_and_count_diverged_runs():
     from snlab import tables
 
     final = pd.DataFrame({"arch": "standard", "method": ["wgan-gp", "wgan-gp", "sn-gamma", "frobenius"],
                           "IS_x": [6.0, 7.0, 8.0, float("nan")], "FID_x": [40.0, 30.0, 20.0, float("nan")]})
-    t = tables.table7(final, "IS_x", "FID_x")
+    t = tables.appendix_e_table(final, 7, "IS_x", "FID_x")
     assert t.loc["CNN baseline", ["our IS_x", "our FID_x", "our seeds"]].tolist() == [6.5, 35.0, 2]
     assert t.loc["CNN baseline", "our FID_x sd"] == pytest.approx(50 ** 0.5)  # sd of 40 and 30
     assert "| 35.00 ± 7.07 " in tables.to_markdown(t)
@@ -166,7 +166,16 @@ def test_table7_puts_seed_means_beside_the_paper_and_counts_diverged_runs():
     assert t.loc["+ SN", "paper IS (CIFAR-10, Inception)"] == 7.20 and len(t) == len(paper.TABLE7)
     assert type(t.loc["CNN baseline", "our seeds"]) is int and " 2.0 " not in tables.to_markdown(t)
     # With statuses: the baseline's IS-7 run diverged after its last evaluation, Frobenius's was never evaluated.
-    t = tables.table7(final.assign(status=["complete", "diverged", "complete", "complete"]), "IS_x", "FID_x")
+    t = tables.appendix_e_table(final.assign(status=["complete", "diverged", "complete", "complete"]), 7, "IS_x",
+                                "FID_x")
     assert t.loc["CNN baseline", ["our IS_x", "our diverged"]].tolist() == [6.0, 1]
     assert t.loc["+ Frobenius", "our diverged"] == 0
-    assert tables.table8().loc["+ SN", "paper FID"] == 18.6
+    # ResNet runs go to their table's row by head and D width: AC-WGAN-GP's to Table 8, the others to Table 7.
+    resnet = pd.DataFrame({"arch": "resnet", "method": ["wgan-gp", "sn-gamma", "sn-gamma", "sn-gamma", "wgan-gp"],
+                           "conditional": ["", "", "", "ac", "ac"], "d_width": [None, None, 1.5, 1.5, None],
+                           "IS_x": [5.0, 6.0, 7.0, 8.0, 9.0], "FID_x": [50.0, 40.0, 30.0, 20.0, 10.0]})
+    t7, t8 = (tables.appendix_e_table(resnet, n, "IS_x", "FID_x") for n in (7, 8))
+    assert t7.loc[["ResNet baseline", "ResNet + SN", "ResNet + SN, D widths x1.5"], "our IS_x"].tolist() == [5, 6, 7]
+    assert t8.loc[["Baseline", "+ SN, D widths x1.5"], "our IS_x"].tolist() == [9, 8]
+    assert pd.isna(t8.loc["+ SN", "our IS_x"])
+    assert t8.loc["+ SN", "paper FID"] == 18.6 and len(t8) == len(paper.TABLE8) and pd.isna(t7.loc["+ WN", "our IS_x"])
