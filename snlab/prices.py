@@ -29,30 +29,36 @@ def price(left: pd.DataFrame, store: str | Path) -> str:
     return price_text(*core_hours(left, store), left)
 
 
-def price_text(hours: float, unpriced: list[str], left: pd.DataFrame) -> str:
+def price_text(hours: float, unpriced: list[str], floors: list[str], left: pd.DataFrame) -> str:
     """``price``'s words for ``core_hours``'s numbers of ``left``."""
     parts = [] if len(unpriced) == left["arch"].nunique() > 0 else \
         [f"≈ {hours:.1f} core-hours at the store's median rate (evaluations not counted)"]
+    if floors:
+        parts[-1] += (f", a lower bound: {', '.join(floors)} runs with the gradient penalty priced at the rate of "
+                      "the architecture's runs without it, none with it being complete in the store")
     if unpriced:
         parts.append(f"{', '.join(unpriced)} runs not priced: none complete in the store")
     return "; ".join(parts)
 
 
-def core_hours(left: pd.DataFrame, store: str | Path) -> tuple[float, list[str]]:
-    """``price``'s numbers: core-hours of training ``left``, and the architectures it could not price (their
-    runs count for nothing in the hours)."""
-    rates, hours, unpriced = update_rates(store), 0.0, []
+def core_hours(left: pd.DataFrame, store: str | Path) -> tuple[float, list[str], list[str]]:
+    """``price``'s numbers: core-hours of training ``left``; the architectures it could not price (their runs
+    count for nothing in the hours); and those whose runs with the gradient penalty it priced at the
+    architecture's runs without it (the penalty's second backward makes that a lower bound)."""
+    rates, hours, unpriced, floors = update_rates(store), 0.0, [], []
     for (arch, method, gp), rows in left.groupby(["arch", "method", "gradient_penalty"]):
         rate = _median_rate(rates, arch=arch, method=method, gradient_penalty=gp)
-        if math.isnan(rate):  # a gradient penalty doubles D's backward: never priced at the other kind's rate
+        if math.isnan(rate):  # a gradient penalty doubles D's backward: priced at the other kind's rate last
             rate = _median_rate(rates, arch=arch, gradient_penalty=gp)
+        if math.isnan(rate) and gp and not math.isnan(_median_rate(rates, arch=arch)):
+            floors.append(arch)
         if math.isnan(rate):
             rate = _median_rate(rates, arch=arch)
         if math.isnan(rate):  # nothing to time it by
             unpriced.append(arch)
         else:
             hours += (rows["g_updates"] + rows["d_updates"]).sum() * rate / 3600
-    return hours, sorted(set(unpriced))
+    return hours, sorted(set(unpriced)), sorted(set(floors))
 
 
 def update_rates(store: str | Path) -> pd.DataFrame:
@@ -93,11 +99,11 @@ def next_step(left: pd.DataFrame, store: str | Path, notebook: str, preset: str,
     with ``NOT_SENSIBLE`` and end with the GPU command; otherwise they end with the command that trains them
     here (``iterations``: the length to set; ``dataset``: the runs' data; ``seeds``: theirs; they and ``store``
     enter the command as ``train_command`` takes them)."""
-    hours, unpriced = core_hours(left, store)
+    hours, unpriced, floors = core_hours(left, store)
     if costly := too_costly(preset, hours, what):
         return True, f"{costly.removeprefix('; ')}; on a GPU: {gpu_command(notebook)}"
     train = train_command(notebook, preset, iterations, dataset, store, seeds)
-    return False, f"{what}: {price_text(hours, unpriced, left)}; {train} trains them"
+    return False, f"{what}: {price_text(hours, unpriced, floors, left)}; {train} trains them"
 
 
 def train_command(notebook: str, preset: str = "cpu", iterations: int | None = None, dataset: str | None = None,

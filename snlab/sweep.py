@@ -126,10 +126,10 @@ def from_store(configs: list[TrainConfig], store: str | Path, log=print) -> Swee
     left = todo(configs, store)  # one row per run directory
     done = left["state"] == "done"
     if not done.all():
-        hours, unpriced = prices.core_hours(left[~done], store)
+        hours, unpriced, floors = prices.core_hours(left[~done], store)
         what = (f"{(~done).sum()} of {len(left)} runs are not complete in {store}: "
                 f"{left.loc[~done, 'g_updates'].sum():,} G updates to train, "
-                f"{prices.price_text(hours, unpriced, left[~done])}")
+                f"{prices.price_text(hours, unpriced, floors, left[~done])}")
         if not done.any():
             raise NotInStore(f"{what}{prices.too_costly(configs[0].preset, hours)}; train=True trains them")
         log(f"{what}; left out")

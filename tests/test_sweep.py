@@ -515,6 +515,14 @@ def test_price_of_missing_runs_uses_the_store_rate_of_their_method_then_architec
     assert prices.price(left, tmp_path) == \
         f"≈ 5.0 core-hours at the store's median rate (evaluations not counted); {unpriced}"
     assert prices.price(left[left["arch"] == "resnet"], tmp_path) == unpriced
+    # Clipping with the penalty, in a store of SN without it only: at SN's rate, said to be a lower bound.
+    write_timed_run(tmp_path / "plain", snlab.TrainConfig(method="sn", **base), 100, 100 * 2 * 0.1)
+    left = sweep.todo([snlab.TrainConfig(method="clip", gradient_penalty=True, **base)], tmp_path / "elsewhere")
+    assert prices.price(left, tmp_path / "plain") == (
+        "≈ 2.0 core-hours at the store's median rate (evaluations not counted), a lower bound: standard runs with "
+        "the gradient penalty priced at the rate of the architecture's runs without it, none with it being complete "
+        "in the store")
+    assert "lower bound" not in prices.price(left, tmp_path)  # WN-GP's rate is there
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(sweep.NotInStore, match="2 of 2 runs are not complete in .*standard runs not priced"):
