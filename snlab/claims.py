@@ -30,6 +30,7 @@ from snlab import results
 from snlab.files import atomic_write_text, json_text
 from snlab.gate import Gate
 from snlab.ranking import agreement
+from snlab.significance import WELCH, Estimate, best_of, compare, difference, mean_se, slope
 
 CLAIMS = {
     "C1": ("Fig 9", "SN keeps σ(W̄) of every D layer close to 1 during training."),
@@ -104,55 +105,14 @@ def _per_run(table: pd.DataFrame, value, name: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["method", *(["status"] if "status" in table else []), name])
 
 
-def _slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Least-squares slope of y on x and its standard error."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    keep = np.isfinite(y)
-    x, y = x[keep], y[keep]
-    if len(x) < 3 or np.ptp(x) == 0:
-        return float("nan"), float("nan")
-    fit = np.polyfit(x, y, 1, full=False, cov=True)
-    return float(fit[0][0]), float(np.sqrt(fit[1][0, 0]))
-
-
-def _mean_se(values: pd.Series) -> tuple[float, float]:
-    """Mean and standard error across seeds: SE 0 when a value is infinite, NaN from one seed (no noise
-    estimate, so no comparison with it can pass 2 SE: ``_compare`` calls it "tied")."""
-    v = np.asarray(values, float)
-    if not np.isfinite(v).all():
-        return float(v.mean()), 0.0
-    if len(v) < 2:
-        return float(v.mean()), float("nan")
-    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v)))
-
-
-def _compare(diff: float, se: float) -> str:
-    """"ahead" when ``diff`` > 2 SE, "behind" when < −2 SE, else "tied" (the noise band)."""
-    if diff > 2 * se:
-        return "ahead"
-    return "behind" if diff < -2 * se else "tied"
-
-
-def _best_of(values: dict[str, tuple[float, float]], winner: str, higher: bool) -> str:
-    """The verdict for "``winner`` has the best value": values are method → (seed mean, SE); reproduced when
-    it beats every other by more than 2 combined SE, not reproduced when any beats it so, else inconclusive."""
-    sign = 1 if higher else -1
-    mine, se = values[winner]
-    outcomes = {_compare(sign * (mine - m), np.hypot(se, s) if np.isfinite(mine - m) else 0.0)
-                for k, (m, s) in values.items() if k != winner}
-    if "behind" in outcomes:
-        return "not reproduced"
-    return "reproduced" if outcomes == {"ahead"} else "inconclusive"
-
-
-def _fmt(values: dict[str, tuple[float, float]], digits: int = 2) -> str:
+def _fmt(values: dict[str, Estimate], digits: int = 2) -> str:
     """"name mean ± SE, ..."; a value from one seed has no SE and says so, and an infinite mean (a diverged
     seed counted as the worst outcome) is not given a spread."""
     def one(m: float, s: float) -> str:
         if np.isinf(m):
             return "∞ (a seed diverged)"
         return f"{m:.{digits}f} " + (f"± {s:.{digits}f}" if np.isfinite(s) else "(1 seed)")
-    return ", ".join(f"{k} {one(m, s)}" for k, (m, s) in values.items())
+    return ", ".join(f"{k} {one(e.value, e.se)}" for k, e in values.items())
 
 
 def c1_sigma(history: pd.DataFrame, seeds: str, gate: Gate) -> dict:
@@ -175,19 +135,18 @@ def c1_sigma(history: pd.DataFrame, seeds: str, gate: Gate) -> dict:
 def c2_settings(final: pd.DataFrame, fid: str, seeds: str, gate: Gate) -> dict:
     """From the A–F grid's last rows (one per run): each method's worst setting by seed-mean FID (a
     diverged run counts as ∞); SN's worst must be the lowest of all methods."""
-    rule = ("SN's worst-setting FID (seed mean) is below every other method's worst by more than 2 SE "
-            "(one within 2 SE of it: inconclusive; a diverged seed counts as ∞, so a setting where any seed "
+    rule = (f"SN's worst-setting FID (seed mean) is below every other method's worst, each significantly ({WELCH}; "
+            "one not significant: inconclusive; a diverged seed counts as ∞, so a setting where any seed "
             "diverged is its method's worst: SN's, not reproduced; another method's, SN ahead of it)")
     final, words = _diverged_as(final, fid, np.inf, "∞")
     if (out := _missing("C2", rule, final["method"], ["sn"], seeds, gate)) or final["method"].nunique() < 2:
         return out or _record("C2", rule, "only SN was run", seeds, "not measured", gate)
     points = final.groupby(["method", "setting"])[fid]
     worst = {}
-    for method, g in points.apply(_mean_se).groupby(level=0):
-        setting, (m, se) = max(((k[1], v) for k, v in g.items()), key=lambda kv: kv[1][0])
-        worst[method] = (m, se)
-    worst = dict(sorted(worst.items(), key=lambda kv: kv[1][0]))
-    verdict = "not reproduced" if np.isinf(worst["sn"][0]) else _best_of(worst, "sn", higher=False)
+    for method, g in points.apply(mean_se).groupby(level=0):
+        worst[method] = max(g, key=lambda e: e.value)
+    worst = dict(sorted(worst.items(), key=lambda kv: kv[1].value))
+    verdict = "not reproduced" if np.isinf(worst["sn"].value) else best_of(worst, "sn", higher=False)
     return _record("C2", rule, f"worst-setting {fid} (seed mean ± SE): {_fmt(worst, 1)}" + words, seeds, verdict,
                    gate)
 
@@ -199,7 +158,7 @@ def c3_spectra(ranks: pd.DataFrame, seeds: str, gate: Gate, diverged: dict[str, 
     ranked. A method with nothing ranked leaves the claim not measured, saying whether it was not run or
     every run diverged."""
     rule = ("SN's mean relative stable rank (Σs²/max s²/n, mean over conv layers) exceeds both WC's and WN's "
-            "by more than 2 SE across seeds (diverged runs have no final spectrum: counted, not ranked)")
+            f"significantly ({WELCH}; diverged runs have no final spectrum: counted, not ranked)")
     diverged = {m: n for m, n in (diverged or {}).items() if n}
     words = ("; diverged, so not ranked (no final spectrum): " + ", ".join(f"{m} {n}" for m, n in diverged.items())
              if diverged else "")
@@ -207,33 +166,35 @@ def c3_spectra(ranks: pd.DataFrame, seeds: str, gate: Gate, diverged: dict[str, 
         why = ", ".join(f"{m} ({'every run diverged' if m in diverged else 'no evaluated run'})" for m in lacking)
         return _record("C3", rule, f"no final spectrum of {why}{words}", seeds, "not measured", gate)
     per_run = ranks.assign(seed=ranks.get("seed", 0)).groupby(["method", "seed"])["rank"].mean()
-    means = {m: _mean_se(g) for m, g in per_run.groupby(level=0) if m in ("sn", "clip", "wn")}
-    return _record("C3", rule, _fmt(means, 3) + words, seeds, _best_of(means, "sn", higher=True), gate)
+    means = {m: mean_se(g) for m, g in per_run.groupby(level=0) if m in ("sn", "clip", "wn")}
+    return _record("C3", rule, _fmt(means, 3) + words, seeds, best_of(means, "sn", higher=True), gate)
 
 
 def _trend(final: pd.DataFrame, x: str, y: str, worse: str, robust: str, cid: str, xname: str, seeds: str,
            gate: Gate) -> dict:
     """Slope of ``y`` (IS, higher is better) on log2 ``x``: ``worse`` must fall, ``robust`` must not fall and
     must stay above it. A diverged run counts as IS = 1, the floor (``_diverged_as``)."""
-    rule = (f"slope of {y} per doubling of {xname}: {worse}'s < 0, {robust}'s above it, each by more than 2 "
-            f"standard errors, and {robust}'s not below 0 by more than 2")
+    rule = (f"slope of {y} per doubling of {xname}: {worse}'s < 0 and {robust}'s above it, each significantly "
+            f"(t on the fitted slopes, df = runs − 2, Welch's for their difference; two-sided p < 0.05), and "
+            f"{robust}'s not significantly below 0")
     final, words = _diverged_as(final, y, 1.0, "IS 1")
     if out := _missing(cid, rule, final["method"], [worse, robust], seeds, gate):
         return out
-    fits = {m: _slope(np.log2(g[x]), g[y]) for m, g in final.groupby("method") if m in (worse, robust)}
-    (sw, ew), (sr, er) = fits[worse], fits[robust]
-    falls = sw + 2 * ew < 0
-    better = sr - sw > 2 * np.hypot(ew, er)
-    flat = sr + 2 * er >= 0
-    against = sw - 2 * ew > 0 or sw - sr > 2 * np.hypot(ew, er) or sr + 2 * er < 0  # the other way, past 2 SE
-    verdict = "reproduced" if falls and better and flat else "not reproduced" if against else "inconclusive"
-    return _record(cid, rule, f"slope ± SE: {worse} {_fmt_slope(sw, ew)}, {robust} {_fmt_slope(sr, er)}" + words,
-                   seeds, verdict, gate)
+    fits = {m: slope(np.log2(g[x]), g[y]) for m, g in final.groupby("method") if m in (worse, robust)}
+    w, r = compare(fits[worse]), compare(fits[robust])
+    gap = compare(difference(fits[robust], fits[worse]))
+    if w == "behind" and gap == "ahead" and r != "behind":
+        verdict = "reproduced"
+    else:  # the other way, significantly: the worse one rising, the robust one below it or falling
+        verdict = "not reproduced" if w == "ahead" or gap == "behind" or r == "behind" else "inconclusive"
+    return _record(cid, rule, f"slope ± SE: {worse} {_fmt_slope(fits[worse])}, {robust} {_fmt_slope(fits[robust])}"
+                   + words, seeds, verdict, gate)
 
 
-def _fmt_slope(slope: float, se: float) -> str:
-    """"+0.120 ± 0.030", or why there is none (``_slope`` fits a line only through 3 or more runs)."""
-    return f"{slope:+.3f} ± {se:.3f}" if np.isfinite(slope) else "none (a line needs ≥ 3 runs over ≥ 2 values)"
+def _fmt_slope(fit: Estimate) -> str:
+    """"+0.120 ± 0.030", or why there is none (``significance.slope`` fits a line only through 3 or more runs)."""
+    return f"{fit.value:+.3f} ± {fit.se:.3f}" if np.isfinite(fit.value) else \
+        "none (a line needs ≥ 3 runs over ≥ 2 values)"
 
 
 def c4_width(final: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> dict:
@@ -285,16 +246,16 @@ def c7_overfit(table: pd.DataFrame, seeds: str, gate: Gate) -> dict:
     (mean abs), so a critic that barely learned shows no small gap for it; then seed mean ± SE. A diverged
     run's gap is infinite (``_diverged_as``): it weighs against its method."""
     rule = ("γ·W̄_SN (sn-gamma) has the smallest relative gap (held-out − train critic loss) / |train critic "
-            "loss| over the last half, by more than 2 SE against each other reparametrization (a diverged seed "
-            "counts as an infinite gap: any in sn-gamma, not reproduced)")
+            f"loss| over the last half, significantly smaller than each other reparametrization's ({WELCH}; a "
+            "diverged seed counts as an infinite gap: any in sn-gamma, not reproduced)")
     table = table.assign(run=table.get("run", table["method"]))
     per_run = _per_run(table, lambda late: (late["critic_heldout"] - late["critic_train"]).mean()
                        / late["critic_train"].abs().mean(), "gap")
     per_run, words = _diverged_as(per_run, "gap", np.inf, "an infinite gap")
     if (out := _missing("C7", rule, per_run["method"], ["sn-gamma"], seeds, gate)) or per_run["method"].nunique() < 2:
         return out or _record("C7", rule, "only sn-gamma was run", seeds, "not measured", gate)
-    gaps = dict(sorted(((m, _mean_se(g)) for m, g in per_run.groupby("method")["gap"]), key=lambda kv: kv[1][0]))
-    verdict = "not reproduced" if np.isinf(gaps["sn-gamma"][0]) else _best_of(gaps, "sn-gamma", higher=False)
+    gaps = dict(sorted(((m, mean_se(g)) for m, g in per_run.groupby("method")["gap"]), key=lambda kv: kv[1].value))
+    verdict = "not reproduced" if np.isinf(gaps["sn-gamma"].value) else best_of(gaps, "sn-gamma", higher=False)
     return _record("C7", rule, "relative gap over the last half (seed mean ± SE): " + _fmt(gaps, 3) + words, seeds,
                    verdict, gate)
 
@@ -303,24 +264,25 @@ def c8_conditional(table: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> 
     """From the conditional runs' histories (run, method, step, IS column): per run, the mean IS over its
     evaluations in the second half of training (the paper shows IS curves); SN vs orthonormal, seed mean
     ± SE. A diverged run counts as IS 1 (``_diverged_as``)."""
-    rule = "SN's IS, averaged over the second half of training, exceeds orthonormal's by more than 2 SE across seeds"
+    rule = f"SN's IS, averaged over the second half of training, exceeds orthonormal's significantly ({WELCH})"
     per_run = _per_run(table, lambda late: late[is_col].mean(), "IS")
     per_run, words = _diverged_as(per_run, "IS", 1.0, "IS 1")
     if out := _missing("C8", rule, per_run["method"], ["sn", "orthonormal"], seeds, gate):
         return out
-    means = {m: _mean_se(per_run.loc[per_run["method"] == m, "IS"]) for m in ("sn", "orthonormal")}
+    means = {m: mean_se(per_run.loc[per_run["method"] == m, "IS"]) for m in ("sn", "orthonormal")}
     return _record("C8", rule, "second-half mean IS (seed mean ± SE): " + _fmt(means) + words, seeds,
-                   _best_of(means, "sn", higher=True), gate)
+                   best_of(means, "sn", higher=True), gate)
 
 
-def _rank_record(cid: str, what: str, pairs: dict[str, tuple[list, list, list]], seeds: str, gate: Gate,
+def _rank_record(cid: str, what: str, pairs: dict[str, tuple[list[Estimate], list]], seeds: str, gate: Gate,
                  words: str = "") -> dict:
-    """``pairs``: metric → (our seed means, their SEs, the paper's values), higher better on both sides."""
+    """``pairs``: metric → (our seed means, the paper's values), higher better on both sides."""
     rule = (f"Spearman's ρ between our and the paper's {what}, for each metric: reproduced when ρ > 0 with "
             "one-sided exact p < 0.05, and p < 0.05 in 97.5% of redraws of our means within their seed noise "
-            "(normal, SE across seeds); not reproduced when ρ ≤ 0 in 97.5% of the redraws for any metric; else "
-            "inconclusive (as when ρ is undefined, all tied, or there is no noise estimate, one seed)")
-    tests = {name: agreement(ours, ses, paper) for name, (ours, ses, paper) in pairs.items()}
+            "(Student's t with seeds − 1 df, scaled by the SE across seeds); not reproduced when ρ ≤ 0 in 97.5% "
+            "of the redraws for any metric; else inconclusive (as when ρ is undefined, all tied, or there is no "
+            "noise estimate, one seed)")
+    tests = {name: agreement(ours, paper) for name, (ours, paper) in pairs.items()}
     verdict = ("not reproduced" if any(down >= 0.975 for *_, down in tests.values()) else
                "reproduced" if all(r > 0 and p < 0.05 and up >= 0.975 for r, p, up, _ in tests.values()) else
                "inconclusive")  # NaN: neither
@@ -334,17 +296,19 @@ def _rank_record(cid: str, what: str, pairs: dict[str, tuple[list, list, list]],
     return _record(cid, rule, "; ".join(one(n, *t) for n, t in tests.items()) + words, seeds, verdict, gate)
 
 
-def _with_diverged_as(rows: pd.DataFrame, col: str, gone: pd.Series, worst: float) -> tuple[pd.Series, pd.Series]:
+def _with_diverged_as(rows: pd.DataFrame, col: str, gone: pd.Series, worst: float) -> list[Estimate]:
     """Each row's mean and SE over all its seeds, its ``gone`` (diverged) ones at ``worst``, from the mean
     (``our <col>``) and sd (``our <col> sd``) of its evaluated ones (``our seeds``): the pooled sum of squares,
-    exactly. SE NaN for a row of one evaluated seed (no noise estimate), 0 for one whose every seed diverged."""
+    exactly; df = seeds − 1. SE NaN for a row of one evaluated seed (no noise estimate), 0 for one whose every
+    seed diverged."""
     n, m = rows["our seeds"].fillna(0).astype(float), rows[f"our {col}"].fillna(0.0)
     within = ((n - 1).clip(lower=0) * rows[f"our {col} sd"].fillna(0.0) ** 2)
     total = n + gone
     mean = (n * m + gone * worst) / total
     squares = within + n * (m - mean) ** 2 + gone * (worst - mean) ** 2
     se = np.sqrt(squares / (total - 1).clip(lower=1) / total)
-    return mean, se.where(total > 1, np.where(n == 0, 0.0, np.nan))  # every seed diverged: certain, no spread
+    se = se.where(total > 1, np.where(n == 0, 0.0, np.nan))  # every seed diverged: certain, no spread
+    return [Estimate(m, s, np.inf if k == 0 else t - 1) for m, s, k, t in zip(mean, se, n, total)]
 
 
 def t2_ranks(comparison: pd.DataFrame, is_col: str, fid_col: str, seeds: str, gate: Gate) -> dict:
@@ -357,13 +321,14 @@ def t2_ranks(comparison: pd.DataFrame, is_col: str, fid_col: str, seeds: str, ga
     ranked = ((comparison["our setting"].notna() | (gone > 0)) & comparison["paper IS cifar10"].notna()
               & ~comparison.index.str.contains("hinge|2x"))  # not the real-data row, nor rows not run here
     rows, gone = comparison[ranked], gone[ranked]
-    is_, is_se = _with_diverged_as(rows, is_col, gone, 1.0)
-    fid = rows[f"our {fid_col}"].mask(gone > 0, np.inf)
-    fid_se = (rows[f"our {fid_col} sd"] / np.sqrt(rows["our seeds"].astype(float))).mask(gone > 0, 0.0)
+    is_ = _with_diverged_as(rows, is_col, gone, 1.0)
+    n = rows["our seeds"].fillna(0).astype(float)
+    fid = [Estimate(-np.inf, 0.0, np.inf) if g else Estimate(-m, s / np.sqrt(k), k - 1)  # ranked as −FID
+           for m, s, k, g in zip(rows[f"our {fid_col}"], rows[f"our {fid_col} sd"], n, gone > 0)]
     diverged = int(gone.sum())
     return _rank_record("T2", "method order (Table 2's standard-CNN rows; diverged seeds rank as IS 1 and FID ∞)",
-                        {"IS": (list(is_), list(is_se), list(rows["paper IS cifar10"])),
-                         "FID": (list(-fid), list(fid_se), list(-rows["paper FID cifar10"]))}, seeds, gate,
+                        {"IS": (is_, list(rows["paper IS cifar10"])), "FID": (fid, list(-rows["paper FID cifar10"]))},
+                        seeds, gate,
                         f"; {diverged} diverged run(s) (at the best settings, or every run of a method) ranked as "
                         "IS 1, FID ∞" if diverged else "")
 
@@ -380,10 +345,9 @@ def t7_order(final: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> dict:
     if out := _missing("T7", "Spearman's ρ between our and the paper's order of the four variants by IS",
                        final["method"], TABLE7_ORDER, seeds, gate):
         return out
-    means = {m: _mean_se(final.loc[final["method"] == m, is_col]) for m in TABLE7_ORDER}
+    means = {m: mean_se(final.loc[final["method"] == m, is_col]) for m in TABLE7_ORDER}
     return _rank_record("T7", "order of the four variants by IS",
-                        {"IS": ([means[m][0] for m in TABLE7_ORDER], [means[m][1] for m in TABLE7_ORDER],
-                                list(range(len(TABLE7_ORDER), 0, -1)))},
+                        {"IS": ([means[m] for m in TABLE7_ORDER], list(range(len(TABLE7_ORDER), 0, -1)))},
                         seeds, gate, f"; IS (seed mean ± SE): {_fmt(means)}" + words)
 
 

@@ -43,26 +43,31 @@ def spearman(ours, paper) -> tuple[float, float]:
     return rho, float(_p_value(_exact_null(a, b), rho))
 
 
-def spearman_under_noise(means, ses, paper, draws: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
+def spearman_under_noise(means, ses, dfs, paper, draws: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
     """Spearman's ρ and its exact p (``spearman``) between ``paper`` and ``draws`` redraws of our values, each
-    seed mean drawn from a normal with its standard error across seeds (the noise model of the 2-SE rules):
-    their spread under seed noise, each of shape (draws,). A fixed generator keeps a verdict reproducible. An
-    infinite mean (a diverged seed ranked worst) has SE 0 and stays put; ties take mean ranks."""
+    seed mean drawn as mean + SE · T, T Student's t with its ``dfs`` (seeds − 1; ∞: normal), the noise of a
+    mean of a few seeds whose spread is itself estimated: their spread under seed noise, each of shape
+    (draws,). A fixed generator keeps a verdict reproducible. An infinite mean (a diverged seed ranked worst)
+    has SE 0 and stays put; ties take mean ranks."""
     from scipy.stats import rankdata
 
-    m, s = np.asarray(means, float), np.asarray(ses, float)
-    z = np.random.default_rng(0).standard_normal((draws, len(m)))
+    m, s, df = np.asarray(means, float), np.asarray(ses, float), np.asarray(dfs, float)
+    rng = np.random.default_rng(0)
+    z = np.where(np.isfinite(df), rng.standard_t(np.where(np.isfinite(df) & (df > 0), df, 1.0), (draws, len(m))),
+                 rng.standard_normal((draws, len(m))))
     a, b = rankdata(m + np.where(np.isinf(m), 0.0, s) * z, axis=1), rankdata(paper)
     rho = _rho(a, b)
     return rho, _p_value(_exact_null(a[0], b), rho)  # ties only among SE-0 values: one pattern in every redraw
 
 
-def agreement(ours, ses, paper, alpha: float = 0.05) -> tuple[float, float, float, float]:
-    """ρ and p of ``ours`` (seed means, with their SEs) against ``paper`` (``spearman``), and under seed noise
-    (``spearman_under_noise``) the share of redraws with p < ``alpha`` and the share with ρ ≤ 0; both shares
-    NaN when ρ is undefined or an SE is missing (one seed: no noise estimate)."""
-    rho, p = spearman(ours, paper)
-    if not (np.isfinite(rho) and np.isfinite(np.asarray(ses, float)).all()):
+def agreement(ours: list, paper, alpha: float = 0.05) -> tuple[float, float, float, float]:
+    """ρ and p of ``ours`` (``significance.Estimate``s: seed means with their SEs and df) against ``paper``
+    (``spearman``), and under seed noise (``spearman_under_noise``) the share of redraws with p < ``alpha``
+    and the share with ρ ≤ 0; both shares NaN when ρ is undefined or an SE is missing (one seed: no noise
+    estimate)."""
+    means, ses, dfs = (np.asarray(v, float) for v in zip(*ours))
+    rho, p = spearman(means, paper)
+    if not (np.isfinite(rho) and np.isfinite(ses).all()):
         return rho, p, float("nan"), float("nan")
-    rhos, ps = spearman_under_noise(ours, ses, paper)
+    rhos, ps = spearman_under_noise(means, ses, dfs, paper)
     return rho, p, float(np.mean(ps < alpha)), float(np.mean(rhos <= 0))

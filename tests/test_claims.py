@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from snlab import claims, claims_report, ranking
+from snlab import claims, claims_report, ranking, significance
 from snlab.gate import Gate
 
 OK = Gate(True, "", "synthetic")  # the rules on their own
@@ -266,26 +266,30 @@ def test_t2_rank_agreement_within_seed_noise():
 def test_t2_pools_a_rows_diverged_seeds_into_its_mean_and_se():
     """One evaluated seed at IS 7 beside two diverged ones (IS 1): mean 3 and SE of [7, 1, 1] by hand."""
     row = pd.DataFrame({"our seeds": [1.0], "our IS_x": [7.0], "our IS_x sd": [np.nan]})
-    mean, se = claims._with_diverged_as(row, "IS_x", pd.Series([2.0]), 1.0)
-    assert mean[0] == pytest.approx(3.0) and se[0] == pytest.approx(np.std([7, 1, 1], ddof=1) / np.sqrt(3))
+    (mean, se, df), = claims._with_diverged_as(row, "IS_x", pd.Series([2.0]), 1.0)
+    assert mean == pytest.approx(3.0) and se == pytest.approx(np.std([7, 1, 1], ddof=1) / np.sqrt(3)) and df == 2
     row = pd.DataFrame({"our seeds": [3.0], "our IS_x": [5.0], "our IS_x sd": [np.std([4, 5, 6], ddof=1)]})
-    mean, se = claims._with_diverged_as(row, "IS_x", pd.Series([1.0]), 1.0)
-    assert mean[0] == pytest.approx(4.0) and se[0] == pytest.approx(np.std([4, 5, 6, 1], ddof=1) / 2)
+    (mean, se, df), = claims._with_diverged_as(row, "IS_x", pd.Series([1.0]), 1.0)
+    assert mean == pytest.approx(4.0) and se == pytest.approx(np.std([4, 5, 6, 1], ddof=1) / 2) and df == 3
     gone = pd.DataFrame({"our seeds": [0.0, 1.0], "our IS_x": [np.nan, 7.0], "our IS_x sd": [np.nan, np.nan]})
-    mean, se = claims._with_diverged_as(gone, "IS_x", pd.Series([1.0, 0.0]), 1.0)  # its one run diverged; one run
-    assert mean.tolist() == [1.0, 7.0] and se[0] == 0.0 and np.isnan(se[1])
+    every, one = claims._with_diverged_as(gone, "IS_x", pd.Series([1.0, 0.0]), 1.0)  # its one run diverged; one run
+    assert every == (1.0, 0.0, np.inf) and one.value == 7.0 and np.isnan(one.se) and one.df == 0
 
 
-def test_spearman_under_noise_matches_the_normal_order_probability():
-    """Two values: ρ = +1 exactly when their order matches the paper's, P = Φ(Δ / √(SE₁² + SE₂²))."""
-    from scipy.stats import norm
-    rho, p = ranking.spearman_under_noise([5.0, 4.0], [0.6, 0.8], [2, 1])
+def test_spearman_under_noise_matches_the_order_probability():
+    """Two values: ρ = +1 exactly when their order matches the paper's. With infinite df (normal noise)
+    P = Φ(Δ / √(SE₁² + SE₂²)); with one value exact and the other's mean from 3 seeds (t, 2 df) P = F₂(Δ / SE)."""
+    from scipy.stats import norm, t
+    inf = np.inf
+    rho, p = ranking.spearman_under_noise([5.0, 4.0], [0.6, 0.8], [inf, inf], [2, 1])
     assert np.allclose(np.abs(rho), 1.0)
     assert np.mean(rho > 0) == pytest.approx(norm.cdf(1.0), abs=0.015)
     assert np.allclose(p[rho > 0], 0.5) and np.allclose(p[rho < 0], 1.0)  # the exact p of 2 values: 1 or 2 of 2
-    rho, p = ranking.spearman_under_noise([1.0, 2.0, 3.0, 4.0], [0.0] * 4, [1, 2, 3, 4])
+    rho, _ = ranking.spearman_under_noise([5.0, 4.0], [0.5, 0.0], [2, inf], [2, 1])
+    assert np.mean(rho > 0) == pytest.approx(t.cdf(2.0, 2), abs=0.01) and t.cdf(2.0, 2) < norm.cdf(2.0) - 0.05
+    rho, p = ranking.spearman_under_noise([1.0, 2.0, 3.0, 4.0], [0.0] * 4, [2] * 4, [1, 2, 3, 4])
     assert np.allclose(rho, 1.0) and np.allclose(p, 1 / 24)
-    rho, p = ranking.spearman_under_noise([1.0, 1.0, 3.0, 4.0], [0.01] * 4, [1, 2, 3, 4])  # a tie the noise breaks
+    rho, p = ranking.spearman_under_noise([1.0, 1.0, 3.0, 4.0], [0.01] * 4, [inf] * 4, [1, 2, 3, 4])  # a tie broken
     assert np.allclose(p[np.isclose(rho, 1.0)], 1 / 24) and np.allclose(p[np.isclose(rho, 0.8)], 4 / 24)
 
 
@@ -374,3 +378,27 @@ def test_metrics_json_is_standard_json_with_null_for_nan(tmp_path):
     assert "NaN" not in text and "Infinity" not in text
     assert json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard {c}")) == {
         "settled_from": None, "final": {"sn": None, "wn": 1.5}, "points": [2.0, None], "claims": []}
+
+
+def test_a_difference_counts_past_welchs_t_critical_value_not_a_fixed_2_se():
+    """Against scipy: Welch's df of two means of 3 seeds, and t_{0.975}(df) SEs as the line. Two seed means 2.45
+    combined SE apart pass a 2-SE rule but not Welch's t (df 4: 2.78 SE); a slope's line uses its own df."""
+    from scipy import stats
+    a, b = [10.0, 11.0, 12.0], [7.0, 8.0, 9.0]
+    ea, eb = significance.mean_se(a), significance.mean_se(b)
+    d = significance.difference(ea, eb)
+    welch = stats.ttest_ind(a, b, equal_var=False)
+    assert d.df == pytest.approx(4.0) and d.value / d.se == pytest.approx(welch.statistic)
+    assert (significance.compare(d) == "ahead") == (welch.pvalue < 0.05)  # t = 3.67, p = 0.021
+    close = significance.difference(ea, significance.mean_se([8.0, 9.0, 10.0]))
+    assert 2 < close.value / close.se < significance.critical(4) and significance.compare(close) == "tied"
+    assert stats.ttest_ind(a, [8.0, 9.0, 10.0], equal_var=False).pvalue > 0.05  # t = 2.45
+    wide, narrow = [1.0, 2.0, 6.0], [0.0, 0.1, 0.2, 0.3]
+    unequal = significance.difference(significance.mean_se(wide), significance.mean_se(narrow))
+    assert unequal.df == pytest.approx(float(stats.ttest_ind(wide, narrow, equal_var=False).df))
+    x = np.repeat([0.0, 1.0, 2.0], 3)
+    fit = significance.slope(x, 0.1 * x + np.tile([0.0, 0.05, -0.05], 3))
+    reg = stats.linregress(x, 0.1 * x + np.tile([0.0, 0.05, -0.05], 3))
+    assert fit.value == pytest.approx(reg.slope) and fit.se == pytest.approx(reg.stderr) and fit.df == 7
+    assert significance.compare(significance.mean_se([3.0])) == "tied"  # one seed: no noise estimate
+    assert significance.compare(significance.difference(significance.mean_se([np.inf, 1.0]), ea)) == "ahead"
