@@ -5,9 +5,9 @@ rests on, the testability gate's numbers (``snlab.gate``) and a verdict:
 
 - "not testable at this scale" (and why), when the gate finds the runs cannot test the claim: too few
   seeds, or runs the paper shows learning that have not left the early phase; nothing else is judged;
-- "reproduced" / "not reproduced", when the rule's comparison is clear by more than two standard
-  errors across seeds (exactly, for the measured timings; for rank tests, in 97.5% of redraws of the seed
-  means within their noise, ``_rank_record``);
+- "reproduced" / "not reproduced", when the rule's comparison is significant across seeds (Welch's t,
+  two-sided p < 0.05: ``snlab.significance``; exactly, for the measured timings; for rank tests, in 97.5% of
+  redraws of the seed means within their noise, ``_rank_record``);
 - "inconclusive", when it is within that noise, or there is no noise estimate (one seed) or no order
   (a rank test whose values all tie);
 - "not measured", when a method the rule needs was not run (or none of its runs was evaluated).
@@ -30,7 +30,7 @@ from snlab import results
 from snlab.files import atomic_write_text, json_text
 from snlab.gate import Gate
 from snlab.ranking import agreement
-from snlab.significance import WELCH, Estimate, best_of, compare, difference, mean_se, slope
+from snlab.significance import AGAINST, ALPHA, WELCH, Estimate, best_of, compare, difference, mean_se, slope
 
 CLAIMS = {
     "C1": ("Fig 9", "SN keeps σ(W̄) of every D layer close to 1 during training."),
@@ -135,9 +135,9 @@ def c1_sigma(history: pd.DataFrame, seeds: str, gate: Gate) -> dict:
 def c2_settings(final: pd.DataFrame, fid: str, seeds: str, gate: Gate) -> dict:
     """From the A–F grid's last rows (one per run): each method's worst setting by seed-mean FID (a
     diverged run counts as ∞); SN's worst must be the lowest of all methods."""
-    rule = (f"SN's worst-setting FID (seed mean) is below every other method's worst, each significantly ({WELCH}; "
-            "one not significant: inconclusive; a diverged seed counts as ∞, so a setting where any seed "
-            "diverged is its method's worst: SN's, not reproduced; another method's, SN ahead of it)")
+    rule = (f"SN's worst-setting FID (seed mean) is below every other method's worst, each significantly "
+            f"({WELCH}; {AGAINST}; one not significant: inconclusive; a diverged seed counts as ∞, so a setting "
+            "where any seed diverged is its method's worst: SN's, not reproduced; another method's, SN ahead of it)")
     final, words = _diverged_as(final, fid, np.inf, "∞")
     if (out := _missing("C2", rule, final["method"], ["sn"], seeds, gate)) or final["method"].nunique() < 2:
         return out or _record("C2", rule, "only SN was run", seeds, "not measured", gate)
@@ -158,7 +158,7 @@ def c3_spectra(ranks: pd.DataFrame, seeds: str, gate: Gate, diverged: dict[str, 
     ranked. A method with nothing ranked leaves the claim not measured, saying whether it was not run or
     every run diverged."""
     rule = ("SN's mean relative stable rank (Σs²/max s²/n, mean over conv layers) exceeds both WC's and WN's "
-            f"significantly ({WELCH}; diverged runs have no final spectrum: counted, not ranked)")
+            f"significantly ({WELCH}; {AGAINST}; diverged runs have no final spectrum: counted, not ranked)")
     diverged = {m: n for m, n in (diverged or {}).items() if n}
     words = ("; diverged, so not ranked (no final spectrum): " + ", ".join(f"{m} {n}" for m, n in diverged.items())
              if diverged else "")
@@ -176,17 +176,19 @@ def _trend(final: pd.DataFrame, x: str, y: str, worse: str, robust: str, cid: st
     must stay above it. A diverged run counts as IS = 1, the floor (``_diverged_as``)."""
     rule = (f"slope of {y} per doubling of {xname}: {worse}'s < 0 and {robust}'s above it, each significantly "
             f"(t on the fitted slopes, df = runs − 2, Welch's for their difference; two-sided p < 0.05), and "
-            f"{robust}'s not significantly below 0")
+            f"{robust}'s not significantly below 0 (not reproduced when any of the 3 goes the other way at "
+            f"p < {ALPHA}/3)")
     final, words = _diverged_as(final, y, 1.0, "IS 1")
     if out := _missing(cid, rule, final["method"], [worse, robust], seeds, gate):
         return out
     fits = {m: slope(np.log2(g[x]), g[y]) for m, g in final.groupby("method") if m in (worse, robust)}
-    w, r = compare(fits[worse]), compare(fits[robust])
-    gap = compare(difference(fits[robust], fits[worse]))
-    if w == "behind" and gap == "ahead" and r != "behind":
+    gap = difference(fits[robust], fits[worse])
+    if compare(fits[worse]) == "behind" and compare(gap) == "ahead" and compare(fits[robust]) != "behind":
         verdict = "reproduced"
-    else:  # the other way, significantly: the worse one rising, the robust one below it or falling
-        verdict = "not reproduced" if w == "ahead" or gap == "behind" or r == "behind" else "inconclusive"
+    else:  # the other way: the worse one rising, the robust one below it or falling; any of 3, so each at α/3
+        against = (compare(fits[worse], ALPHA / 3) == "ahead", compare(gap, ALPHA / 3) == "behind",
+                   compare(fits[robust], ALPHA / 3) == "behind")
+        verdict = "not reproduced" if any(against) else "inconclusive"
     return _record(cid, rule, f"slope ± SE: {worse} {_fmt_slope(fits[worse])}, {robust} {_fmt_slope(fits[robust])}"
                    + words, seeds, verdict, gate)
 
@@ -246,8 +248,8 @@ def c7_overfit(table: pd.DataFrame, seeds: str, gate: Gate) -> dict:
     (mean abs), so a critic that barely learned shows no small gap for it; then seed mean ± SE. A diverged
     run's gap is infinite (``_diverged_as``): it weighs against its method."""
     rule = ("γ·W̄_SN (sn-gamma) has the smallest relative gap (held-out − train critic loss) / |train critic "
-            f"loss| over the last half, significantly smaller than each other reparametrization's ({WELCH}; a "
-            "diverged seed counts as an infinite gap: any in sn-gamma, not reproduced)")
+            f"loss| over the last half, significantly smaller than each other reparametrization's ({WELCH}; "
+            f"{AGAINST}; a diverged seed counts as an infinite gap: any in sn-gamma, not reproduced)")
     table = table.assign(run=table.get("run", table["method"]))
     per_run = _per_run(table, lambda late: (late["critic_heldout"] - late["critic_train"]).mean()
                        / late["critic_train"].abs().mean(), "gap")

@@ -14,8 +14,9 @@ from scipy import stats
 
 #: Two-sided level at which a difference is taken to be outside seed noise.
 ALPHA = 0.05
-#: How a rule names the test, in ``snlab.claims``' rule texts.
+#: How a rule names the test, in ``snlab.claims``' rule texts, and when it goes the other way (``best_of``).
 WELCH = f"Welch's t across seeds, two-sided p < {ALPHA}"
+AGAINST = f"not reproduced when any of its k comparisons goes the other way at p < {ALPHA}/k (Bonferroni)"
 
 
 class Estimate(NamedTuple):
@@ -51,39 +52,42 @@ def slope(x, y) -> Estimate:
     return Estimate(float(fit[0][0]), float(np.sqrt(fit[1][0, 0])), len(x) - 2.0)
 
 
-def critical(df: float) -> float:
+def critical(df: float, alpha: float = ALPHA) -> float:
     """t_{1−α/2}(df): how many standard errors a difference must exceed; ∞ without a noise estimate (df < 1)."""
-    return float(stats.t.ppf(1 - ALPHA / 2, df)) if df >= 1 else float("inf")
+    return float(stats.t.ppf(1 - alpha / 2, df)) if df >= 1 else float("inf")
 
 
-def compare(estimate: Estimate) -> str:
-    """"ahead" when ``estimate.value`` is significantly above 0, "behind" when below, else "tied"."""
+def compare(estimate: Estimate, alpha: float = ALPHA) -> str:
+    """"ahead" when ``estimate.value`` is significantly above 0 (two-sided level ``alpha``), "behind" when
+    below, else "tied"."""
     value, se, df = estimate
     if np.isinf(value):  # a diverged seed's ∞ against a finite value: the order is certain
         return "ahead" if value > 0 else "behind"
     if not (np.isfinite(value) and np.isfinite(se)):
         return "tied"
-    margin = critical(df) * se if se > 0 else 0.0
+    margin = critical(df, alpha) * se if se > 0 else 0.0
     return "ahead" if value > margin else "behind" if value < -margin else "tied"
 
 
 def difference(a: Estimate, b: Estimate) -> Estimate:
     """a − b, with the combined SE and the Welch–Satterthwaite df of the two (∞ − ∞: NaN, tied)."""
     se = float(np.hypot(a.se, b.se))
-    parts = [e.se ** 4 / e.df for e in (a, b) if e.se > 0]
     if not np.isfinite(se) or any(e.df < 1 and e.se > 0 for e in (a, b)):
-        df = 0.0
+        df = 0.0  # a side with spread but no degrees of freedom: no noise estimate
     else:
-        df = se ** 4 / sum(parts) if parts and sum(parts) > 0 else np.inf
+        parts = sum(e.se ** 4 / e.df for e in (a, b) if e.se > 0)  # an exact side (SE 0) adds nothing
+        df = se ** 4 / parts if parts > 0 else np.inf  # both exact, or both known to ∞ df: normal
     with np.errstate(invalid="ignore"):
         return Estimate(float(a.value - b.value), se, df)
 
 
 def best_of(values: dict[str, Estimate], winner: str, higher: bool) -> str:
-    """The verdict for "``winner`` has the best value": reproduced when it beats every other significantly,
-    not reproduced when any beats it significantly, else inconclusive."""
-    outcomes = {compare(difference(values[winner], e) if higher else difference(e, values[winner]))
-                for k, e in values.items() if k != winner}
-    if "behind" in outcomes:
+    """The verdict for "``winner`` has the best value": reproduced when it beats every other significantly
+    (all k tests at ``ALPHA``: an intersection, so no correction is due), not reproduced when any beats it
+    at ``ALPHA``/k (Bonferroni: any one of k would otherwise fire on noise k times as often), else
+    inconclusive."""
+    leads = [difference(values[winner], e) if higher else difference(e, values[winner])
+             for k, e in values.items() if k != winner]
+    if any(compare(d, ALPHA / len(leads)) == "behind" for d in leads):
         return "not reproduced"
-    return "reproduced" if outcomes == {"ahead"} else "inconclusive"
+    return "reproduced" if all(compare(d) == "ahead" for d in leads) else "inconclusive"

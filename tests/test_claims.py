@@ -402,3 +402,21 @@ def test_a_difference_counts_past_welchs_t_critical_value_not_a_fixed_2_se():
     assert fit.value == pytest.approx(reg.slope) and fit.se == pytest.approx(reg.stderr) and fit.df == 7
     assert significance.compare(significance.mean_se([3.0])) == "tied"  # one seed: no noise estimate
     assert significance.compare(significance.difference(significance.mean_se([np.inf, 1.0]), ea)) == "ahead"
+
+
+def test_a_rules_verdict_uses_welchs_t_and_bonferroni_for_the_other_way():
+    """C8 at 2.45 combined SE over 3 seeds a side: past 2 SE but not Welch's t (df 4: 2.78), so inconclusive.
+    "Not reproduced" needs one of k comparisons past α/k: with k = 3 and normal noise (df ∞) the line is
+    2.39 SE, not 1.96, so a rival 2.2 SE ahead leaves it inconclusive and 2.5 SE ahead makes it not reproduced."""
+    near = _conditional(4.0, ortho_is=3.0, spread=0.5)  # seeds 0.5 apart: SE 0.29 a side, 0.41 combined
+    assert claims.c8_conditional(near, "IS_x", "3", OK)["verdict"] == "inconclusive"  # 1.0 / 0.41 = 2.45 SE
+    assert claims.c8_conditional(_conditional(4.5, ortho_is=3.0, spread=0.5), "IS_x", "3", OK)["verdict"] == \
+        "reproduced"  # 1.5 / 0.41 = 3.7 SE
+
+    def rivals(lead: float) -> dict:
+        exact = significance.Estimate(10.0, 0.0, np.inf)
+        return {"sn": exact, "a": significance.Estimate(10.0 + lead, 1.0, np.inf),
+                "b": significance.Estimate(0.0, 0.1, np.inf), "c": significance.Estimate(0.0, 0.1, np.inf)}
+    assert significance.best_of(rivals(2.2), "sn", higher=True) == "inconclusive"
+    assert significance.best_of(rivals(2.5), "sn", higher=True) == "not reproduced"
+    assert significance.best_of(rivals(-2.0), "sn", higher=True) == "reproduced"  # ahead of all three at 0.05
