@@ -115,5 +115,6 @@ phases.to_csv(f"{out_dir}/phases.csv", index=False)
 seeds_text = f"per method ({caption})"
 records = [claims.c7_overfit(table, seeds_text, overfit_testable),
            claims.t7_order(final[final["arch"] == "standard"], IS, seeds_text, learned)]
-claims.record(out_dir, records, runs=result.counts(), caption=caption, resnet_caption=resnet_caption)
+claims.record(out_dir, records, runs=result.counts(), caption=caption, resnet_caption=resnet_caption,
+              ac_caption=ac_caption)
 records

@@ -264,6 +264,8 @@ class TrainConfig:
             raise ValueError(f"dataset {self.dataset!r} is 2-D point data: use arch='mlp'")
         if not point_data and self.arch == "mlp":
             raise ValueError(f"arch 'mlp' is for the 2-D point datasets (ring8, grid25), not {self.dataset!r}")
+        if self.arch == "mlp" and self.d_width:
+            raise ValueError(f"d_width scales D's channels; arch 'mlp' has fixed widths (got d_width={self.d_width})")
 
     @classmethod
     def field_docs(cls) -> dict[str, str]:

@@ -102,6 +102,9 @@ def reparam_runs(preset: str = "cpu", dataset: str = "fashion_mnist", seeds=SEED
     """Fig 15 / Table 7's standard-CNN rows: WGAN-GP (gradient penalty, Wasserstein loss) with D
     reparametrized, setting A; held-out critic loss logged, IS/FID ``EVALS_PER_RUN`` times per run.
     Seed-major: a campaign stopped early holds whole seeds."""
+    if "arch" in fields:
+        raise ValueError("reparam_runs trains the standard CNN; Tables 7 and 8's ResNet rows are "
+                         "appendix_e_resnet_runs(conditional='' or 'ac')")
     base = _base(preset, dataset, iterations, REPARAM_ITERATIONS, setting=setting, loss="wasserstein",
                  gradient_penalty=True, log_heldout_loss=True, **fields)
     return grid(base, seed=seeds, method=methods)
@@ -126,8 +129,13 @@ def _resnet(preset: str, dataset: str, iterations: int | None, table: dict, cond
     (another ``iterations`` scales its decay start with it); smaller presets keep its setting, hinge loss
     and G batch twice D's, without LR decay (short runs)."""
     if preset == "paper":
-        named = {"imagenet": f"imagenet_{conditional or 'unconditional'}", "stl10": "resnet_stl10"}
-        base = {**CONFIGS[named.get(dataset, "resnet_cifar10")], "dataset": dataset, "conditional": conditional}
+        name = {"imagenet": f"imagenet_{conditional or 'unconditional'}", "stl10": "resnet_stl10"}.get(dataset,
+                                                                                                   "resnet_cifar10")
+        if name not in CONFIGS:
+            heads = [n.removeprefix("imagenet_") for n in CONFIGS if n.startswith("imagenet_")]
+            raise ValueError(f"the paper trained no {conditional!r} head on {dataset}: its ImageNet runs are "
+                             f"{', '.join(heads)} (AC-WGAN-GP, Table 8, is CIFAR-10's)")
+        base = {**CONFIGS[name], "dataset": dataset, "conditional": conditional}
         if iterations:
             base["lr_decay_start"] = base.get("lr_decay_start", 0) * iterations // base["iterations"]
             base["iterations"] = iterations

@@ -34,8 +34,7 @@ def price_text(hours: float, unpriced: list[str], floors: list[str], left: pd.Da
     parts = [] if len(unpriced) == left["arch"].nunique() > 0 else \
         [f"≈ {hours:.1f} core-hours at the store's median rate (evaluations not counted)"]
     if floors:
-        parts[-1] += (f", a lower bound: {', '.join(floors)} runs with the gradient penalty priced at the rate of "
-                      "the architecture's runs without it, none with it being complete in the store")
+        parts[-1] += ", a lower bound: " + " and ".join(floors)
     if unpriced:
         parts.append(f"{', '.join(unpriced)} runs not priced: none complete in the store")
     return "; ".join(parts)
@@ -43,22 +42,26 @@ def price_text(hours: float, unpriced: list[str], floors: list[str], left: pd.Da
 
 def core_hours(left: pd.DataFrame, store: str | Path) -> tuple[float, list[str], list[str]]:
     """``price``'s numbers: core-hours of training ``left``; the architectures it could not price (their runs
-    count for nothing in the hours); and those whose runs with the gradient penalty it priced at the
-    architecture's runs without it (the penalty's second backward makes that a lower bound)."""
+    count for nothing in the hours); and why the hours are a lower bound, in words: runs with the gradient
+    penalty priced at the architecture's runs without it (the penalty's second backward costs more), or runs
+    with a widened D (``d_width`` > 1) at the rate of D as built (rates are not kept per width)."""
     rates, hours, unpriced, floors = update_rates(store), 0.0, [], []
     for (arch, method, gp), rows in left.groupby(["arch", "method", "gradient_penalty"]):
         rate = _median_rate(rates, arch=arch, method=method, gradient_penalty=gp)
         if math.isnan(rate):  # a gradient penalty doubles D's backward: priced at the other kind's rate last
             rate = _median_rate(rates, arch=arch, gradient_penalty=gp)
         if math.isnan(rate) and gp and not math.isnan(_median_rate(rates, arch=arch)):
-            floors.append(arch)
+            floors.append(f"{arch} runs with the gradient penalty priced at the rate of the architecture's runs "
+                          "without it, none with it being complete in the store")
+        if "d_width" in rows and (rows["d_width"] > 1).any():
+            floors.append(f"{arch} runs with D {rows['d_width'].max():g}× wider priced at the rate of D as built")
         if math.isnan(rate):
             rate = _median_rate(rates, arch=arch)
         if math.isnan(rate):  # nothing to time it by
             unpriced.append(arch)
         else:
             hours += (rows["g_updates"] + rows["d_updates"]).sum() * rate / 3600
-    return hours, sorted(set(unpriced)), sorted(set(floors))
+    return hours, sorted(set(unpriced)), list(dict.fromkeys(floors))
 
 
 def update_rates(store: str | Path) -> pd.DataFrame:

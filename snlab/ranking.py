@@ -53,7 +53,7 @@ def spearman_under_noise(means, ses, dfs, paper, draws: int = 10_000) -> tuple[n
 
     m, s, df = np.asarray(means, float), np.asarray(ses, float), np.asarray(dfs, float)
     rng = np.random.default_rng(0)
-    z = np.where(np.isfinite(df), rng.standard_t(np.where(np.isfinite(df) & (df > 0), df, 1.0), (draws, len(m))),
+    z = np.where(np.isfinite(df), rng.standard_t(np.where(np.isfinite(df), df, 1.0), (draws, len(m))),
                  rng.standard_normal((draws, len(m))))
     a, b = rankdata(m + np.where(np.isinf(m), 0.0, s) * z, axis=1), rankdata(paper)
     rho = _rho(a, b)

@@ -62,7 +62,7 @@ def state(cfg: TrainConfig, store: str | Path) -> str:
 
 def todo(configs: list[TrainConfig], store: str | Path) -> pd.DataFrame:
     """What a sweep still has to train, training nothing: one row per run (run, method, setting, seed, arch,
-    gradient_penalty, ``state``: done / partial / extends / missing, ``g_updates`` left: a partial run's from
+    gradient_penalty, d_width, ``state``: done / partial / extends / missing, ``g_updates`` left: a partial run's from
     its last logged step, a missing run's that will continue a shorter complete one (``store.shorter_run``;
     state "extends") from that one's end, ``d_updates``: those × n_dis)."""
     rows = []
@@ -76,8 +76,8 @@ def todo(configs: list[TrainConfig], store: str | Path) -> pd.DataFrame:
             done = int(pd.read_csv(so_far / "history.csv", usecols=["step"])["step"].max())
         left = 0 if s == "done" else cfg.iterations - done
         rows.append({"run": run.name, "method": cfg.method, "setting": cfg.setting, "seed": cfg.seed,
-                     "arch": cfg.arch, "gradient_penalty": cfg.gradient_penalty, "state": s, "g_updates": left,
-                     "d_updates": left * cfg.n_dis})
+                     "arch": cfg.arch, "gradient_penalty": cfg.gradient_penalty, "d_width": cfg.d_width or 1.0,
+                     "state": s, "g_updates": left, "d_updates": left * cfg.n_dis})
     return pd.DataFrame(rows)
 
 

@@ -146,6 +146,10 @@ def test_figure_runs_use_the_named_configs_at_the_paper_preset():
     stl = experiments.resnet_rows("paper", "stl10", seeds=[0])
     assert all(c.dataset == "stl10" and c.iterations == 50_000 and c.g_batch_size == 128 and not c.conditional
                for c in stl)
+    with pytest.raises(ValueError, match="no 'ac' head on imagenet: its ImageNet runs are projection, concat"):
+        experiments.appendix_e_resnet_runs("paper", "imagenet", conditional="ac")
+    with pytest.raises(ValueError, match="Tables 7 and 8's ResNet rows are appendix_e_resnet_runs"):
+        experiments.reparam_runs("cpu", arch="resnet")
     cpu = experiments.conditional_runs("cpu")[0]  # short runs: no decay, G batch twice D's, 6 metric points
     assert (cpu.arch, cpu.lr_decay, cpu.g_batch_size, cpu.iterations // cpu.eval_every) == ("resnet", False, 64, 6)
 

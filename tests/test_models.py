@@ -57,6 +57,8 @@ def test_d_width_scales_every_d_layer_and_leaves_g_alone():
     assert "d_width" not in key  # 1 is the default run: the same key
     with pytest.raises(ValueError, match="arch 'mlp' has fixed widths"):
         snlab.build_models("mlp", "sn", d_width=1.5)
+    with pytest.raises(ValueError, match="arch 'mlp' has fixed widths"):
+        snlab.TrainConfig(arch="mlp", dataset="ring8", d_width=1.5)  # refused before it gets a run key
 
 
 @pytest.mark.parametrize("method,layer", [("bn", nn.BatchNorm2d), ("ln", nn.GroupNorm)])

@@ -523,6 +523,10 @@ def test_price_of_missing_runs_uses_the_store_rate_of_their_method_then_architec
         "the gradient penalty priced at the rate of the architecture's runs without it, none with it being complete "
         "in the store")
     assert "lower bound" not in prices.price(left, tmp_path)  # WN-GP's rate is there
+    wide = sweep.todo([snlab.TrainConfig(method="sn", d_width=1.5, **base)], tmp_path / "elsewhere")
+    assert prices.price(wide, tmp_path) == ("≈ 2.0 core-hours at the store's median rate (evaluations not counted), "
+                                            "a lower bound: standard runs with D 1.5× wider priced at the rate of "
+                                            "D as built")
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(sweep.NotInStore, match="2 of 2 runs are not complete in .*standard runs not priced"):
