@@ -25,6 +25,8 @@
 # (dotted), or named at the top right where it lies past the study's runs: there it was chosen as the next
 # doubling, not seen settled (`docs/reproduction.md`). Fig 15 (setting A) and Fig 5 (the ResNet) are not in
 # the study. The metrics use the Fashion-MNIST classifier's features (at the `cpu` preset), not Inception's.
+# Last, a check of the gate's premise on every standard-CNN run in the store: judged at half its length, does
+# "settled" forecast that the next doubling moves FID by at most a third?
 
 # %% tags=["parameters"]
 preset = "cpu"
@@ -41,7 +43,7 @@ data_dir = None
 out_dir = "../figures/convergence"
 
 # %%
-from snlab import claims, experiments, gate, plots, sweep
+from snlab import claims, experiments, gate, plots, results, sweep
 
 configs = experiments.convergence_runs(preset, dataset, seeds, iterations, methods, settings, data_dir=data_dir,
                                        device=device)
@@ -69,7 +71,21 @@ fig = plots.convergence(table, untrained, lengths, title=f"Convergence study —
 plots.save(fig, f"{out_dir}/convergence.png")
 
 # %%
+every = results.collect(store)
+every = every[(every["arch"] == "standard") & (every["preset"] == preset) & (every["dataset"] == dataset)]
+forecasts = gate.settle_forecasts(every, FID, IS, untrained)
+summary = forecasts.groupby("phase_at_half").agg(runs=("run", "size"), moved=("moved", "sum"),
+                                                 median_next_change=("next_change", "median"))
+with open(f"{out_dir}/settle_forecasts.md", "w") as f:
+    f.write(f"Does \"settled\" forecast the next doubling? Every standard-CNN run in `{store}` ({dataset}, preset "
+            f"{preset}) that had learned by half its length, judged there by the gate's rule, against how much its "
+            f"{plots.metric_label(FID)} moved over its second half (moved: by more than a third).\n\n"
+            + summary.assign(share_moved=summary["moved"] / summary["runs"]).round(3).to_markdown() + "\n")
+summary
+
+# %%
 lengths.to_csv(f"{out_dir}/lengths.csv", index=False)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
+forecasts.to_csv(f"{out_dir}/settle_forecasts.csv", index=False)
 claims.record(out_dir, runs=runs, caption=caption, untrained_fid=untrained,
-              settled_from=lengths.to_dict("records"))
+              settled_from=lengths.to_dict("records"), settle_forecasts=summary.reset_index().to_dict("records"))

@@ -80,6 +80,23 @@ def run_phases(table: pd.DataFrame, fid: str, is_: str, untrained_fid: float) ->
     return pd.DataFrame(rows)
 
 
+def settle_forecasts(table: pd.DataFrame, fid: str, is_: str, untrained_fid: float) -> pd.DataFrame:
+    """How well a phase forecasts the next doubling, the premise of ``SETTLED``: each run of ``table`` (a
+    ``results.collect`` table) judged by ``run_phases`` as it stood at half its length (its rows up to then,
+    its own evaluations), beside how much its FID then moved by its end. One row per run that had learned by
+    half its length and did not diverge: run, method, setting, final_step, phase_at_half ("learning" or
+    "settled"), fid_half, fid, next_change (fid / fid_half − 1, signed) and moved (|next_change| >
+    ``SETTLED``)."""
+    cut = table[table["step"] <= table.groupby("run")["step"].transform("max") / 2]
+    then = run_phases(cut, fid, is_, untrained_fid).set_index("run")
+    now = run_phases(table, fid, is_, untrained_fid).set_index("run")
+    both = then[["phase"]].rename(columns={"phase": "phase_at_half"}).assign(fid_half=then["fid"]).join(
+        now[["method", "setting", "final_step", "fid", "phase"]], how="inner")
+    both = both[both["phase_at_half"].isin(NEEDS["learning"]) & (both["phase"] != "diverged")]
+    both = both.assign(next_change=both["fid"] / both["fid_half"] - 1)
+    return both.assign(moved=both["next_change"].abs() > SETTLED).drop(columns="phase").reset_index()
+
+
 def earliest_settled(table: pd.DataFrame, fid: str, is_: str, untrained_fid: float, by) -> pd.DataFrame:
     """For each point ``by`` (e.g. method × setting) of a table of long runs with evaluations along the way:
     ``learned_from`` and ``settled_from``, the first evaluated G update L from which on (at L and at every

@@ -36,6 +36,18 @@ def test_run_phases_from_the_last_doubling():
     assert _phase([(200, 280), (400, 260)], is_=1.2)["collapsed"]
 
 
+def test_settle_forecasts_judge_each_run_at_half_its_length_and_measure_the_next_doubling():
+    """Line at 300. "a" settled by 50 (200 → 180, −10%) and stays (→ 170); "b" settled by 50 (240 → 200) then
+    fell 60% (→ 80: moved); "c" still learning at 50 (600 → 290); "d" early at 50, "e" diverged: left out."""
+    table = pd.concat([_run("a", [(25, 200), (50, 180), (100, 170)]), _run("b", [(25, 240), (50, 200), (100, 80)]),
+                       _run("c", [(25, 600), (50, 290), (100, 250)]), _run("d", [(25, 900), (50, 800), (100, 200)]),
+                       _run("e", [(25, 250), (50, 240), (100, None)], status="diverged")])
+    f = gate.settle_forecasts(table, "FID_x", "IS_x", UNTRAINED).set_index("run")
+    assert list(f.index) == ["a", "b", "c"] and list(f["phase_at_half"]) == ["settled", "settled", "learning"]
+    assert f["next_change"].round(4).tolist() == [round(170 / 180 - 1, 4), -0.6, round(250 / 290 - 1, 4)]
+    assert f["moved"].tolist() == [False, True, False] and f.loc["b", "fid_half"] == 200
+
+
 def _grid(settled_seeds, seeds=3):
     """SN at settings C and D; the first ``settled_seeds`` seeds of each settle, the rest stay early."""
     runs = [_run(f"{s}{k}", [(200, 280), (400, 250)] if k < settled_seeds else [(200, 900), (400, 800)],

@@ -109,6 +109,9 @@ def test_convergence_study_gates_its_runs_and_plots_them(tmp_path, fmnist_eval_d
     assert sorted(zip(lengths["method"], lengths["setting"])) == [("sn", "C"), ("sn", "D"), ("wn", "C"), ("wn", "D")]
     metrics = json.loads((tmp_path / "fig" / "metrics.json").read_text())
     assert metrics["untrained_fid"] > 0 and metrics["runs"]["trained"] == 8
+    assert "Does \"settled\" forecast the next doubling?" in (tmp_path / "fig" / "settle_forecasts.md").read_text()
+    forecasts = pd.read_csv(tmp_path / "fig" / "settle_forecasts.csv")
+    assert list(forecasts.columns[:3]) == ["run", "phase_at_half", "fid_half"]
 
 
 def test_reproduce_without_training_reads_the_store_and_says_what_it_lacks(tmp_path, fmnist_eval_dir):
