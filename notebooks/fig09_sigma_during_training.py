@@ -61,6 +61,6 @@ last[[c for c in last.columns if c.startswith(("seed", "sigma_conv", "opnorm_con
 phases, testable = gate.assess(result.table, configs, ["method"], need="learning", store=store,
                                notebook="fig09_sigma_during_training", iterations=iterations, runs_at=runs_at)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
-claim = claims.c1_sigma(result.table, caption, testable)
+claim = claims.with_half(claims.c1_sigma(result.table, caption, testable), claims.c1_sigma, result.table, caption)
 claims.record(out_dir, [claim], runs=result.counts(), caption=caption)
 claim

@@ -113,8 +113,10 @@ _, overfit_testable = gate.assess(table, configs, ["method"], extra=[seen], **ju
 final.to_csv(f"{out_dir}/results.csv", index=False)
 phases.to_csv(f"{out_dir}/phases.csv", index=False)
 seeds_text = f"per method ({caption})"
-records = [claims.c7_overfit(table, seeds_text, overfit_testable),
-           claims.t7_order(final[final["arch"] == "standard"], IS, seeds_text, learned)]
+records = [claims.with_half(claims.c7_overfit(table, seeds_text, overfit_testable), claims.c7_overfit, table,
+                            seeds_text),
+           claims.with_half(claims.t7_order(final[final["arch"] == "standard"], IS, seeds_text, learned),
+                            claims.t7_order, table, IS, seeds_text, metric=IS)]
 claims.record(out_dir, records, runs=result.counts(), caption=caption, resnet_caption=resnet_caption,
               ac_caption=ac_caption)
 records

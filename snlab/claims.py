@@ -67,6 +67,20 @@ def _record(cid: str, rule: str, measured: str, seeds: str, verdict: str, gate: 
             "gate": gate.numbers, "verdict": verdict, "scope": scope}
 
 
+def with_half(record: dict, rule, table: pd.DataFrame, *args, metric: str | None = None) -> dict:
+    """``record`` (``rule``'s, on the runs of ``table``, a ``results.collect`` table) with what ``rule``
+    measures on the same runs one doubling earlier (``results.first_half``; with ``metric``, their last rows
+    evaluated in it, as final-row rules take them) appended to its measured column, with the rule's verdict
+    there, ungated: whether the answer held over the runs' last doubling. ``args``: ``rule``'s arguments
+    between the data and the gate."""
+    half = results.first_half(table)
+    if metric is not None:
+        half = results.last_rows(half.dropna(subset=[metric]))
+    then = rule(half, *args, NO_GATE)
+    return {**record, "measured": f"{record['measured']} · one doubling earlier ({int(table['step'].max()) // 2} G "
+                                  f"updates): {then['measured']} ({then['verdict']} by the rule)"}
+
+
 def unmeasured(notebook: str, verdict: str, why: str) -> list[dict]:
     """A record with ``verdict`` per claim ``notebook`` tests (``NOTEBOOK``), its runs not stored; ``why``
     (their count and price) shown as its gate."""

@@ -33,6 +33,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from snlab import results
+
 #: Seeds every compared point needs.
 MIN_SEEDS = 3
 #: A run has learned when its final FID is at most this fraction of the untrained generator's FID.
@@ -87,8 +89,7 @@ def settle_forecasts(table: pd.DataFrame, fid: str, is_: str, untrained_fid: flo
     half its length and did not diverge: run, method, setting, final_step, phase_at_half ("learning" or
     "settled"), fid_half, fid, next_change (fid / fid_half − 1, signed) and moved (|next_change| >
     ``SETTLED``)."""
-    cut = table[table["step"] <= table.groupby("run")["step"].transform("max") / 2]
-    then = run_phases(cut, fid, is_, untrained_fid).set_index("run")
+    then = run_phases(results.first_half(table), fid, is_, untrained_fid).set_index("run")
     now = run_phases(table, fid, is_, untrained_fid).set_index("run")
     both = then[["phase"]].rename(columns={"phase": "phase_at_half"}).assign(fid_half=then["fid"]).join(
         now[["method", "setting", "final_step", "fid", "phase"]], how="inner")

@@ -53,6 +53,14 @@ def last_rows(table: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values("step").groupby("run", sort=False).tail(1).reset_index(drop=True)
 
 
+def first_half(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of each run of a ``collect`` table at or before half its last logged step: the runs as they
+    stood one doubling earlier. Every run was still going then (a diverged run's last step is where it
+    diverged), so its status reads "complete"."""
+    half = table[table["step"] <= table.groupby("run")["step"].transform("max") / 2]
+    return half.assign(status="complete") if "status" in half else half
+
+
 def diverged(runs: pd.DataFrame, col: str) -> pd.Series:
     """Which rows of ``runs`` (one per run) diverged: status "diverged"; a frame without a status column
     (synthetic, in tests) takes a missing ``col`` for it."""

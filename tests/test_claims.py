@@ -420,3 +420,22 @@ def test_a_rules_verdict_uses_welchs_t_and_bonferroni_for_the_other_way():
     assert significance.best_of(rivals(2.2), "sn", higher=True) == "inconclusive"
     assert significance.best_of(rivals(2.5), "sn", higher=True) == "not reproduced"
     assert significance.best_of(rivals(-2.0), "sn", higher=True) == "reproduced"  # ahead of all three at 0.05
+
+
+def test_with_half_adds_what_the_rule_says_one_doubling_earlier():
+    """SN ahead of orthonormal over steps ≤ 2 (IS 5 against 3) but behind by step 4 (2 against 6): the full
+    record keeps its verdict and says what the rule found on the same runs cut at half their length."""
+    rows = [{"method": m, "run": f"{m}{s}", "step": t, "status": "diverged" if (m, t) == ("sn", 4) else "complete",
+             "IS_x": (early if t <= 2 else late) + 0.01 * s}
+            for m, early, late in (("sn", 5.0, 2.0), ("orthonormal", 3.0, 6.0)) for s in range(3) for t in (1, 2, 3, 4)]
+    table = pd.DataFrame(rows)
+    table.loc[(table["method"] == "sn") & (table["step"] == 4), "IS_x"] = np.nan  # diverged at its last step
+    full = claims.c8_conditional(table, "IS_x", "3", OK)
+    c = claims.with_half(full, claims.c8_conditional, table, "IS_x", "3")
+    assert c["verdict"] == full["verdict"] == "not reproduced"
+    assert c["measured"].startswith(full["measured"] + " · one doubling earlier (2 G updates): second-half mean IS")
+    assert c["measured"].endswith("sn 5.01 ± 0.01, orthonormal 3.01 ± 0.01 (reproduced by the rule)")  # alive then
+    runs = _trend(-0.5, 0.0, 0.05).assign(step=2, run=range(30))  # one row per run, at step 2: none at step ≤ 1
+    c = claims.with_half(claims.c4_width(runs, "IS_x", "3", OK), claims.c4_width, runs, "IS_x", "3", metric="IS_x")
+    assert c["measured"].endswith(" · one doubling earlier (1 G updates): no run of orthonormal, sn (not measured by "
+                                  "the rule)")
