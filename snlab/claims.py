@@ -189,7 +189,7 @@ def _trend(final: pd.DataFrame, x: str, y: str, worse: str, robust: str, cid: st
     """Slope of ``y`` (IS, higher is better) on log2 ``x``: ``worse`` must fall, ``robust`` must not fall and
     must stay above it. A diverged run counts as IS = 1, the floor (``_diverged_as``)."""
     rule = (f"slope of {y} per doubling of {xname}: {worse}'s < 0 and {robust}'s above it, each significantly "
-            f"(t on the fitted slopes, df = runs − 2, Welch's for their difference; two-sided p < 0.05), and "
+            f"(t on the fitted slopes, df = runs − 2, Welch's for their difference; two-sided p < {ALPHA}), and "
             f"{robust}'s not significantly below 0 (not reproduced when any of the 3 goes the other way at "
             f"p < {ALPHA}/3)")
     final, words = _diverged_as(final, y, 1.0, "IS 1")
