@@ -47,11 +47,12 @@ CLAIMS = {
                           "through training)."),
     "T2": ("Table 2", "The methods rank as in Table 2 (standard CNN, CIFAR-10), by IS and by FID."),
     "T7": ("Table 7", "Inside WGAN-GP, the reparametrizations rank as in Table 7: γ·W̄_SN, none, WN, Frobenius."),
+    "T8": ("Table 8", "Inside AC-WGAN-GP (with labels, ResNet), γ·W̄_SN beats D as built: higher IS and lower FID."),
 }
 #: The notebook whose runs test each claim (its folder under ``figures/``).
 NOTEBOOK = {"C1": "fig09_sigma_during_training", "C2": "fig01_fig02_settings", "C3": "fig03_singular_values",
             "C4": "fig04_final_width", "C5": "fig10_timing", "C6": "fig11_ndis", "C7": "fig15_table7_reparam",
-            "C8": "fig05_fig13_conditional", "T2": "table2", "T7": "fig15_table7_reparam"}
+            "C8": "fig05_fig13_conditional", "T2": "table2", "T7": "fig15_table7_reparam", "T8": "fig15_table7_reparam"}
 #: The verdict given when the gate fails.
 UNTESTABLE = "not testable at this scale"
 #: A gate for rules checked on their own (synthetic data in tests, timings that need no training).
@@ -365,6 +366,30 @@ def t7_order(final: pd.DataFrame, is_col: str, seeds: str, gate: Gate) -> dict:
     return _rank_record("T7", "order of the four variants by IS",
                         {"IS": ([means[m] for m in TABLE7_ORDER], list(range(len(TABLE7_ORDER), 0, -1)))},
                         seeds, gate, f"; IS (seed mean ± SE): {_fmt(means)}" + words)
+
+
+def t8_ac(final: pd.DataFrame, is_col: str, fid_col: str, seeds: str, gate: Gate) -> dict:
+    """From Table 8's runs' last rows (method, IS and FID columns; AC-WGAN-GP with D as built, a ``d_width``
+    column's widened runs left to their own row): γ·W̄_SN against the baseline by IS and by FID (the paper:
+    8.59 against 8.29, 18.6 against 19.5). A diverged run counts as IS 1 and FID ∞."""
+    rule = (f"γ·W̄_SN (sn-gamma)'s IS above the baseline's (wgan-gp) and its FID below, each significantly "
+            f"({WELCH}; not reproduced when either goes the other way at p < {ALPHA}/2)")
+    if "d_width" in final:
+        final = final[final["d_width"].isna()]
+    is_runs, words = _diverged_as(final, is_col, 1.0, "IS 1 and FID ∞")
+    fid_runs, _ = _diverged_as(final, fid_col, np.inf, "FID ∞")
+    if out := _missing("T8", rule, is_runs["method"], ["sn-gamma", "wgan-gp"], seeds, gate):
+        return out
+    est = {name: {m: mean_se(runs.loc[runs["method"] == m, col]) for m in ("sn-gamma", "wgan-gp")}
+           for name, runs, col in (("IS", is_runs, is_col), ("FID", fid_runs, fid_col))}
+    leads = [difference(est["IS"]["sn-gamma"], est["IS"]["wgan-gp"]),
+             difference(est["FID"]["wgan-gp"], est["FID"]["sn-gamma"])]  # positive: SN-γ better
+    if all(compare(d) == "ahead" for d in leads):
+        verdict = "reproduced"
+    else:
+        verdict = "not reproduced" if any(compare(d, ALPHA / 2) == "behind" for d in leads) else "inconclusive"
+    measured = "; ".join(f"{name} (seed mean ± SE): {_fmt(values)}" for name, values in est.items())
+    return _record("T8", rule, measured + words, seeds, verdict, gate)
 
 
 def record(out_dir: str | Path, claims: list[dict] = (), **numbers) -> Path:

@@ -326,7 +326,8 @@ def test_claims_markdown_lists_every_claim_with_its_gate(tmp_path):
     text = claims_report.write_markdown(tmp_path).read_text()
     for cid in claims.CLAIMS:
         assert f"**{cid}**" in text
-    assert "**reproduced**" in text and text.count("| not measured |") == 7 and "`fig09`" in text
+    unrecorded = len(claims.CLAIMS) - 3  # C1, C2 and C5 have records here; the others none
+    assert "**reproduced**" in text and text.count("| not measured |") == unrecorded == 8 and "`fig09`" in text
     assert "**C5** (H100)" in text and "**C5** (cpu)" in text and "| synthetic |" in text
     assert claims_report.UNGATED in text  # the legacy record is no verdict
     readme = (tmp_path.parent / "README.md").read_text()  # the README's verdict block follows CLAIMS.md
@@ -439,3 +440,24 @@ def test_with_half_adds_what_the_rule_says_one_doubling_earlier():
     c = claims.with_half(claims.c4_width(runs, "IS_x", "3", OK), claims.c4_width, runs, "IS_x", "3", metric="IS_x")
     assert c["measured"].endswith(" · one doubling earlier (1 G updates): no run of orthonormal, sn (not measured by "
                                   "the rule)")
+
+
+def test_t8_needs_sn_gamma_ahead_by_is_and_by_fid():
+    """Table 8 inside AC-WGAN-GP: SN-γ above the baseline in IS and below in FID, each past Welch's t; the
+    widened-D runs (d_width 1.5) are another row and never enter."""
+    def final(sn_is, sn_fid, spread=0.05):
+        rows = [{"method": m, "d_width": None, "seed": s, "IS_x": i + spread * s, "FID_x": f + 10 * spread * s}
+                for m, i, f in (("sn-gamma", sn_is, sn_fid), ("wgan-gp", 8.3, 20.0)) for s in range(3)]
+        rows += [{"method": "sn-gamma", "d_width": 1.5, "seed": s, "IS_x": 1.0, "FID_x": 99.0} for s in range(3)]
+        return pd.DataFrame(rows)
+    c = claims.t8_ac(final(8.6, 18.0), "IS_x", "FID_x", "3", OK)
+    assert c["verdict"] == "reproduced" and "IS (seed mean ± SE): sn-gamma 8.65 ± 0.03, wgan-gp 8.35" in c["measured"]
+    assert claims.t8_ac(final(8.6, 25.0), "IS_x", "FID_x", "3", OK)["verdict"] == "not reproduced"  # FID worse
+    assert claims.t8_ac(final(8.6, 18.0, spread=2.0), "IS_x", "FID_x", "3", OK)["verdict"] == "inconclusive"
+    gone = final(8.6, 18.0).assign(status="complete")
+    first_sn = (gone["method"] == "sn-gamma") & (gone["seed"] == 0) & gone["d_width"].isna()
+    gone.loc[first_sn, ["status", "IS_x", "FID_x"]] = ["diverged", None, None]
+    c = claims.t8_ac(gone, "IS_x", "FID_x", "3", OK)  # a diverged SN-γ seed: FID ∞, so SN-γ's FID is the worse
+    assert c["verdict"] == "not reproduced" and "1 diverged run(s) counted as IS 1 and FID ∞" in c["measured"]
+    assert claims.t8_ac(final(8.6, 18.0).query("method == 'wgan-gp'"), "IS_x", "FID_x", "3", OK)["verdict"] == \
+        "not measured"

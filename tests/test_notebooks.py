@@ -253,6 +253,10 @@ def test_sweep_notebooks_share_one_run_store_and_write_their_figures(tmp_path, f
             assert metrics["runs"] == {"reused": 6, "resumed": 0, "trained": 0}
         if name == "table2":  # plus SN with the hinge loss at both settings, and the ResNet rows' 2 methods × 2 seeds
             assert metrics["runs"] == {"reused": 6, "resumed": 0, "trained": 2 + 4}
+        if name == "fig15_table7_reparam":  # T8 from the AC-WGAN-GP runs it trained: one seed, so not testable
+            t8 = metrics["claims"][-1]
+            assert [c["id"] for c in metrics["claims"]] == ["C7", "T7", "T8"] and "sn-gamma" in t8["measured"]
+            assert t8["verdict"].startswith("not testable at this scale: 1 seed(s)")
         if name == "fig05_fig13_conditional":
             assert [c["id"] for c in metrics["claims"]] == ["C8"] and metrics["claims"][0]["verdict"] != "not measured"
     table = (tmp_path / "table2" / "table2.md").read_text()
