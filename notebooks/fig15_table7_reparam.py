@@ -122,9 +122,8 @@ records = [claims.with_half(claims.c7_overfit(table, seeds_text, overfit_testabl
 # Table 8 (T8): AC-WGAN-GP with D as built against γ·W̄_SN, both of which the paper shows learning; the widened
 # D is its own row. Not run at this preset (`resnet` false): not testable here, with what running it costs.
 plain = ([c for c in ac_configs if not c.d_width], ac_runs[ac_runs["d_width"].isna()])
-if resnet:
-    _, ac_gate = gate.assess(plain[1], plain[0], ["method"], store=store, notebook="fig15_table7_reparam",
-                             iterations=resnet_iterations)
+if resnet:  # unpriced: their length is resnet_iterations, which the priced commands do not set
+    _, ac_gate = gate.assess(plain[1], plain[0], ["method"])
 else:
     left = sweep.todo(plain[0], store).query("state != 'done'")
     what = f"its {len(left)} runs, not run at preset {preset} (resnet=True runs them)"
