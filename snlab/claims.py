@@ -30,7 +30,7 @@ from snlab import results
 from snlab.files import atomic_write_text, json_text
 from snlab.gate import Gate
 from snlab.ranking import agreement
-from snlab.significance import AGAINST, ALPHA, WELCH, Estimate, best_of, compare, difference, mean_se, slope
+from snlab.significance import AGAINST, ALPHA, WELCH, Estimate, best_of, compare, difference, judge, mean_se, slope
 
 CLAIMS = {
     "C1": ("Fig 9", "SN keeps σ(W̄) of every D layer close to 1 during training."),
@@ -384,12 +384,8 @@ def t8_ac(final: pd.DataFrame, is_col: str, fid_col: str, seeds: str, gate: Gate
            for name, runs, col in (("IS", is_runs, is_col), ("FID", fid_runs, fid_col))}
     leads = [difference(est["IS"]["sn-gamma"], est["IS"]["wgan-gp"]),
              difference(est["FID"]["wgan-gp"], est["FID"]["sn-gamma"])]  # positive: SN-γ better
-    if all(compare(d) == "ahead" for d in leads):
-        verdict = "reproduced"
-    else:
-        verdict = "not reproduced" if any(compare(d, ALPHA / 2) == "behind" for d in leads) else "inconclusive"
     measured = "; ".join(f"{name} (seed mean ± SE): {_fmt(values)}" for name, values in est.items())
-    return _record("T8", rule, measured + words, seeds, verdict, gate)
+    return _record("T8", rule, measured + words, seeds, judge(leads), gate)
 
 
 def record(out_dir: str | Path, claims: list[dict] = (), **numbers) -> Path:

@@ -81,13 +81,17 @@ def difference(a: Estimate, b: Estimate) -> Estimate:
         return Estimate(float(a.value - b.value), se, df)
 
 
-def best_of(values: dict[str, Estimate], winner: str, higher: bool) -> str:
-    """The verdict for "``winner`` has the best value": reproduced when it beats every other significantly
-    (all k tests at ``ALPHA``: an intersection, so no correction is due), not reproduced when any beats it
-    at ``ALPHA``/k (Bonferroni: any one of k would otherwise fire on noise k times as often), else
-    inconclusive."""
-    leads = [difference(values[winner], e) if higher else difference(e, values[winner])
-             for k, e in values.items() if k != winner]
+def judge(leads: list[Estimate]) -> str:
+    """The verdict on k ``leads`` that must all be positive (differences, the claim's side minus the other):
+    reproduced when every one is significant at ``ALPHA`` (an intersection, so no correction is due), not
+    reproduced when any is significantly negative at ``ALPHA``/k (Bonferroni: any one of k would otherwise
+    fire on noise k times as often), else inconclusive."""
     if any(compare(d, ALPHA / len(leads)) == "behind" for d in leads):
         return "not reproduced"
     return "reproduced" if all(compare(d) == "ahead" for d in leads) else "inconclusive"
+
+
+def best_of(values: dict[str, Estimate], winner: str, higher: bool) -> str:
+    """The verdict for "``winner`` has the best value": ``judge`` of its lead over every other."""
+    return judge([difference(values[winner], e) if higher else difference(e, values[winner])
+                  for k, e in values.items() if k != winner])
