@@ -121,15 +121,15 @@ records = [claims.with_half(claims.c7_overfit(table, seeds_text, overfit_testabl
 # %%
 # Table 8 (T8): AC-WGAN-GP with D as built against γ·W̄_SN, both of which the paper shows learning; the widened
 # D is its own row. Not run at this preset (`resnet` false): not testable here, with what running it costs.
-plain = ([c for c in ac_configs if not c.d_width], ac_runs[ac_runs["d_width"].isna()])
+t8_configs, t8_runs = [c for c in ac_configs if not c.d_width], ac_runs[ac_runs["d_width"].isna()]
 if resnet:  # unpriced: their length is resnet_iterations, which the priced commands do not set
-    _, ac_gate = gate.assess(plain[1], plain[0], ["method"])
+    _, ac_gate = gate.assess(t8_runs, t8_configs, ["method"])
 else:
-    left = sweep.todo(plain[0], store).query("state != 'done'")
+    left = sweep.todo(t8_configs, store).query("state != 'done'")
     what = f"its {len(left)} runs, not run at preset {preset} (resnet=True runs them)"
     ac_gate = gate.not_run(prices.next_step(left, store, "fig15_table7_reparam", preset, what)[1])
 ac_final = final[final["conditional"] == "ac"]
-records.append(claims.t8_ac(ac_final, IS, FID, f"per method (AC-WGAN-GP · {experiments.describe(plain[0], plain[1])})",
+records.append(claims.t8_ac(ac_final, IS, FID, f"per method (AC-WGAN-GP · {experiments.describe(t8_configs, t8_runs)})",
                             ac_gate))
 claims.record(out_dir, records, runs=result.counts(), caption=caption, resnet_caption=resnet_caption,
               ac_caption=ac_caption)
